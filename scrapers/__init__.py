@@ -1,0 +1,25 @@
+"""Pure parsers, one module per source: ``parse(body: bytes, url: str) -> list[Observation]``.
+
+Parsers never fetch and never touch a database; :mod:`scrapers.fetch` downloads
+pages and the service stores what the parsers return. This package never
+imports :mod:`service`.
+"""
+
+from collections.abc import Callable
+from importlib import import_module
+
+from scrapers.observation import Observation
+
+Parser = Callable[[bytes, str], list[Observation]]
+
+# Source id -> module holding its `parse`. The source registry in
+# data/sources.toml names one of these for each source.
+PARSER_MODULES: dict[str, str] = {
+    "openai": "scrapers.openai",
+    "anthropic": "scrapers.anthropic",
+}
+
+
+def get_parser(name: str) -> Parser:
+    """Return the parse function registered under ``name`` (KeyError if unknown)."""
+    return import_module(PARSER_MODULES[name]).parse

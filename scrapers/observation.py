@@ -1,0 +1,37 @@
+"""What a parser returns: one observed rate, with the page's words kept beside it."""
+
+from decimal import Decimal
+
+import msgspec
+
+
+class Observation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One rate as a page states it.
+
+    ``usd_per_mtok`` is ``None`` exactly when ``basis`` is ``not_offered``.
+    ``display_name`` is the page's own label for the model (recorded as an
+    alias); ``note`` explains a derived value or a caveat the page gives.
+    """
+
+    provider: str
+    model: str
+    tier: str
+    kind: str
+    usd_per_mtok: Decimal | None
+    min_prompt_tokens: int = 0
+    basis: str = "published"
+    display_name: str = ""
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int]:
+        """The rate key: (provider, model, tier, kind, min_prompt_tokens)."""
+        return (self.provider, self.model, self.tier, self.kind, self.min_prompt_tokens)
+
+
+def dump_observations(observations: list[Observation]) -> bytes:
+    """Encode observations as a JSON array with prices as exact decimal numbers."""
+    return _ENCODER.encode(observations)
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")

@@ -1,0 +1,1 @@
+"""The ratecard service: storage, refresh pipeline, catalog, estimator and HTTP API."""

@@ -17,6 +17,15 @@ Parser = Callable[[bytes, str], list[Observation]]
 PARSER_MODULES: dict[str, str] = {
     "openai": "scrapers.openai",
     "anthropic": "scrapers.anthropic",
+    "claude-com": "scrapers.claude_com",
+    "google": "scrapers.google",
+    "deepseek": "scrapers.deepseek",
+    "xai": "scrapers.xai",
+    "mistral": "scrapers.mistral",
+    "groq": "scrapers.groq",
+    "openrouter": "scrapers.openrouter",
+    "litellm": "scrapers.litellm",
+    "models-dev": "scrapers.models_dev",
 }
 
 

@@ -1,0 +1,48 @@
+"""Every saved page under tests/fixtures/<source id>/ parses to the rates stored beside it.
+
+A page ``X`` with a file ``X.expected.json`` beside it is a golden pair: the
+parser registered for the folder's source id must return exactly those
+observations (order-insensitive). A page ``X`` with ``X.rejected.txt`` beside
+it must be rejected with a PageRejected whose message contains that text.
+New pairs are picked up automatically.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from scrapers import get_parser
+from scrapers.errors import PageRejected
+from scrapers.observation import Observation
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _pages(suffix: str) -> list[Path]:
+    return sorted(p.with_name(p.name.removesuffix(suffix)) for p in FIXTURES.glob(f"*/*{suffix}"))
+
+
+def _sorted(observations: list[Observation]) -> list[Observation]:
+    return sorted(observations, key=lambda o: (o.key, o.basis))
+
+
+@pytest.mark.parametrize("page", _pages(".expected.json"), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_page_parses_to_expected_rates(page: Path) -> None:
+    source_id = page.parent.name
+    expected = msgspec.json.decode(
+        page.with_name(page.name + ".expected.json").read_bytes(), type=list[Observation]
+    )
+    parsed = get_parser(source_id)(page.read_bytes(), f"https://example.test/{page.name}")
+    assert _sorted(parsed) == _sorted(expected)
+    assert all(isinstance(o.usd_per_mtok, Decimal) or o.basis == "not_offered" for o in parsed)
+
+
+@pytest.mark.parametrize("page", _pages(".rejected.txt"), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_page_is_rejected_with_reason(page: Path) -> None:
+    source_id = page.parent.name
+    reason = page.with_name(page.name + ".rejected.txt").read_text(encoding="utf-8").strip()
+    with pytest.raises(PageRejected) as caught:
+        get_parser(source_id)(page.read_bytes(), "https://example.test/page")
+    assert reason in str(caught.value)

@@ -1,0 +1,330 @@
+"""Diff, gate and commit: turning proposed rates into a changeset.
+
+A :class:`Proposal` says "from ``valid_from`` on, this rate is this value". The
+diff compares each proposal with the rate in force at that moment (current
+knowledge); the gate flags anomalies; the commit writes one changeset in one
+transaction. Applying a change supersedes the row in force and appends its
+replacements, so no stored interval is ever edited (see service/db.py).
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+import sqlite_utils
+
+from scrapers.names import name_key
+from service.db import write_transaction
+from service.timeutil import from_db, to_db
+
+# The gate's thresholds (DESIGN.md section 3, step 6).
+MAX_MOVE_FACTOR = Decimal(5)
+MAX_VANISHED_SHARE = Decimal("0.2")
+
+# Change actions.
+ADDED, CHANGED, DELISTED, RELISTED = "added", "changed", "delisted", "relisted"
+
+Key = tuple[str, str, str, str, int]  # (provider, model, tier, kind, min_prompt_tokens)
+
+
+class Proposal(msgspec.Struct, frozen=True, kw_only=True):
+    """A rate value from ``valid_from`` on, with the provenance it will be stored with."""
+
+    lane: str
+    provider: str
+    model: str
+    tier: str
+    kind: str
+    min_prompt_tokens: int
+    usd_per_mtok: Decimal | None
+    basis: str
+    valid_from: datetime
+    source_id: str
+    url: str
+    body_sha256: str
+    run_id: int | None
+    observed_at: datetime
+    note: str = ""
+    display_name: str = ""
+
+    @property
+    def key(self) -> Key:
+        """The rate key, without the lane."""
+        return (self.provider, self.model, self.tier, self.kind, self.min_prompt_tokens)
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """One difference a changeset records: a proposal and what it replaces, or a model event."""
+
+    action: str
+    proposal: Proposal
+    old_usd_per_mtok: Decimal | None = None
+    old_basis: str | None = None
+
+
+class ChangesetConflict(ValueError):
+    """Two sources of history state different values for the same rate at the same moment."""
+
+
+def diff(db: sqlite_utils.Database, proposals: list[Proposal]) -> list[Change]:
+    """Compare proposals with the rates in force at their ``valid_from``; return what differs.
+
+    A proposal equal (value and basis) to the rate in force is no change. A
+    proposal for a moment at which no rate is in force is ``added``.
+    """
+    series = _load_series(db, proposals)
+    changes: list[Change] = []
+    for proposal in proposals:
+        row = _in_force(series.get((proposal.lane, *proposal.key), []), proposal.valid_from)
+        if row is None:
+            changes.append(Change(action=ADDED, proposal=proposal))
+            continue
+        old_value = _decimal(row["usd_per_mtok"])
+        if old_value == proposal.usd_per_mtok and row["basis"] == proposal.basis:
+            continue
+        changes.append(
+            Change(action=CHANGED, proposal=proposal, old_usd_per_mtok=old_value, old_basis=row["basis"])
+        )
+    return changes
+
+
+def gate(changes: list[Change], listed_models_by_provider: dict[str, int]) -> list[str]:
+    """Reasons to quarantine a changeset instead of applying it; empty when it looks sane.
+
+    A value moving by more than 5x either way, a value crossing zero, or more
+    than 20% of a provider's listed models vanishing at once.
+    """
+    reasons: list[str] = []
+    for change in changes:
+        if change.action != CHANGED:
+            continue
+        old, new = change.old_usd_per_mtok, change.proposal.usd_per_mtok
+        if old is None or new is None:
+            continue
+        p = change.proposal
+        where = f"{p.provider}/{p.model} {p.tier} {p.kind}" + (f" >{p.min_prompt_tokens}" if p.min_prompt_tokens else "")
+        if (old == 0) != (new == 0):
+            reasons.append(f"{where} crosses zero: {old} -> {new}")
+        elif old and new and (new / old > MAX_MOVE_FACTOR or old / new > MAX_MOVE_FACTOR):
+            reasons.append(f"{where} moves more than {MAX_MOVE_FACTOR}x: {old} -> {new}")
+    vanished: dict[str, int] = defaultdict(int)
+    for change in changes:
+        if change.action == DELISTED:
+            vanished[change.proposal.provider] += 1
+    for provider, count in sorted(vanished.items()):
+        listed = listed_models_by_provider.get(provider, 0)
+        if listed and Decimal(count) / Decimal(listed) > MAX_VANISHED_SHARE:
+            reasons.append(f"{provider}: {count} of {listed} listed models vanished from the page")
+    return reasons
+
+
+def record_changeset(
+    db: sqlite_utils.Database,
+    changes: list[Change],
+    *,
+    source_id: str,
+    run_id: int | None,
+    now: datetime,
+    quarantine_reasons: list[str] = (),
+    origin_id: int | None = None,
+) -> int:
+    """Write a changeset in one transaction: applied, or quarantined with its reasons.
+
+    Returns the changeset id, which for an applied changeset is the new
+    catalog version. An applied changeset supersedes and appends rate rows
+    and updates model listing; a quarantined one only stores its proposals.
+    """
+    status = "quarantined" if quarantine_reasons else "applied"
+    counts = defaultdict(int)
+    for change in changes:
+        counts[change.action] += 1
+    with write_transaction(db):
+        changeset_id = db["changesets"].insert(
+            {
+                "created_at": to_db(now),
+                "source_id": source_id,
+                "run_id": run_id,
+                "status": status,
+                "reason": "; ".join(quarantine_reasons),
+                "origin_id": origin_id,
+                "added": counts[ADDED],
+                "changed": counts[CHANGED],
+                "delisted": counts[DELISTED],
+            }
+        ).last_pk
+        db["changes"].insert_all(_change_row(changeset_id, c) for c in changes)
+        if status == "applied":
+            apply_changes(db, changes, changeset_id, now)
+    return changeset_id
+
+
+def apply_changes(db: sqlite_utils.Database, changes: list[Change], changeset_id: int, now: datetime) -> None:
+    """Apply changes inside the caller's transaction (rates superseded and appended, models listed)."""
+    rate_changes = [c for c in changes if c.action in (ADDED, CHANGED)]
+    series = _load_series(db, [c.proposal for c in rate_changes])
+    for change in rate_changes:
+        _apply_rate(db, series, change.proposal, changeset_id)
+    for change in changes:
+        p = change.proposal
+        if change.action in (DELISTED, RELISTED):
+            db.execute(
+                "UPDATE models SET listed = ? WHERE provider = ? AND model = ?",
+                [1 if change.action == RELISTED else 0, p.provider, p.model],
+            )
+    _touch_models(db, [c.proposal for c in rate_changes], now)
+
+
+def _apply_rate(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_id: int) -> None:
+    rows = series.setdefault((p.lane, *p.key), [])
+    at = to_db(p.valid_from)
+    current = _in_force(rows, p.valid_from)
+    if current is not None:
+        if current["valid_from"] == at and p.lane == "official" and "curated" in (p.basis, current["basis"]):
+            raise ChangesetConflict(
+                f"{p.provider}/{p.model} {p.tier} {p.kind}: {current['source_id']} says "
+                f"{current['usd_per_mtok']} but {p.source_id} says {p.usd_per_mtok} from {at}"
+            )
+        valid_to = current["valid_to"]
+        db.execute("UPDATE rates SET closed_changeset_id = ? WHERE id = ?", [changeset_id, current["id"]])
+        rows.remove(current)
+        if current["valid_from"] < at:
+            # The part of the old interval before the change stays true: re-append it, closed.
+            head = {**current, "valid_to": at, "changeset_id": changeset_id, "closed_changeset_id": None}
+            head.pop("id")
+            head["id"] = db["rates"].insert(head).last_pk
+            rows.append(head)
+    else:
+        later = [r["valid_from"] for r in rows if r["valid_from"] > at]
+        valid_to = min(later) if later else None
+    new = {
+        "lane": p.lane,
+        "provider": p.provider,
+        "model": p.model,
+        "tier": p.tier,
+        "kind": p.kind,
+        "min_prompt_tokens": p.min_prompt_tokens,
+        "usd_per_mtok": None if p.usd_per_mtok is None else str(p.usd_per_mtok),
+        "basis": p.basis,
+        "valid_from": at,
+        "valid_to": valid_to,
+        "changeset_id": changeset_id,
+        "closed_changeset_id": None,
+        "source_id": p.source_id,
+        "url": p.url,
+        "body_sha256": p.body_sha256,
+        "run_id": p.run_id,
+        "observed_at": to_db(p.observed_at),
+        "note": p.note,
+    }
+    new["id"] = db["rates"].insert(new).last_pk
+    rows.append(new)
+    rows.sort(key=lambda r: r["valid_from"])
+
+
+def _touch_models(db: sqlite_utils.Database, proposals: list[Proposal], now: datetime) -> None:
+    """Make sure every model a change names exists, and record page display names as aliases."""
+    seen: dict[tuple[str, str], Proposal] = {}
+    for p in proposals:
+        seen.setdefault((p.provider, p.model), p)
+    for (provider, model), p in seen.items():
+        db.execute(
+            "INSERT INTO providers (id, display_name) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+            [provider, provider],
+        )
+        db.execute(
+            """INSERT INTO models (provider, model, display_name, status, listed, first_seen, last_seen)
+               VALUES (?, ?, ?, 'active', 1, ?, ?)
+               ON CONFLICT(provider, model) DO UPDATE SET last_seen = excluded.last_seen""",
+            [provider, model, p.display_name or model, to_db(now), to_db(now)],
+        )
+        if p.display_name and p.display_name != model:
+            db.execute(
+                "INSERT OR IGNORE INTO aliases (alias_key, alias, provider, model) VALUES (?, ?, ?, ?)",
+                [name_key(p.display_name), p.display_name, provider, model],
+            )
+
+
+def _load_series(db: sqlite_utils.Database, proposals: list[Proposal]) -> dict[tuple, list[dict]]:
+    """Current-knowledge rows of every (lane, provider, model) the proposals touch, by series."""
+    series: dict[tuple, list[dict]] = defaultdict(list)
+    for lane, provider, model in sorted({(p.lane, p.provider, p.model) for p in proposals}):
+        for row in db.query(
+            "SELECT * FROM rates WHERE closed_changeset_id IS NULL AND lane = ? AND provider = ? AND model = ?"
+            " ORDER BY valid_from",
+            [lane, provider, model],
+        ):
+            series[(row["lane"], row["provider"], row["model"], row["tier"], row["kind"], row["min_prompt_tokens"])].append(row)
+    return series
+
+
+def _in_force(rows: list[dict], at: datetime) -> dict | None:
+    moment = to_db(at)
+    for row in rows:
+        if row["valid_from"] <= moment and (row["valid_to"] is None or moment < row["valid_to"]):
+            return row
+    return None
+
+
+def _change_row(changeset_id: int, change: Change) -> dict:
+    p = change.proposal
+    return {
+        "changeset_id": changeset_id,
+        "action": change.action,
+        "lane": p.lane,
+        "provider": p.provider,
+        "model": p.model,
+        "tier": p.tier,
+        "kind": p.kind,
+        "min_prompt_tokens": p.min_prompt_tokens,
+        "old_usd_per_mtok": None if change.old_usd_per_mtok is None else str(change.old_usd_per_mtok),
+        "old_basis": change.old_basis,
+        "new_usd_per_mtok": None if p.usd_per_mtok is None else str(p.usd_per_mtok),
+        "new_basis": p.basis,
+        "valid_from": to_db(p.valid_from),
+        "valid_to": None,
+        "source_id": p.source_id,
+        "url": p.url,
+        "body_sha256": p.body_sha256,
+        "run_id": p.run_id,
+        "observed_at": to_db(p.observed_at),
+        "note": p.note,
+        "display_name": p.display_name,
+    }
+
+
+def proposals_of_changeset(db: sqlite_utils.Database, changeset_id: int) -> list[Change]:
+    """Rebuild the changes a stored changeset proposed (to apply a quarantined one later)."""
+    changes = []
+    for row in db.query("SELECT * FROM changes WHERE changeset_id = ? ORDER BY id", [changeset_id]):
+        proposal = Proposal(
+            lane=row["lane"],
+            provider=row["provider"],
+            model=row["model"],
+            tier=row["tier"],
+            kind=row["kind"],
+            min_prompt_tokens=row["min_prompt_tokens"],
+            usd_per_mtok=_decimal(row["new_usd_per_mtok"]),
+            basis=row["new_basis"] or "",
+            valid_from=from_db(row["valid_from"]),
+            source_id=row["source_id"],
+            url=row["url"],
+            body_sha256=row["body_sha256"],
+            run_id=row["run_id"],
+            observed_at=from_db(row["observed_at"]),
+            note=row["note"],
+            display_name=row["display_name"],
+        )
+        changes.append(
+            Change(
+                action=row["action"],
+                proposal=proposal,
+                old_usd_per_mtok=_decimal(row["old_usd_per_mtok"]),
+                old_basis=row["old_basis"],
+            )
+        )
+    return changes
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)

@@ -1,0 +1,218 @@
+"""The SQLite database: schema, migrations and connection settings.
+
+Tables (see DESIGN.md section 2):
+
+- ``providers``, ``models``, ``aliases``: what is priced and the names it goes by.
+- ``rates``: one row per interval of one rate, as known from changeset
+  ``changeset_id`` until ``closed_changeset_id``. Rows are never edited but
+  for that one close: a change supersedes the row in force and appends its
+  replacement(s), so the catalog of every past version can be rebuilt exactly. ``lane`` separates the series: ``official`` for a
+  provider's authoritative page and curated history, a witness source's id for
+  aggregator data, so a witness never overwrites an official value.
+- ``changesets`` and ``changes``: each committed refresh that changes anything
+  is one changeset; its id is the catalog version. A quarantined changeset
+  keeps its proposed changes in ``changes`` until approved or rejected.
+- ``runs``: every refresh attempt, successful or not.
+- ``pages``: fetched bodies archived by sha256, so a fixed parser can re-read them.
+"""
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("ratecard")
+
+
+@MIGRATIONS()
+def m001_initial_schema(db: sqlite_utils.Database) -> None:
+    """Create the first version of every table and the indexes the queries use."""
+    db.execute(
+        """
+        CREATE TABLE providers (
+            id TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE models (
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'active',
+            listed INTEGER NOT NULL DEFAULT 1,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (provider, model)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE aliases (
+            alias_key TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            PRIMARY KEY (alias_key, provider, model)
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE changesets (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            run_id INTEGER,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            decided_at TEXT,
+            applied_as INTEGER,
+            origin_id INTEGER,
+            added INTEGER NOT NULL DEFAULT 0,
+            changed INTEGER NOT NULL DEFAULT 0,
+            delisted INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            changeset_id INTEGER NOT NULL REFERENCES changesets(id),
+            action TEXT NOT NULL,
+            lane TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            min_prompt_tokens INTEGER NOT NULL,
+            old_usd_per_mtok TEXT,
+            old_basis TEXT,
+            new_usd_per_mtok TEXT,
+            new_basis TEXT,
+            valid_from TEXT NOT NULL,
+            valid_to TEXT,
+            source_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            body_sha256 TEXT NOT NULL,
+            run_id INTEGER,
+            observed_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            display_name TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX changes_by_changeset ON changes (changeset_id)")
+    db.execute("CREATE INDEX changes_by_model ON changes (provider, model)")
+    db.execute(
+        """
+        CREATE TABLE rates (
+            id INTEGER PRIMARY KEY,
+            lane TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            min_prompt_tokens INTEGER NOT NULL,
+            usd_per_mtok TEXT,
+            basis TEXT NOT NULL,
+            valid_from TEXT NOT NULL,
+            valid_to TEXT,
+            changeset_id INTEGER NOT NULL REFERENCES changesets(id),
+            closed_changeset_id INTEGER,
+            source_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            body_sha256 TEXT NOT NULL,
+            run_id INTEGER,
+            observed_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute(
+        "CREATE INDEX rates_by_model ON rates (provider, model, valid_from)"
+    )
+    # Rows of the current knowledge (not superseded) by series, for diffs and as-of reads.
+    db.execute(
+        "CREATE INDEX rates_current ON rates (lane, provider, model, tier, kind, min_prompt_tokens, valid_from)"
+        " WHERE closed_changeset_id IS NULL"
+    )
+    db.execute("CREATE INDEX rates_by_changeset ON rates (changeset_id)")
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            source_id TEXT NOT NULL,
+            trigger TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            url TEXT NOT NULL DEFAULT '',
+            http_status INTEGER,
+            body_sha256 TEXT NOT NULL DEFAULT '',
+            etag TEXT NOT NULL DEFAULT '',
+            last_modified TEXT NOT NULL DEFAULT '',
+            rows_parsed INTEGER NOT NULL DEFAULT 0,
+            changes INTEGER NOT NULL DEFAULT 0,
+            changeset_id INTEGER,
+            error TEXT NOT NULL DEFAULT ''
+        )"""
+    )
+    db.execute("CREATE INDEX runs_by_source ON runs (source_id, id)")
+    db.execute(
+        """
+        CREATE TABLE pages (
+            sha256 TEXT PRIMARY KEY,
+            source_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            content_type TEXT NOT NULL DEFAULT '',
+            size_bytes INTEGER NOT NULL,
+            body BLOB NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX pages_by_source ON pages (source_id, fetched_at)")
+
+
+def open_database(path: str | Path | None) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at ``path``, or in memory for None, and migrate it.
+
+    File databases use WAL so readers never block the writer, and a busy
+    timeout so a second process waits for a lock instead of failing.
+    """
+    # Autocommit mode: every transaction is explicit (write_transaction), never implicit.
+    if path is None:
+        db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=30000")
+    db.execute("PRAGMA foreign_keys=ON")
+    MIGRATIONS.apply(db)
+    return db
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    """The latest catalog version: the id of the newest applied changeset, 0 if none."""
+    row = db.execute("SELECT max(id) FROM changesets WHERE status = 'applied'").fetchone()
+    return row[0] or 0
+
+
+class write_transaction:  # noqa: N801 - used as a context manager, reads like a statement
+    """``with write_transaction(db):`` runs the block in one BEGIN IMMEDIATE transaction.
+
+    IMMEDIATE takes the write lock up front, so a second writer waits on the
+    busy timeout instead of failing half-way when it upgrades a read lock.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite_utils.Database:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

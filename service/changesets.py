@@ -328,3 +328,41 @@ def proposals_of_changeset(db: sqlite_utils.Database, changeset_id: int) -> list
 
 def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
+
+
+class NotQuarantined(ValueError):
+    """Only a quarantined changeset can be approved or rejected."""
+
+
+def approve_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: datetime) -> int | None:
+    """Apply a quarantined changeset as a new changeset (so versions stay in commit order).
+
+    Its rate proposals are diffed again against today's knowledge; what still
+    differs is applied. Returns the new changeset id, or None if nothing differs.
+    """
+    row = _quarantined(db, changeset_id)
+    stored = proposals_of_changeset(db, changeset_id)
+    rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED)])
+    events = [c for c in stored if c.action in (DELISTED, RELISTED)]
+    new_id = None
+    if rate_changes or events:
+        new_id = record_changeset(
+            db, rate_changes + events, source_id=row["source_id"], run_id=row["run_id"], now=now, origin_id=changeset_id
+        )
+    db["changesets"].update(changeset_id, {"status": "approved", "decided_at": to_db(now), "applied_as": new_id})
+    return new_id
+
+
+def reject_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: datetime) -> None:
+    """Mark a quarantined changeset rejected; its proposals stay stored for the record."""
+    _quarantined(db, changeset_id)
+    db["changesets"].update(changeset_id, {"status": "rejected", "decided_at": to_db(now)})
+
+
+def _quarantined(db: sqlite_utils.Database, changeset_id: int) -> dict:
+    rows = list(db.query("SELECT * FROM changesets WHERE id = ?", [changeset_id]))
+    if not rows:
+        raise NotQuarantined(f"no changeset {changeset_id}")
+    if rows[0]["status"] != "quarantined":
+        raise NotQuarantined(f"changeset {changeset_id} is {rows[0]['status']}, not quarantined")
+    return rows[0]

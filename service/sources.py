@@ -30,7 +30,7 @@ class Source(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     parser: str
     role: str
-    interval_minutes: int = 360
+    interval_minutes: float = 360
     enabled: bool = True
 
     @property
@@ -93,6 +93,6 @@ def _source(source_id: str, fields: dict) -> Source:
         raise RegistryError(f"source {source_id!r}: role must be one of {', '.join(ROLES)}")
     if source.parser not in PARSER_MODULES:
         raise RegistryError(f"source {source_id!r}: unknown parser {source.parser!r}")
-    if source.interval_minutes < 1:
-        raise RegistryError(f"source {source_id!r}: interval_minutes must be at least 1")
+    if source.interval_minutes <= 0:
+        raise RegistryError(f"source {source_id!r}: interval_minutes must be positive")
     return source

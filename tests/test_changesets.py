@@ -122,3 +122,30 @@ def test_quarantined_changeset_stores_proposals_but_changes_no_rate(db):
     assert db["changesets"].get(cs)["status"] == "quarantined"
     assert [r.usd_per_mtok for r in rates_as_of(db, day("2025-03-01"))] == [Decimal("2.50")]
     assert data_version(db) == 1
+
+
+def test_approving_a_quarantined_changeset_applies_it_as_a_new_version(db):
+    from service.changesets import approve_changeset
+
+    commit(db, proposal("2.50", "2025-01-01"))
+    changes = diff(db, [proposal("25", "2025-02-01")])
+    held = record_changeset(db, changes, source_id="test", run_id=None, now=NOW, quarantine_reasons=["10x"])
+    commit(db, proposal("1", "2025-01-01", kind="output"))  # a later, unrelated changeset
+    applied = approve_changeset(db, held, now=NOW)
+    assert applied > held and data_version(db) == applied
+    assert db["changesets"].get(held)["status"] == "approved"
+    assert db["changesets"].get(applied)["origin_id"] == held
+    assert [r.usd_per_mtok for r in rates_as_of(db, day("2025-03-01")) if r.kind == "input"] == [Decimal("25")]
+
+
+def test_rejecting_keeps_the_old_price(db):
+    from service.changesets import NotQuarantined, reject_changeset
+
+    commit(db, proposal("2.50", "2025-01-01"))
+    held = record_changeset(db, diff(db, [proposal("25", "2025-02-01")]), source_id="test", run_id=None, now=NOW,
+                            quarantine_reasons=["10x"])
+    reject_changeset(db, held, now=NOW)
+    assert db["changesets"].get(held)["status"] == "rejected"
+    with pytest.raises(NotQuarantined):
+        reject_changeset(db, held, now=NOW)
+    assert [r.usd_per_mtok for r in rates_as_of(db, day("2025-03-01"))] == [Decimal("2.50")]

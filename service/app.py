@@ -1,0 +1,155 @@
+"""The Litestar application: ``create_app(settings, *, db, clock)``.
+
+Resources are opened in the lifespan and kept on ``app.state.service``;
+handlers gather inputs, call the core and shape the answer.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import msgspec
+import sqlite_utils
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Server
+
+from scrapers.fetch import FetchPolicy
+from service.bootstrap import ingest_bundled, needs_bootstrap
+from service.catalog import Catalog, build_catalog, sync_model_catalog
+from service.db import data_version, open_database
+from service.problems import EXCEPTION_HANDLERS
+from service.sources import Registry, load_registry
+from service.timeutil import utc_now
+
+log = logging.getLogger("ratecard")
+
+API_VERSION = "1.0.0"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything an operator can set; read from flags and environment at the edge (the CLI)."""
+
+    db_path: str | None = None  # None: an in-memory database (tests)
+    sources_path: str | None = None
+    admin_token: str = ""
+    cors_origins: tuple[str, ...] = ()
+    scheduler: bool = False
+    # How often a reader checks the database for a changeset another process committed.
+    reload_interval_s: float = 2.0
+    stale_after_hours: float = 48.0
+    bootstrap: bool = True
+    max_body_bytes: int = 1_000_000
+
+
+class Service:
+    """What the handlers share: the database, the registry and the current catalog snapshot."""
+
+    def __init__(self, settings: Settings, db: sqlite_utils.Database, registry: Registry, clock: Callable[[], datetime]):
+        self.settings = settings
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+        self.catalog: Catalog = build_catalog(db, registry, now=clock())
+        self.scheduler = None  # the APScheduler instance, in the one process that runs it
+        self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
+        self.fetch_policy = FetchPolicy()
+
+    def reload(self) -> Catalog:
+        """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""
+        self.catalog = build_catalog(self.db, self.registry, now=self.clock())
+        return self.catalog
+
+    def reload_if_changed(self) -> bool:
+        """Swap in a new snapshot when another process committed a changeset; True if it did."""
+        if data_version(self.db) != self.catalog.version:
+            self.reload()
+            return True
+        return False
+
+
+def prepare_service(
+    settings: Settings,
+    *,
+    db: sqlite_utils.Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Service:
+    """Open the database, load the registry, bootstrap an empty database, and build the catalog."""
+    db = db if db is not None else open_database(settings.db_path)
+    registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
+    sync_model_catalog(db, now=clock())
+    if settings.bootstrap and needs_bootstrap(db):
+        ingest_bundled(db, registry, clock=clock)
+    return Service(settings, db, registry, clock)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: sqlite_utils.Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    service: Service | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> Litestar:
+    """Build the app. The database, HTTP client (for fetching pages), clock and optionally a
+    prepared service are handed in; what is not handed in is opened in the lifespan."""
+    from service.routes import ROUTES
+    from service.routes_ops import OPS_ROUTES
+    from service.scheduler import start_scheduler
+
+    async def start(app: Litestar) -> None:
+        svc = service or prepare_service(settings, db=db, clock=clock)
+        svc.http = http or httpx.AsyncClient(follow_redirects=True)
+        app.state.service = svc
+        app.state.reloader = asyncio.create_task(_follow_writer(svc))
+        if settings.scheduler:
+            svc.scheduler = start_scheduler(svc, svc.http, policy=svc.fetch_policy)
+
+    async def stop(app: Litestar) -> None:
+        svc: Service = app.state.service
+        app.state.reloader.cancel()
+        if svc.scheduler is not None:
+            svc.scheduler.shutdown(wait=False)
+        if http is None and svc.http is not None:
+            await svc.http.aclose()
+
+    cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"]) if settings.cors_origins else None
+    return Litestar(
+        route_handlers=[*ROUTES, *OPS_ROUTES],
+        on_startup=[start],
+        on_shutdown=[stop],
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=cors,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=openapi_config(),
+        debug=False,
+    )
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document's metadata; the paths come from the route handlers."""
+    return OpenAPIConfig(
+        title="ratecard",
+        version=API_VERSION,
+        description=(
+            "Versioned prices of LLM APIs read from the providers' own pages, and cost estimates. "
+            "Prices are USD per 1M tokens (usd_per_mtok), exact decimals. Errors are RFC 9457 problem details."
+        ),
+        servers=[Server(url="/")],
+        path="/schema",
+    )
+
+
+async def _follow_writer(service: Service) -> None:
+    """Pick up changesets committed by another process without reading SQLite per request."""
+    while True:
+        await asyncio.sleep(service.settings.reload_interval_s)
+        try:
+            if service.reload_if_changed():
+                log.info("catalog reloaded at version %s", service.catalog.version)
+        except Exception:  # keep serving the last snapshot; the next tick tries again
+            log.exception("catalog reload failed")

@@ -1,0 +1,179 @@
+"""The ``ratecard`` command: a thin edge over the library (flags and environment in, core calls out)."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from scrapers import PARSER_MODULES, get_parser
+from scrapers.errors import ScrapeError
+from scrapers.observation import dump_observations
+from service.timeutil import parse_moment, utc_now
+
+DEFAULT_DB = "ratecard.db"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    return args.handler(args) or 0
+
+
+def settings_from(args: argparse.Namespace, **overrides):
+    """Build Settings from flags, falling back to RATECARD_* environment variables."""
+    from service.app import Settings
+
+    env = os.environ
+    origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
+    return Settings(
+        db_path=getattr(args, "db", None) or env.get("RATECARD_DB") or DEFAULT_DB,
+        sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
+        admin_token=env.get("RATECARD_ADMIN_TOKEN", ""),
+        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        **overrides,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service (bootstrapping an empty database from the bundled pages first)."""
+    import uvicorn
+
+    from service.app import create_app, prepare_service
+
+    settings = settings_from(args, scheduler=not args.no_scheduler)
+    service = prepare_service(settings)
+    print(
+        f"ratecard: catalog version {service.catalog.version}, {len(service.catalog.models)} models, "
+        f"database {settings.db_path}; listening on http://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    app = create_app(settings, service=service)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, server_header=False,
+                loop="auto", http="auto")
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Print a page's observations as JSON; no database is touched."""
+    try:
+        body = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"ratecard parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        observations = get_parser(args.source)(body, args.url or Path(args.file).resolve().as_uri())
+    except ScrapeError as exc:
+        print(f"ratecard parse: page rejected: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(dump_observations(observations) + b"\n")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Refresh sources: from a saved file (``--from-file``) or by fetching their pages."""
+    from service.catalog import sync_model_catalog
+    from service.db import open_database
+    from service.refresh import ingest_page
+    from service.sources import RegistryError, load_registry
+
+    settings = settings_from(args)
+    try:
+        registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
+    except RegistryError as exc:
+        print(f"ratecard refresh: {exc}", file=sys.stderr)
+        return 2
+    unknown = [s for s in args.sources if s not in registry.sources]
+    if unknown:
+        print(f"ratecard refresh: unknown source(s) {', '.join(unknown)}; known: {', '.join(registry.sources)}",
+              file=sys.stderr)
+        return 2
+    db = open_database(settings.db_path)
+    sync_model_catalog(db, now=utc_now())
+    if args.from_file:
+        if len(args.sources) != 1:
+            print("ratecard refresh: --from-file needs exactly one SOURCE", file=sys.stderr)
+            return 2
+        source = registry.sources[args.sources[0]]
+        try:
+            observed = parse_moment(args.observed_at) if args.observed_at else None
+        except ValueError as exc:
+            print(f"ratecard refresh: --observed-at: {exc}", file=sys.stderr)
+            return 2
+        now = utc_now()
+        body = Path(args.from_file).read_bytes()
+        result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
+                             observed_at=observed, now=now, trigger="file")
+        _print_result(result)
+        return 0 if result.status != "failed" else 1
+    from service.scheduler import refresh_sources_once
+
+    results = refresh_sources_once(db, registry, args.sources or list(registry.sources), progress=_print_result)
+    failed = sum(r.status == "failed" for r in results)
+    print(f"{len(results)} source(s) refreshed, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_result(result) -> None:
+    line = f"{result.source_id}: {result.status}"
+    if result.changeset_id:
+        line += f" (changeset {result.changeset_id}, {result.changes} change(s))"
+    if result.rows_parsed:
+        line += f", {result.rows_parsed} rates read"
+    if result.error:
+        line += f" - {result.error}"
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """Write the OpenAPI document generated from the app."""
+    from service.openapi import openapi_json
+
+    Path(args.output).write_bytes(openapi_json())
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ratecard", description="Versioned LLM API prices and cost estimates.")
+    sub = parser.add_subparsers(title="commands")
+
+    def add(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    def db_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB or {DEFAULT_DB})")
+        p.add_argument("--sources", help="TOML file overriding the source registry (default: $RATECARD_SOURCES)")
+
+    p = add("serve", cmd_serve, "Run the HTTP API (an empty database is filled from the bundled pages).")
+    db_flags(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-scheduler", action="store_true", help="Do not run scheduled refreshes (extra replicas).")
+    p.add_argument("--cors-origins", help="Comma-separated origins allowed to call the API from a browser.")
+    p.add_argument("--log-level", default="info")
+
+    p = add("parse", cmd_parse, "Parse a saved page and print its rates as JSON (no database).")
+    p.add_argument("source", choices=sorted(PARSER_MODULES), metavar="SOURCE")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--url", help="The URL the page came from (for error messages).")
+
+    p = add("refresh", cmd_refresh, "Refresh sources now, from their pages or from a saved file.")
+    db_flags(p)
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument("--from-file", metavar="PATH", help="Ingest this saved page instead of fetching.")
+    p.add_argument("--observed-at", metavar="TIME", help="When the saved page was seen (date or ISO time).")
+
+    p = add("openapi", cmd_openapi, "Write openapi/openapi.json from the app.")
+    p.add_argument("--output", default="openapi/openapi.json")
+    return parser
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,12 @@
+"""The OpenAPI document, generated from the app (``ratecard openapi``; a test checks the committed copy)."""
+
+import json
+
+from service.app import Settings, create_app
+
+
+def openapi_json() -> bytes:
+    """The app's OpenAPI schema as stable, pretty JSON bytes."""
+    app = create_app(Settings(bootstrap=False))
+    schema = app.openapi_schema.to_schema()
+    return (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode()

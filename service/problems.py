@@ -1,0 +1,118 @@
+"""One error shape everywhere: RFC 9457 problem details (``application/problem+json``).
+
+Handlers raise :class:`ApiError` (or a litestar HTTPException); the handlers
+in :data:`EXCEPTION_HANDLERS` turn every error, including an unexpected one,
+into the same shape: ``type``, ``title``, ``status``, ``detail``, and for
+validation errors ``errors``, a list of ``{field, reason}``.
+"""
+
+import logging
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_TYPE_BASE = "https://ratecard.dev/problems/"
+
+log = logging.getLogger("ratecard")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """Which input was wrong and why."""
+
+    field: str
+    reason: str
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem details body."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+    suggestions: list[str] = []
+
+
+class ApiError(Exception):
+    """An error with a status and a reason the client can act on."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        suggestions: list[str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.problem = Problem(
+            type=_TYPE_BASE + slug,
+            title=title,
+            status=status,
+            detail=detail,
+            errors=errors or [],
+            suggestions=suggestions or [],
+        )
+
+
+def bad_parameter(field: str, reason: str) -> ApiError:
+    """A 400 naming the query parameter or body field that is wrong."""
+    return ApiError(400, "invalid-parameter", "Invalid parameter", f"{field}: {reason}", errors=[FieldError(field, reason)])
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
+    """Encode a problem as the response body with its media type."""
+    return Response(
+        content=_ENCODER.encode(problem),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _on_api_error(_: Request, exc: ApiError) -> Response:
+    return problem_response(exc.problem)
+
+
+def _on_validation(_: Request, exc: ValidationException) -> Response:
+    errors = []
+    for item in exc.extra or []:
+        if isinstance(item, dict):
+            errors.append(FieldError(str(item.get("key") or item.get("source") or "body"), str(item.get("message", ""))))
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or str(exc.detail)
+    return problem_response(
+        Problem(type=_TYPE_BASE + "invalid-request", title="Invalid request", status=400, detail=detail, errors=errors)
+    )
+
+
+def _on_http(_: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large", 401: "Unauthorized"}
+    slug = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large", 401: "unauthorized"}.get(status, "http-error")
+    headers = dict(exc.headers or {})
+    return problem_response(
+        Problem(type=_TYPE_BASE + slug, title=titles.get(status, "HTTP error"), status=status, detail=str(exc.detail)),
+        headers=headers,
+    )
+
+
+def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        Problem(type=_TYPE_BASE + "internal", title="Internal error", status=500, detail="an unexpected error occurred; it has been logged")
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: _on_api_error,
+    ValidationException: _on_validation,
+    HTTPException: _on_http,
+    Exception: _on_unexpected,
+}
+
+_ENCODER = msgspec.json.Encoder()

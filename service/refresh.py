@@ -1,0 +1,252 @@
+"""One refresh of one source: archive, parse, validate, diff, gate, commit, and record the run.
+
+This is DESIGN.md section 3, steps 3 to 7, for a body already in hand (from a
+file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
+``runs`` row saying how it ended; a failure stores no rates.
+"""
+
+import hashlib
+from collections import defaultdict
+from datetime import datetime
+
+import msgspec
+import sqlite_utils
+
+from scrapers import get_parser
+from scrapers.errors import ScrapeError
+from scrapers.observation import Observation
+from scrapers.vocabulary import BASES, KINDS, TIERS
+from service.changesets import (
+    DELISTED,
+    RELISTED,
+    Change,
+    ChangesetConflict,
+    Proposal,
+    diff,
+    gate,
+    record_changeset,
+)
+from service.sources import Source
+from service.timeutil import to_db
+
+# How a run ended.
+CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED = "changed", "no_change", "unchanged", "quarantined", "failed"
+RUN_STATUSES = ("running", CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED)
+# Runs whose body was read successfully; an identical body after one of them is `unchanged`.
+_READ_OK = (CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED)
+
+
+class RunResult(msgspec.Struct, frozen=True, kw_only=True):
+    """How a refresh ended: the run id, its status, and the changeset it made if any."""
+
+    run_id: int
+    source_id: str
+    status: str
+    changeset_id: int | None = None
+    rows_parsed: int = 0
+    changes: int = 0
+    error: str = ""
+
+
+class ValidationFailed(ScrapeError):
+    """Parsed rates break a rule no real price page breaks (negative, batch above standard...)."""
+
+
+def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: str, now: datetime) -> int:
+    """Record the start of a run and return its id."""
+    return db["runs"].insert(
+        {"source_id": source.id, "trigger": trigger, "started_at": to_db(now), "status": "running", "url": url}
+    ).last_pk
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, result_fields: dict, *, now: datetime) -> None:
+    """Record how a run ended."""
+    db["runs"].update(run_id, {**result_fields, "finished_at": to_db(now)})
+
+
+def ingest_page(
+    db: sqlite_utils.Database,
+    source: Source,
+    body: bytes,
+    *,
+    url: str,
+    fetched_at: datetime,
+    now: datetime,
+    trigger: str,
+    observed_at: datetime | None = None,
+    http_status: int | None = None,
+    etag: str = "",
+    last_modified: str = "",
+    content_type: str = "",
+    run_id: int | None = None,
+) -> RunResult:
+    """Run steps 3 to 7 for one body and record the run; never raises for a bad page.
+
+    ``observed_at`` (default ``fetched_at``) becomes the ``valid_from`` of any
+    change: a bundled snapshot or an old file is dated by when it was seen.
+    """
+    observed_at = observed_at or fetched_at
+    if run_id is None:
+        run_id = start_run(db, source, trigger=trigger, url=url, now=now)
+    sha = hashlib.sha256(body).hexdigest()
+    fields = {"http_status": http_status, "body_sha256": sha, "etag": etag, "last_modified": last_modified}
+    previous = db.execute(
+        f"SELECT body_sha256 FROM runs WHERE source_id = ? AND id < ? AND status IN ({','.join('?' * len(_READ_OK))})"
+        " ORDER BY id DESC LIMIT 1",
+        [source.id, run_id, *_READ_OK],
+    ).fetchone()
+    archive_page(db, source.id, url, body, fetched_at=fetched_at, content_type=content_type)
+    if previous and previous[0] == sha:
+        finish_run(db, run_id, {**fields, "status": UNCHANGED}, now=now)
+        return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
+    try:
+        observations = get_parser(source.parser)(body, url)
+        validate_observations(observations, source, url=url)
+        changes = _changes_for(db, source, observations, url=url, sha=sha, run_id=run_id, observed_at=observed_at)
+        reasons = gate(changes, _listed_counts(db, source)) if changes else []
+        changeset_id = (
+            record_changeset(db, changes, source_id=source.id, run_id=run_id, now=now, quarantine_reasons=reasons)
+            if changes
+            else None
+        )
+    except (ScrapeError, ChangesetConflict) as exc:
+        finish_run(db, run_id, {**fields, "status": FAILED, "error": str(exc)}, now=now)
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=str(exc))
+    status = QUARANTINED if reasons else (CHANGED if changes else NO_CHANGE)
+    error = "; ".join(reasons)
+    finish_run(
+        db,
+        run_id,
+        {**fields, "status": status, "rows_parsed": len(observations), "changes": len(changes),
+         "changeset_id": changeset_id, "error": error},
+        now=now,
+    )
+    return RunResult(
+        run_id=run_id, source_id=source.id, status=status, changeset_id=changeset_id,
+        rows_parsed=len(observations), changes=len(changes), error=error,
+    )
+
+
+def archive_page(
+    db: sqlite_utils.Database, source_id: str, url: str, body: bytes, *, fetched_at: datetime, content_type: str = ""
+) -> str:
+    """Store a body by its sha256 (once), so a fixed parser can re-read it; return the hash."""
+    sha = hashlib.sha256(body).hexdigest()
+    db.execute(
+        "INSERT OR IGNORE INTO pages (sha256, source_id, url, fetched_at, content_type, size_bytes, body)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [sha, source_id, url, to_db(fetched_at), content_type, len(body), body],
+    )
+    return sha
+
+
+def validate_observations(observations: list[Observation], source: Source, *, url: str) -> None:
+    """Reject a parse that no real page produces (step 4); the message lists the first problems."""
+    problems: list[str] = []
+    if not observations:
+        problems.append("the parser returned no rates")
+    seen: set[tuple] = set()
+    values: dict[tuple, object] = {}
+    for o in observations:
+        where = f"{o.provider}/{o.model} {o.tier} {o.kind}"
+        if o.key in seen:
+            problems.append(f"{where}: stated twice")
+        seen.add(o.key)
+        if o.tier not in TIERS or o.kind not in KINDS or o.basis not in BASES:
+            problems.append(f"{where}: unknown tier, kind or basis {o.basis!r}")
+        if (o.usd_per_mtok is None) != (o.basis == "not_offered"):
+            problems.append(f"{where}: a price must be given exactly when the rate is offered")
+        elif o.usd_per_mtok is not None and o.usd_per_mtok < 0:
+            problems.append(f"{where}: negative price {o.usd_per_mtok}")
+        if source.role == "authoritative" and o.provider not in source.providers:
+            problems.append(f"{where}: provider not served by source {source.id}")
+        values[o.key] = o.usd_per_mtok
+    for (provider, model, tier, kind, mpt), value in values.items():
+        if value is None:
+            continue
+        standard = values.get((provider, model, "standard", kind, mpt))
+        if tier == "batch" and standard is not None and value > standard:
+            problems.append(f"{provider}/{model} batch {kind} {value} is above standard {standard}")
+        plain = values.get((provider, model, tier, "input", mpt))
+        if kind == "cached_input" and plain is not None and value > plain:
+            problems.append(f"{provider}/{model} {tier} cached input {value} is above input {plain}")
+    if problems:
+        shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        raise ValidationFailed(f"validation failed: {shown}", url=url)
+
+
+def _changes_for(
+    db: sqlite_utils.Database,
+    source: Source,
+    observations: list[Observation],
+    *,
+    url: str,
+    sha: str,
+    run_id: int,
+    observed_at: datetime,
+) -> list[Change]:
+    proposals = [
+        Proposal(
+            lane=source.lane,
+            provider=o.provider,
+            model=o.model,
+            tier=o.tier,
+            kind=o.kind,
+            min_prompt_tokens=o.min_prompt_tokens,
+            usd_per_mtok=o.usd_per_mtok,
+            basis=o.basis,
+            valid_from=observed_at,
+            source_id=source.id,
+            url=url,
+            body_sha256=sha,
+            run_id=run_id,
+            observed_at=observed_at,
+            note=o.note,
+            display_name=o.display_name,
+        )
+        for o in observations
+    ]
+    changes = diff(db, proposals)
+    if source.role == "authoritative":
+        changes += _listing_changes(db, source, proposals)
+    return changes
+
+
+def _listing_changes(db: sqlite_utils.Database, source: Source, proposals: list[Proposal]) -> list[Change]:
+    """Models that left the page (delisted: their rates stay) or came back (relisted)."""
+    on_page = {(p.provider, p.model): p for p in proposals}
+    template = proposals[0]
+    changes: list[Change] = []
+    for provider in source.providers:
+        for row in db.query(
+            "SELECT model, listed FROM models WHERE provider = ? AND EXISTS"
+            " (SELECT 1 FROM rates WHERE rates.provider = models.provider AND rates.model = models.model"
+            "  AND rates.lane = ?)",
+            [provider, source.lane],
+        ):
+            present = (provider, row["model"]) in on_page
+            if row["listed"] and not present:
+                action = DELISTED
+            elif not row["listed"] and present:
+                action = RELISTED
+            else:
+                continue
+            event = msgspec.structs.replace(
+                template, provider=provider, model=row["model"], tier="", kind="", min_prompt_tokens=0,
+                usd_per_mtok=None, basis="", note="", display_name="",
+            )
+            changes.append(Change(action=action, proposal=event))
+    return changes
+
+
+def _listed_counts(db: sqlite_utils.Database, source: Source) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for provider in source.providers:
+        row = db.execute(
+            "SELECT count(*) FROM models WHERE provider = ? AND listed = 1 AND EXISTS"
+            " (SELECT 1 FROM rates WHERE rates.provider = models.provider AND rates.model = models.model"
+            "  AND rates.lane = ?)",
+            [provider, source.lane],
+        ).fetchone()
+        counts[provider] = row[0]
+    return counts

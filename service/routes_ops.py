@@ -1,0 +1,243 @@
+"""Operations endpoints: scraper health, runs, and the admin API (bearer token, off without one)."""
+
+import hmac
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from service.app import Service
+from service.changesets import NotQuarantined, approve_changeset, reject_changeset
+from service.history import changesets_page
+from service.problems import ApiError, bad_parameter
+from service.refresh import RUN_STATUSES
+from service.routes import changeset_out, svc
+from service.scheduler import next_run_times, refresh_source
+from service.schemas import ChangesetOut, Out
+from service.timeutil import from_db
+
+
+class SourceOut(Out):
+    """One source's health."""
+
+    id: str
+    providers: list[str]
+    url: str
+    role: str
+    interval_minutes: float
+    last_run_at: datetime | None
+    last_status: str | None
+    last_error: str
+    last_success_at: datetime | None
+    data_age_hours: float | None
+    stale: bool
+    next_run_at: datetime | None
+
+
+class SourcesResponse(Out):
+    """Every source in the registry with its freshness."""
+
+    catalog_version: int
+    stale_after_hours: float
+    sources: list[SourceOut]
+
+
+class RunOut(Out):
+    """One refresh attempt."""
+
+    id: int
+    source: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    http_status: int | None
+    body_sha256: str
+    rows_parsed: int
+    changes: int
+    changeset_id: int | None
+    error: str
+
+
+class RunsResponse(Out):
+    """Runs, newest first; pass ``next_before`` as ``before`` for the next page."""
+
+    runs: list[RunOut]
+    next_before: int | None
+
+
+class ChangesetsResponse(Out):
+    """Changesets of one status, newest first."""
+
+    changesets: list[ChangesetOut]
+
+
+class DecisionOut(Out):
+    """What approving or rejecting a quarantined changeset did."""
+
+    changeset_id: int
+    status: str
+    applied_as: int | None = None
+    catalog_version: int = 0
+
+
+@get("/v1/sources", summary="Scraper health per source", tags=["sources"])
+async def list_sources(state: State) -> Response[SourcesResponse]:
+    """Each source's last run, last success, age of its data, staleness and next scheduled run."""
+    service = svc(state)
+    now = service.clock()
+    upcoming = next_run_times(service.scheduler)
+    out = []
+    for source in service.registry.sources.values():
+        last = service.db.execute(
+            "SELECT started_at, status, error FROM runs WHERE source_id = ? ORDER BY id DESC LIMIT 1", [source.id]
+        ).fetchone()
+        ok = service.db.execute(
+            "SELECT max(finished_at) FROM runs WHERE source_id = ? AND status IN ('changed','no_change','unchanged')"
+            " AND trigger != 'bundled'",
+            [source.id],
+        ).fetchone()[0]
+        data = service.db.execute(
+            "SELECT max(observed_at) FROM rates WHERE source_id = ?", [source.id]
+        ).fetchone()[0]
+        seen = max(filter(None, [ok and from_db(ok), data and from_db(data)]), default=None)
+        age = (now - seen).total_seconds() / 3600 if seen else None
+        out.append(
+            SourceOut(
+                id=source.id, providers=list(source.providers), url=source.url, role=source.role,
+                interval_minutes=source.interval_minutes,
+                last_run_at=from_db(last[0]) if last else None, last_status=last[1] if last else None,
+                last_error=last[2] if last else "", last_success_at=from_db(ok) if ok else None,
+                data_age_hours=round(age, 2) if age is not None else None,
+                stale=age is None or age > service.settings.stale_after_hours,
+                next_run_at=upcoming.get(source.id),
+            )
+        )
+    body = SourcesResponse(catalog_version=service.catalog.version,
+                           stale_after_hours=service.settings.stale_after_hours, sources=out)
+    return Response(content=body, headers={"Cache-Control": "no-cache"})
+
+
+@get("/v1/runs", summary="Refresh runs", tags=["sources"])
+async def list_runs(
+    state: State,
+    source: Annotated[str | None, Parameter(description="Only this source id.")] = None,
+    status: Annotated[str | None, Parameter(description=f"Only this status: {', '.join(RUN_STATUSES)}.")] = None,
+    before: Annotated[int | None, Parameter(description="Page cursor: runs with a smaller id.", ge=1)] = None,
+    limit: Annotated[int, Parameter(description="Runs per page, 1 to 500.", ge=1, le=500)] = 50,
+) -> Response[RunsResponse]:
+    """Every refresh attempt with how it ended, newest first."""
+    service = svc(state)
+    if status is not None and status not in RUN_STATUSES:
+        raise bad_parameter("status", f"{status!r} is not one of {', '.join(RUN_STATUSES)}")
+    if source is not None and source not in service.registry.sources:
+        raise bad_parameter("source", f"no source {source!r}")
+    where, params = ["1 = 1"], []
+    for column, value in (("source_id", source), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if before:
+        where.append("id < ?")
+        params.append(before)
+    rows = list(service.db.query(f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                                 [*params, limit]))
+    runs = [
+        RunOut(
+            id=r["id"], source=r["source_id"], trigger=r["trigger"], started_at=from_db(r["started_at"]),
+            finished_at=from_db(r["finished_at"]) if r["finished_at"] else None, status=r["status"],
+            http_status=r["http_status"], body_sha256=r["body_sha256"], rows_parsed=r["rows_parsed"],
+            changes=r["changes"], changeset_id=r["changeset_id"], error=r["error"],
+        )
+        for r in rows
+    ]
+    return Response(content=RunsResponse(runs=runs, next_before=runs[-1].id if len(runs) == limit else None),
+                    headers={"Cache-Control": "no-cache"})
+
+
+def require_admin(request: Request, service: Service) -> None:
+    """Admin endpoints need ``Authorization: Bearer <RATECARD_ADMIN_TOKEN>``; without a token they are off."""
+    token = service.settings.admin_token
+    if not token:
+        raise ApiError(404, "admin-disabled", "Admin API disabled",
+                       "the admin API is off: set RATECARD_ADMIN_TOKEN to enable it")
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+        raise ApiError(401, "unauthorized", "Unauthorized", "a valid bearer token is required")
+
+
+@get("/v1/admin/changesets", summary="Changesets by status (admin)", tags=["admin"])
+async def admin_list_changesets(
+    request: Request,
+    state: State,
+    status: Annotated[str, Parameter(description="quarantined, approved, rejected or applied.")] = "quarantined",
+) -> Response[ChangesetsResponse]:
+    """Changesets awaiting a decision (or decided), with their proposed changes."""
+    service = svc(state)
+    require_admin(request, service)
+    if status not in ("quarantined", "approved", "rejected", "applied"):
+        raise bad_parameter("status", "must be quarantined, approved, rejected or applied")
+    page = changesets_page(service.db, status=status, limit=200)
+    return Response(content=ChangesetsResponse(changesets=[changeset_out(cs, ch) for cs, ch in page]),
+                    headers={"Cache-Control": "no-store"})
+
+
+@post("/v1/admin/changesets/{changeset_id:int}/approve", summary="Approve a quarantined changeset", tags=["admin"],
+      status_code=200)
+async def admin_approve(request: Request, state: State, changeset_id: int) -> DecisionOut:
+    """Apply a quarantined changeset as a new catalog version."""
+    service = svc(state)
+    require_admin(request, service)
+    try:
+        applied = approve_changeset(service.db, changeset_id, now=service.clock())
+    except NotQuarantined as exc:
+        raise ApiError(409, "not-quarantined", "Not quarantined", str(exc)) from None
+    catalog = service.reload()
+    return DecisionOut(changeset_id=changeset_id, status="approved", applied_as=applied, catalog_version=catalog.version)
+
+
+@post("/v1/admin/changesets/{changeset_id:int}/reject", summary="Reject a quarantined changeset", tags=["admin"],
+      status_code=200)
+async def admin_reject(request: Request, state: State, changeset_id: int) -> DecisionOut:
+    """Discard a quarantined changeset; the prices stay as they were."""
+    service = svc(state)
+    require_admin(request, service)
+    try:
+        reject_changeset(service.db, changeset_id, now=service.clock())
+    except NotQuarantined as exc:
+        raise ApiError(409, "not-quarantined", "Not quarantined", str(exc)) from None
+    return DecisionOut(changeset_id=changeset_id, status="rejected", catalog_version=service.catalog.version)
+
+
+class RefreshOut(Out):
+    """How a triggered refresh ended."""
+
+    source: str
+    status: str
+    run_id: int
+    changeset_id: int | None
+    error: str
+    catalog_version: int
+
+
+@post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200)
+async def admin_refresh(request: Request, state: State, source_id: str) -> RefreshOut:
+    """Fetch and ingest one registered source now, as its scheduled job would."""
+    service = svc(state)
+    require_admin(request, service)
+    source = service.registry.sources.get(source_id)
+    if source is None:
+        raise ApiError(404, "unknown-source", "Unknown source", f"no source {source_id!r}",
+                       suggestions=sorted(service.registry.sources))
+    result = await refresh_source(service.db, source, service.http, policy=service.fetch_policy, clock=service.clock,
+                                  trigger="admin", db_path=service.settings.db_path)
+    if result.changeset_id:
+        service.reload()
+    return RefreshOut(source=source_id, status=result.status, run_id=result.run_id, changeset_id=result.changeset_id,
+                      error=result.error, catalog_version=service.catalog.version)
+
+
+OPS_ROUTES = [list_sources, list_runs, admin_list_changesets, admin_approve, admin_reject, admin_refresh]

@@ -1,0 +1,162 @@
+"""Scheduled refreshes: fetch each source's page and run it through the pipeline.
+
+One APScheduler 3 ``AsyncIOScheduler`` runs in the serving process that
+writes (``ratecard serve`` without ``--no-scheduler``), with one job per
+source: interval plus jitter, ``max_instances=1``, ``coalesce=True``, a
+misfire grace time and a stable id. ``ratecard refresh`` runs the same
+:func:`refresh_source` once per source. Parsing and the SQLite write happen
+in a worker thread on their own connection, so requests keep being served
+from the snapshot meanwhile.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import sqlite_utils
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scrapers.errors import ScrapeError
+from scrapers.fetch import FetchPolicy, fetch
+from service.db import open_database
+from service.refresh import FAILED, UNCHANGED, RunResult, finish_run, ingest_page, start_run
+from service.sources import Registry, Source
+from service.timeutil import utc_now
+
+log = logging.getLogger("ratecard.scheduler")
+
+MISFIRE_GRACE_S = 15 * 60
+
+
+def job_id(source_id: str) -> str:
+    """The stable APScheduler job id of a source."""
+    return f"refresh:{source_id}"
+
+
+def _conditional_headers(db: sqlite_utils.Database, source_id: str) -> tuple[str | None, str | None]:
+    row = db.execute(
+        "SELECT etag, last_modified FROM runs WHERE source_id = ? AND status NOT IN ('failed', 'running')"
+        " AND http_status = 200 ORDER BY id DESC LIMIT 1",
+        [source_id],
+    ).fetchone()
+    return (row[0] or None, row[1] or None) if row else (None, None)
+
+
+async def refresh_source(
+    db: sqlite_utils.Database,
+    source: Source,
+    client: httpx.AsyncClient,
+    *,
+    policy: FetchPolicy,
+    clock: Callable[[], datetime],
+    trigger: str,
+    db_path: str | None = None,
+) -> RunResult:
+    """Fetch one source and ingest its page; every outcome is recorded as a run, none raises.
+
+    With ``db_path`` the parse and commit run in a thread on their own
+    connection; without it (an in-memory database) they run inline.
+    """
+    run_id = start_run(db, source, trigger=trigger, url=source.url, now=clock())
+    etag, last_modified = _conditional_headers(db, source.id)
+    try:
+        fetched = await fetch(client, source.url, policy=policy, etag=etag, last_modified=last_modified, now=clock)
+    except ScrapeError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        finish_run(db, run_id, {"status": FAILED, "error": error}, now=clock())
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
+    if fetched.status == "not_modified":
+        finish_run(db, run_id, {"status": UNCHANGED, "http_status": fetched.http_status}, now=clock())
+        return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
+    kwargs = dict(
+        url=fetched.url, fetched_at=fetched.fetched_at, now=clock(), trigger=trigger, http_status=fetched.http_status,
+        etag=fetched.etag or "", last_modified=fetched.last_modified or "", content_type=fetched.content_type or "",
+        run_id=run_id,
+    )
+    if db_path is None:
+        return ingest_page(db, source, fetched.body, **kwargs)
+
+    def work() -> RunResult:
+        own = open_database(db_path)
+        try:
+            return ingest_page(own, source, fetched.body, **kwargs)
+        finally:
+            own.close()
+
+    return await asyncio.to_thread(work)
+
+
+def refresh_sources_once(
+    db: sqlite_utils.Database,
+    registry: Registry,
+    source_ids: list[str],
+    *,
+    progress: Callable[[RunResult], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[RunResult]:
+    """Refresh the named sources one after another (the ``ratecard refresh`` command)."""
+
+    async def run_all() -> list[RunResult]:
+        results = []
+        async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:
+            for source_id in source_ids:
+                result = await refresh_source(
+                    db, registry.sources[source_id], client, policy=FetchPolicy(), clock=utc_now, trigger="cli"
+                )
+                results.append(result)
+                if progress:
+                    progress(result)
+        return results
+
+    return asyncio.run(run_all())
+
+
+def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy | None = None) -> AsyncIOScheduler:
+    """Start one interval job per enabled source in the running event loop; return the scheduler."""
+    policy = policy or FetchPolicy()
+    scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def run(source_id: str) -> None:
+        source = service.registry.sources[source_id]
+        result = await refresh_source(
+            service.db, source, client, policy=policy, clock=service.clock, trigger="schedule",
+            db_path=service.settings.db_path,
+        )
+        log.info("refresh %s: %s %s", source_id, result.status, result.error)
+        if result.changeset_id:
+            service.reload()
+
+    now = service.clock()
+    for source in service.registry.sources.values():
+        if not source.enabled:
+            continue
+        interval_s = source.interval_minutes * 60
+        scheduler.add_job(
+            run,
+            "interval",
+            seconds=interval_s,
+            jitter=min(60.0, interval_s / 10),
+            args=[source.id],
+            id=job_id(source.id),
+            name=f"refresh {source.id}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=MISFIRE_GRACE_S,
+            replace_existing=True,
+            next_run_time=now + timedelta(seconds=min(5.0, interval_s)),
+        )
+    scheduler.start()
+    return scheduler
+
+
+def next_run_times(scheduler: AsyncIOScheduler | None) -> dict[str, datetime]:
+    """When each source's job runs next, by source id (empty without a scheduler)."""
+    if scheduler is None:
+        return {}
+    return {
+        job.id.removeprefix("refresh:"): job.next_run_time
+        for job in scheduler.get_jobs()
+        if job.next_run_time is not None
+    }

@@ -1,0 +1,184 @@
+"""The shapes the HTTP API returns (and the OpenAPI schema describes).
+
+New fields get defaults; existing field types never change.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from service.catalog import ModelInfo
+from service.rates import Rate
+
+
+class Out(msgspec.Struct, kw_only=True, frozen=True):
+    """Base of every response body."""
+
+
+class RateOut(Out):
+    """One rate interval with its provenance."""
+
+    provider: str
+    model: str
+    tier: str
+    kind: str
+    min_prompt_tokens: int
+    usd_per_mtok: Decimal | None
+    basis: str
+    valid_from: datetime
+    valid_to: datetime | None
+    source: str
+    url: str
+    body_sha256: str
+    observed_at: datetime
+    changeset_id: int
+    note: str = ""
+
+
+def rate_out(rate: Rate) -> RateOut:
+    """Shape a stored rate for the API."""
+    return RateOut(
+        provider=rate.provider,
+        model=rate.model,
+        tier=rate.tier,
+        kind=rate.kind,
+        min_prompt_tokens=rate.min_prompt_tokens,
+        usd_per_mtok=rate.usd_per_mtok,
+        basis=rate.basis,
+        valid_from=rate.valid_from,
+        valid_to=rate.valid_to,
+        source=rate.source_id,
+        url=rate.url,
+        body_sha256=rate.body_sha256,
+        observed_at=rate.observed_at,
+        changeset_id=rate.changeset_id,
+        note=rate.note,
+    )
+
+
+class PricesResponse(Out):
+    """Flat rate rows in force at ``as_of`` (current when not given)."""
+
+    catalog_version: int
+    as_of: datetime
+    total: int
+    limit: int
+    offset: int
+    rates: list[RateOut]
+
+
+class ModelOut(Out):
+    """A model with its names and status."""
+
+    provider: str
+    model: str
+    display_name: str
+    status: str
+    listed: bool
+    aliases: list[str]
+    served_from: str
+
+
+def model_out(info: ModelInfo) -> ModelOut:
+    """Shape a catalog model for the API."""
+    return ModelOut(
+        provider=info.provider,
+        model=info.model,
+        display_name=info.display_name,
+        status=info.status,
+        listed=info.listed,
+        aliases=list(info.aliases),
+        served_from=info.served_from,
+    )
+
+
+class ModelsResponse(Out):
+    """Models matching the filters."""
+
+    catalog_version: int
+    total: int
+    limit: int
+    offset: int
+    models: list[ModelOut]
+
+
+class ModelDetail(Out):
+    """One model with the rates in force at ``as_of``."""
+
+    catalog_version: int
+    as_of: datetime
+    model: ModelOut
+    rates: list[RateOut]
+
+
+class HistoryResponse(Out):
+    """Every interval of every rate of a model, oldest first within each rate."""
+
+    catalog_version: int
+    provider: str
+    model: str
+    intervals: list[RateOut]
+
+
+class ProviderOut(Out):
+    """A provider, the sources that read it, and how many models it has."""
+
+    id: str
+    display_name: str
+    models: int
+    sources: list[str]
+    served_from: str
+
+
+class ProvidersResponse(Out):
+    """Every provider with prices."""
+
+    catalog_version: int
+    providers: list[ProviderOut]
+
+
+class ChangeOut(Out):
+    """One change inside a changeset."""
+
+    action: str
+    provider: str
+    model: str
+    tier: str
+    kind: str
+    min_prompt_tokens: int
+    old_usd_per_mtok: Decimal | None
+    new_usd_per_mtok: Decimal | None
+    old_basis: str | None
+    new_basis: str | None
+    valid_from: datetime
+    source: str
+    url: str
+
+
+class ChangesetOut(Out):
+    """A changeset: its id is the catalog version it made."""
+
+    id: int
+    created_at: datetime
+    source: str
+    status: str
+    reason: str
+    origin_id: int | None
+    changes: list[ChangeOut]
+
+
+class ChangesResponse(Out):
+    """The change feed, newest first; pass ``next_before`` as ``before`` for the next page."""
+
+    catalog_version: int
+    changesets: list[ChangesetOut]
+    next_before: int | None
+
+
+class Health(Out):
+    """Liveness or readiness."""
+
+    status: str
+    catalog_version: int = 0
+    models: int = 0

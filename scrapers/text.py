@@ -8,9 +8,12 @@ from scrapers.errors import PageRejected
 # Words that mark a rate as absent on a page.
 NOT_OFFERED_WORDS = frozenset({"-", "—", "–", "n/a", "not available", "not offered", "unavailable"})
 
+# Markers of a page served *instead of* the content. Cloudflare injects
+# /cdn-cgi/challenge-platform/scripts/... into ordinary pages too, so only its
+# interstitial path (chl_page) counts, never the bare "challenge-platform".
 _CHALLENGE_MARKERS = (
-    "cf-chl",  # Cloudflare challenge scripts and forms
-    "challenge-platform",
+    "cf-chl",  # Cloudflare challenge forms and options
+    "challenge-platform/h/g/orchestrate/chl_page",
     "just a moment...",
     "enable javascript and cookies to continue",
     "attention required! | cloudflare",

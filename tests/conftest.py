@@ -1,0 +1,33 @@
+"""Shared fixtures: a fixed clock, a bootstrapped in-memory service, and an HTTP client over it."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from service.app import Service, Settings, create_app, prepare_service
+
+# Tests never read the real clock: "now" is a fixed moment after every bundled snapshot.
+FIXED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixed_clock() -> datetime:
+    """The clock every test service runs on."""
+    return FIXED_NOW
+
+
+@pytest.fixture(scope="session")
+def bundled_service() -> Service:
+    """A service over an in-memory database filled from the bundled snapshots (built once)."""
+    return prepare_service(Settings(), clock=fixed_clock)
+
+
+@pytest.fixture
+def client(bundled_service: Service) -> Iterator[TestClient]:
+    """An HTTP client for the app over the bundled service (read-only tests share it)."""
+    app = create_app(bundled_service.settings, service=bundled_service, clock=fixed_clock)
+    with TestClient(app) as test_client:
+        yield test_client

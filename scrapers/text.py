@@ -43,7 +43,9 @@ def clean_cell(cell: str) -> str:
     """Strip markdown decoration from a table cell: links, escapes, emphasis, footnote marks."""
     cell = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)  # [text](link) -> text
     cell = cell.replace("\\$", "$").replace("\\", "")
-    cell = re.sub(r"<[^>]+>", " ", cell)  # inline html such as <sup>1</sup> or <br/>
+    # Inline html such as <sup>1</sup> or <br/>; only real tags, so text like
+    # "prompts <= 200k tokens ... > 200k" survives.
+    cell = re.sub(r"</?[A-Za-z][^<>]*>", " ", cell)
     cell = cell.replace("**", "").replace("__", "").replace("`", "")
     return " ".join(cell.split())
 
@@ -54,6 +56,11 @@ def is_not_offered(cell: str) -> bool:
 
 
 _PRICE = re.compile(r"\$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
+
+
+def usd_amounts(cell: str) -> list[Decimal]:
+    """Every dollar amount in a cell, in order, exactly ("$2.50 / $1.25" -> [2.50, 1.25])."""
+    return [Decimal(m.replace(",", "")) for m in _PRICE.findall(clean_cell(cell))]
 
 
 def parse_usd(cell: str, *, url: str = "") -> Decimal:

@@ -1,0 +1,98 @@
+"""The DeepSeek pricing page parser, checked against numbers typed from the saved page."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from scrapers import deepseek
+from scrapers.errors import PageRejected
+from scrapers.names import model_id_for
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PAGE = FIXTURES / "deepseek" / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
+URL = "https://api-docs.deepseek.com/quick_start/pricing"
+
+
+@pytest.fixture(scope="module")
+def rates() -> dict:
+    return {o.key: o for o in deepseek.parse(PAGE.read_bytes(), URL)}
+
+
+def test_cache_hit_cache_miss_and_output(rates):
+    def usd(model, kind):
+        return rates[("deepseek", model, "standard", kind, 0)].usd_per_mtok
+
+    assert usd("deepseek-v4-flash", "cached_input") == Decimal("0.0028")
+    assert usd("deepseek-v4-flash", "input") == Decimal("0.14")
+    assert usd("deepseek-v4-flash", "output") == Decimal("0.28")
+    assert usd("deepseek-v4-pro", "cached_input") == Decimal("0.003625")
+    assert usd("deepseek-v4-pro", "input") == Decimal("0.435")
+    assert usd("deepseek-v4-pro", "output") == Decimal("0.87")
+    assert len(rates) == 6
+
+
+def test_the_discounted_price_is_billed_and_the_struck_list_price_is_noted(rates):
+    pro = rates[("deepseek", "deepseek-v4-pro", "standard", "input", 0)]
+    assert pro.note.startswith("75% off list price $1.74")
+    assert "extended until 2026/05/31 15:59 UTC" in pro.note
+    assert rates[("deepseek", "deepseek-v4-flash", "standard", "input", 0)].note == ""
+
+
+def test_the_saved_page_has_no_off_peak_prices(rates):
+    assert {key[2] for key in rates} == {"standard"}
+
+
+def test_display_names_and_catalog(rates):
+    assert rates[("deepseek", "deepseek-v4-pro", "standard", "output", 0)].display_name == "DeepSeek-V4-Pro"
+    for key in rates:
+        assert model_id_for("deepseek", key[1]) == key[1]
+    # Footnote (1): the old names are modes of deepseek-v4-flash.
+    assert model_id_for("deepseek", "deepseek-reasoner") == "deepseek-v4-flash"
+
+
+OFF_PEAK_PAGE = """<table>
+<tr><td colspan="2">MODEL</td><td>deepseek-chat</td><td>deepseek-reasoner</td></tr>
+<tr><td rowspan="3">STANDARD PRICE<br>(UTC 00:30-16:30)</td><td>1M TOKENS INPUT (CACHE HIT)</td><td>$0.07</td><td>$0.14</td></tr>
+<tr><td>1M TOKENS INPUT (CACHE MISS)</td><td>$0.27</td><td>$0.55</td></tr>
+<tr><td>1M TOKENS OUTPUT</td><td>$1.10</td><td>$2.19</td></tr>
+<tr><td rowspan="3">DISCOUNT PRICE<br>(UTC 16:30-00:30)</td><td>1M TOKENS INPUT (CACHE HIT)</td><td>$0.035 (50% OFF)</td><td>$0.035 (75% OFF)</td></tr>
+<tr><td>1M TOKENS INPUT (CACHE MISS)</td><td colspan="2">$0.135</td></tr>
+<tr><td>1M TOKENS OUTPUT</td><td>$0.550</td><td>$0.550</td></tr>
+</table>"""
+
+
+def test_peak_and_off_peak_groups_become_standard_and_off_peak():
+    # The layout DeepSeek used in 2025, built in memory (no saved copy has it).
+    rates = {o.key: o for o in deepseek.parse(OFF_PEAK_PAGE.encode(), URL)}
+    assert rates[("deepseek", "deepseek-chat", "standard", "input", 0)].usd_per_mtok == Decimal("0.27")
+    off_peak = rates[("deepseek", "deepseek-reasoner", "off_peak", "cached_input", 0)]
+    assert (off_peak.usd_per_mtok, off_peak.note) == (Decimal("0.035"), "UTC 16:30-00:30; 75% OFF")
+    # One cell spanning both model columns prices both.
+    assert rates[("deepseek", "deepseek-reasoner", "off_peak", "input", 0)].usd_per_mtok == Decimal("0.135")
+    assert len(rates) == 12
+
+
+def test_two_billed_prices_in_one_cell_are_rejected():
+    page = OFF_PEAK_PAGE.replace("<td>$0.27</td>", "<td>$0.27 / $0.135</td>")
+    with pytest.raises(PageRejected, match="one billed price"):
+        deepseek.parse(page.encode(), URL)
+
+
+def test_another_providers_page_is_rejected():
+    xai = FIXTURES / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
+    with pytest.raises(PageRejected, match="no pricing table"):
+        deepseek.parse(xai.read_bytes(), URL)
+
+
+def test_a_page_with_its_table_removed_is_rejected():
+    text = PAGE.read_text(encoding="utf-8")
+    start, end = text.index("<table"), text.index("</table>") + len("</table>")
+    with pytest.raises(PageRejected, match="no pricing table"):
+        deepseek.parse((text[:start] + text[end:]).encode(), URL)
+
+
+def test_a_table_without_price_rows_is_rejected():
+    page = '<table><tr><td colspan="2">MODEL</td><td>deepseek-v4-flash</td></tr></table>'
+    with pytest.raises(PageRejected, match="price rows"):
+        deepseek.parse(page.encode(), URL)

@@ -19,6 +19,10 @@ from service.schemas import ChangesetOut, Out
 from service.timeutil import from_db
 
 
+ChangesetId = Annotated[int, Parameter(description="A changeset id.")]
+SourceId = Annotated[str, Parameter(description="A source id from the registry, e.g. `anthropic`.")]
+
+
 class SourceOut(Out):
     """One source's health."""
 
@@ -187,7 +191,7 @@ async def admin_list_changesets(
 
 @post("/v1/admin/changesets/{changeset_id:int}/approve", summary="Approve a quarantined changeset", tags=["admin"],
       status_code=200)
-async def admin_approve(request: Request, state: State, changeset_id: int) -> DecisionOut:
+async def admin_approve(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
     """Apply a quarantined changeset as a new catalog version."""
     service = svc(state)
     require_admin(request, service)
@@ -201,7 +205,7 @@ async def admin_approve(request: Request, state: State, changeset_id: int) -> De
 
 @post("/v1/admin/changesets/{changeset_id:int}/reject", summary="Reject a quarantined changeset", tags=["admin"],
       status_code=200)
-async def admin_reject(request: Request, state: State, changeset_id: int) -> DecisionOut:
+async def admin_reject(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
     """Discard a quarantined changeset; the prices stay as they were."""
     service = svc(state)
     require_admin(request, service)
@@ -224,7 +228,7 @@ class RefreshOut(Out):
 
 
 @post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200)
-async def admin_refresh(request: Request, state: State, source_id: str) -> RefreshOut:
+async def admin_refresh(request: Request, state: State, source_id: SourceId) -> RefreshOut:
     """Fetch and ingest one registered source now, as its scheduled job would."""
     service = svc(state)
     require_admin(request, service)

@@ -1,0 +1,134 @@
+"""Curated history: dated price changes from before scraping began, loaded as changesets.
+
+data/curated/history.toml lists, per model, the rates in force from an
+``effective`` date, each with the URL it was read from. Entries go through the
+same diff and commit path as scraped pages, marked ``basis = "curated"``.
+Where curated and scraped history overlap they must agree: a scraped
+observation made while a curated price was in force must show that price, or
+loading fails and names the conflict.
+"""
+
+import hashlib
+import tomllib
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import sqlite_utils
+
+import ratecard_data
+from scrapers.vocabulary import KINDS, TIERS
+from service.changesets import ChangesetConflict, Proposal, diff, record_changeset
+from service.sources import OFFICIAL_LANE
+from service.timeutil import parse_moment, to_db
+
+CURATED_SOURCE = "curated"
+
+
+class CuratedEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One dated change: the rates of a model from ``effective`` on, and where that is stated."""
+
+    provider: str
+    model: str
+    effective: str
+    source_url: str
+    evidence: str = ""
+    announced: str = ""
+    note: str = ""
+    rates: dict[str, Decimal]
+
+
+def curated_path() -> Path:
+    """The bundled curated history file."""
+    return ratecard_data.path("curated", "history.toml")
+
+
+def load_entries(path: Path) -> list[CuratedEntry]:
+    """Read and check the curated file; prices are read as exact decimals."""
+    doc = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    entries = msgspec.convert(doc.get("changes", []), type=list[CuratedEntry], strict=False)
+    for entry in entries:
+        parse_moment(entry.effective)
+        for name in entry.rates:
+            tier, _, kind = name.partition(".")
+            if tier not in TIERS or kind not in KINDS:
+                raise ValueError(f"{entry.provider}/{entry.model} {entry.effective}: unknown rate {name!r}")
+    return entries
+
+
+def proposals_from(entries: list[CuratedEntry], *, body_sha256: str) -> list[Proposal]:
+    """Turn curated entries into proposals in effective-date order."""
+    proposals = []
+    for entry in sorted(entries, key=lambda e: (parse_moment(e.effective), e.provider, e.model)):
+        effective = parse_moment(entry.effective)
+        seen = parse_moment(entry.announced) if entry.announced else effective
+        for name, value in sorted(entry.rates.items()):
+            tier, _, kind = name.partition(".")
+            proposals.append(
+                Proposal(
+                    lane=OFFICIAL_LANE, provider=entry.provider, model=entry.model, tier=tier, kind=kind,
+                    min_prompt_tokens=0, usd_per_mtok=value, basis="curated", valid_from=effective,
+                    source_id=CURATED_SOURCE, url=entry.source_url, body_sha256=body_sha256, run_id=None,
+                    observed_at=seen, note=entry.note or entry.evidence,
+                )
+            )
+    return proposals
+
+
+def load_curated(db: sqlite_utils.Database, *, now: datetime, path: Path | None = None) -> int | None:
+    """Load the curated history as one changeset; return its id (None when nothing changed).
+
+    Raises ChangesetConflict naming the rate when scraped history disagrees.
+    """
+    path = path or curated_path()
+    if not path.exists():
+        return None
+    body = path.read_bytes()
+    proposals = proposals_from(load_entries(path), body_sha256=hashlib.sha256(body).hexdigest())
+    # Applied one date at a time so later entries see earlier ones as history.
+    by_date: dict[datetime, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        by_date[p.valid_from].append(p)
+    changes = []
+    for moment in sorted(by_date):
+        batch = diff(db, by_date[moment])
+        changes.extend(batch)
+    _check_agreement(db, proposals)
+    if not changes:
+        return None
+    return record_changeset(db, _dedupe_in_order(changes), source_id=CURATED_SOURCE, run_id=None, now=now)
+
+
+def _dedupe_in_order(changes: list) -> list:
+    # Diffs above ran against the database before any curated row was written, so a
+    # model with two curated entries yields two proposals that both apply in order.
+    return changes
+
+
+def _check_agreement(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
+    """Every scraped observation inside a curated interval must equal the curated price."""
+    by_key: dict[tuple, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        by_key[p.key].append(p)
+    for key, series in by_key.items():
+        series.sort(key=lambda p: p.valid_from)
+        for i, p in enumerate(series):
+            until = series[i + 1].valid_from if i + 1 < len(series) else None
+            params = [OFFICIAL_LANE, *key, to_db(p.valid_from)]
+            sql = (
+                "SELECT usd_per_mtok, valid_from, source_id FROM rates WHERE closed_changeset_id IS NULL"
+                " AND lane = ? AND provider = ? AND model = ? AND tier = ? AND kind = ? AND min_prompt_tokens = ?"
+                " AND valid_from >= ? AND source_id != 'curated'"
+            )
+            if until is not None:
+                sql += " AND valid_from < ?"
+                params.append(to_db(until))
+            sql += " ORDER BY valid_from LIMIT 1"
+            row = db.execute(sql, params).fetchone()
+            if row and row[0] is not None and Decimal(row[0]) != p.usd_per_mtok:
+                raise ChangesetConflict(
+                    f"curated history says {p.provider}/{p.model} {p.tier} {p.kind} is {p.usd_per_mtok} from "
+                    f"{to_db(p.valid_from)}, but {row[2]} observed {row[0]} on {row[1]}"
+                )

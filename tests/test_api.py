@@ -1,0 +1,137 @@
+"""The read API over HTTP, on the bundled pages (the offline default)."""
+
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+
+_EXACT = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def exact(response) -> dict:
+    """Decode a JSON body keeping numbers exact, as a careful client would."""
+    return _EXACT.decode(response.content)
+
+
+def rates_by_key(body: dict) -> dict:
+    return {(r["tier"], r["kind"], r["min_prompt_tokens"]): r["usd_per_mtok"] for r in body["rates"]}
+
+
+def test_sonnet_4_5_prices_are_the_pages_numbers(client):
+    response = client.get("/v1/prices", params={"model": "claude-sonnet-4-5"})
+    assert response.status_code == 200
+    rates = rates_by_key(exact(response))
+    assert rates[("standard", "input", 0)] == Decimal("3")
+    assert rates[("standard", "output", 0)] == Decimal("15")
+    assert rates[("standard", "cached_input", 0)] == Decimal("0.30")
+    assert rates[("standard", "cache_write", 0)] == Decimal("3.75")
+    assert rates[("standard", "cache_write_1h", 0)] == Decimal("6")
+    assert rates[("batch", "input", 0)] == Decimal("1.50")
+    assert rates[("batch", "output", 0)] == Decimal("7.50")
+    # Long context: from 200K prompt tokens, $6 in / $22.50 out.
+    assert rates[("standard", "input", 200000)] == Decimal("6")
+    assert rates[("standard", "output", 200000)] == Decimal("22.50")
+
+
+def test_prices_are_exact_json_numbers_not_strings_or_floats(client):
+    body = client.get("/v1/prices", params={"model": "gpt-4o-mini", "tier": "batch", "kind": "input"}).text
+    assert '"usd_per_mtok":0.075' in body
+
+
+def test_every_rate_row_carries_keys_interval_and_provenance(client):
+    row = exact(client.get("/v1/prices", params={"model": "gpt-4o", "tier": "standard", "kind": "input"}))["rates"][0]
+    assert row["provider"] == "openai" and row["model"] == "gpt-4o" and row["min_prompt_tokens"] == 0
+    assert row["usd_per_mtok"] == Decimal("2.50") and row["basis"] == "published"
+    assert row["valid_from"].startswith("2026-08-01") and row["valid_to"] is None
+    assert row["source"] == "openai" and row["url"].startswith("https://developers.openai.com/")
+    assert len(row["body_sha256"]) == 64
+
+
+@pytest.mark.parametrize(
+    "name", ["claude-sonnet-4-5", "Claude Sonnet 4.5", "CLAUDE-SONNET-4-5", "claude-sonnet-4-5-20250929",
+             "anthropic/claude-sonnet-4.5"],
+)
+def test_models_resolve_through_aliases_case_insensitively(client, name):
+    response = client.get("/v1/prices", params={"model": name, "tier": "standard", "kind": "input"})
+    assert response.status_code == 200, response.text
+    assert exact(response)["rates"][0]["model"] == "claude-sonnet-4-5"
+
+
+def test_unknown_model_is_404_problem_with_close_matches(client):
+    response = client.get("/v1/models/anthropic/claude-sonet-4-5")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 404 and problem["title"] == "Unknown model"
+    assert "anthropic/claude-sonnet-4-5" in problem["suggestions"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"tier": "gold"}, "tier"), ({"as_of": "last tuesday"}, "as_of"), ({"version": "999999"}, "version"),
+     ({"limit": "0"}, "limit"), ({"kind": "vibes"}, "kind")],
+)
+def test_bad_parameters_are_400_problems_naming_the_field(client, query, field):
+    response = client.get("/v1/prices", params=query)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["errors"][0]["field"] == field
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_model_detail_lists_current_rates(client):
+    body = exact(client.get("/v1/models/openai/o4-mini"))
+    assert body["model"]["display_name"]
+    rates = rates_by_key(body)
+    assert rates[("standard", "input", 0)] == Decimal("1.10")
+    assert rates[("standard", "output", 0)] == Decimal("4.40")
+    assert rates[("batch", "input", 0)] == Decimal("0.55")
+    assert rates[("priority", "input", 0)] == Decimal("2.00")
+
+
+def test_history_shows_intervals_with_provenance(client):
+    body = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))
+    inputs = [i for i in body["intervals"] if i["tier"] == "standard" and i["kind"] == "input"]
+    assert inputs[0]["usd_per_mtok"] == Decimal("15")
+    assert inputs[0]["valid_from"].startswith("2025-10-29")
+    assert inputs[0]["source"] == "anthropic" and len(inputs[0]["body_sha256"]) == 64
+    assert all(i["observed_at"] for i in body["intervals"])
+
+
+def test_as_of_before_a_provider_was_first_seen_has_none_of_its_rates(client):
+    body = exact(client.get("/v1/prices", params={"provider": "openai", "as_of": "2026-07-01"}))
+    assert body["total"] == 0
+    body = exact(client.get("/v1/prices", params={"model": "claude-haiku-4-5", "as_of": "2025-11-01"}))
+    assert rates_by_key(body)[("standard", "input", 0)] == Decimal("1")
+
+
+def test_the_three_anthropic_pages_make_one_changeset_since_their_prices_agree(bundled_service):
+    runs = list(bundled_service.db.query(
+        "SELECT status, changeset_id FROM runs WHERE source_id = 'anthropic' ORDER BY id"))
+    assert [r["status"] for r in runs] == ["changed", "no_change", "no_change"]
+
+
+def test_change_feed_lists_changesets_with_their_diffs(client):
+    body = exact(client.get("/v1/changes", params={"provider": "anthropic"}))
+    assert body["changesets"]
+    first = body["changesets"][-1]
+    assert first["source"] == "anthropic"
+    added = {(c["model"], c["tier"], c["kind"]) for c in first["changes"] if c["action"] == "added"}
+    assert ("claude-sonnet-4-5", "standard", "input") in added
+
+
+def test_get_answers_carry_etag_and_revalidate_with_304(client):
+    first = client.get("/v1/prices", params={"model": "gpt-4o"})
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = client.get("/v1/prices", params={"model": "gpt-4o"}, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/v1/prices", params={"model": "gpt-4o-mini"}, headers={"If-None-Match": tag})
+    assert other.status_code == 200
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok", "catalog_version": 0, "models": 0}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["models"] > 20

@@ -44,6 +44,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     stale_after_hours: float = 48.0
     bootstrap: bool = True
     max_body_bytes: int = 1_000_000
+    fetch: FetchPolicy = FetchPolicy()
 
 
 class Service:
@@ -57,7 +58,7 @@ class Service:
         self.catalog: Catalog = build_catalog(db, registry, now=clock())
         self.scheduler = None  # the APScheduler instance, in the one process that runs it
         self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
-        self.fetch_policy = FetchPolicy()
+        self.fetch_policy = settings.fetch
 
     def reload(self) -> Catalog:
         """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""

@@ -129,6 +129,70 @@ def _print_result(result) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def cmd_changesets(args: argparse.Namespace) -> int:
+    """List, show, approve or reject changesets (quarantined ones await a decision)."""
+    from service.changesets import NotQuarantined, approve_changeset, reject_changeset
+    from service.db import open_database
+    from service.history import changesets_page
+    from service.responses import encode
+    from service.routes import changeset_out
+
+    db = open_database(settings_from(args).db_path)
+    if args.action == "list":
+        for cs, changes in changesets_page(db, status=args.status, limit=args.limit):
+            print(f"{cs['id']:>5}  {cs['created_at']}  {cs['source_id']:<12} {cs['status']:<11} "
+                  f"{len(changes):>4} change(s)  {cs['reason']}")
+        return 0
+    if args.id is None:
+        print(f"ratecard changesets {args.action}: a changeset ID is required", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "show":
+            rows = list(db.query("SELECT * FROM changesets WHERE id = ?", [args.id]))
+            if not rows:
+                print(f"ratecard changesets show: no changeset {args.id}", file=sys.stderr)
+                return 1
+            changes = list(db.query("SELECT * FROM changes WHERE changeset_id = ? ORDER BY id", [args.id]))
+            sys.stdout.buffer.write(encode(changeset_out(rows[0], changes)) + b"\n")
+        elif args.action == "approve":
+            applied = approve_changeset(db, args.id, now=utc_now())
+            print(f"changeset {args.id} approved" + (f", applied as {applied}" if applied else ", nothing left to apply"))
+        else:
+            reject_changeset(db, args.id, now=utc_now())
+            print(f"changeset {args.id} rejected")
+    except NotQuarantined as exc:
+        print(f"ratecard changesets {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_reparse(args: argparse.Namespace) -> int:
+    """Run today's parser over a source's archived bodies, oldest first, without fetching."""
+    from service.db import open_database
+    from service.refresh import ingest_page
+    from service.sources import load_registry
+    from service.timeutil import from_db
+
+    settings = settings_from(args)
+    registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
+    if args.source not in registry.sources:
+        print(f"ratecard reparse: unknown source {args.source!r}", file=sys.stderr)
+        return 2
+    db = open_database(settings.db_path)
+    source = registry.sources[args.source]
+    pages = list(db.query("SELECT sha256, url, fetched_at FROM pages WHERE source_id = ? ORDER BY fetched_at",
+                          [source.id]))
+    for page in pages:
+        body = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
+        seen = from_db(page["fetched_at"])
+        # A reparse must not stop at "identical body": the parser, not the page, changed.
+        result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen, now=utc_now(),
+                             trigger="reparse", force=True)
+        _print_result(result)
+    print(f"{len(pages)} archived page(s) reparsed", file=sys.stderr)
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     """Write the OpenAPI document generated from the app."""
     from service.openapi import openapi_json
@@ -169,6 +233,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.add_argument("--from-file", metavar="PATH", help="Ingest this saved page instead of fetching.")
     p.add_argument("--observed-at", metavar="TIME", help="When the saved page was seen (date or ISO time).")
+
+    p = add("changesets", cmd_changesets, "List, show, approve or reject changesets.")
+    db_flags(p)
+    p.add_argument("action", choices=["list", "show", "approve", "reject"])
+    p.add_argument("id", nargs="?", type=int, metavar="ID")
+    p.add_argument("--status", default="quarantined", help="With list: quarantined (default), applied, approved, rejected.")
+    p.add_argument("--limit", type=int, default=50)
+
+    p = add("reparse", cmd_reparse, "Re-read a source's archived pages with today's parser (no fetching).")
+    db_flags(p)
+    p.add_argument("source", metavar="SOURCE")
 
     p = add("openapi", cmd_openapi, "Write openapi/openapi.json from the app.")
     p.add_argument("--output", default="openapi/openapi.json")

@@ -79,11 +79,13 @@ def ingest_page(
     last_modified: str = "",
     content_type: str = "",
     run_id: int | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Run steps 3 to 7 for one body and record the run; never raises for a bad page.
 
     ``observed_at`` (default ``fetched_at``) becomes the ``valid_from`` of any
     change: a bundled snapshot or an old file is dated by when it was seen.
+    ``force`` parses even a body identical to the last one (a reparse).
     """
     observed_at = observed_at or fetched_at
     if run_id is None:
@@ -96,7 +98,7 @@ def ingest_page(
         [source.id, run_id, *_READ_OK],
     ).fetchone()
     archive_page(db, source.id, url, body, fetched_at=fetched_at, content_type=content_type)
-    if previous and previous[0] == sha:
+    if previous and previous[0] == sha and not force:
         finish_run(db, run_id, {**fields, "status": UNCHANGED}, now=now)
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     try:

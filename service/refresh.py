@@ -102,8 +102,8 @@ def ingest_page(
         finish_run(db, run_id, {**fields, "status": UNCHANGED}, now=now)
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     try:
-        observations = get_parser(source.parser)(body, url)
-        validate_observations(observations, source, url=url)
+        parsed = get_parser(source.parser)(body, url)
+        observations = validate_observations(parsed, source, url=url)
         changes = _changes_for(db, source, observations, url=url, sha=sha, run_id=run_id, observed_at=observed_at)
         reasons = gate(changes, _listed_counts(db, source)) if changes else []
         changeset_id = (
@@ -115,17 +115,18 @@ def ingest_page(
         finish_run(db, run_id, {**fields, "status": FAILED, "error": str(exc)}, now=now)
         return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=str(exc))
     status = QUARANTINED if reasons else (CHANGED if changes else NO_CHANGE)
-    error = "; ".join(reasons)
+    dropped = len(parsed) - len(observations)
+    error = "; ".join(reasons + ([f"dropped {dropped} inconsistent witness rate(s)"] if dropped else []))
     finish_run(
         db,
         run_id,
-        {**fields, "status": status, "rows_parsed": len(observations), "changes": len(changes),
+        {**fields, "status": status, "rows_parsed": len(parsed), "changes": len(changes),
          "changeset_id": changeset_id, "error": error},
         now=now,
     )
     return RunResult(
         run_id=run_id, source_id=source.id, status=status, changeset_id=changeset_id,
-        rows_parsed=len(observations), changes=len(changes), error=error,
+        rows_parsed=len(parsed), changes=len(changes), error=error,
     )
 
 
@@ -142,39 +143,53 @@ def archive_page(
     return sha
 
 
-def validate_observations(observations: list[Observation], source: Source, *, url: str) -> None:
-    """Reject a parse that no real page produces (step 4); the message lists the first problems."""
-    problems: list[str] = []
+def validate_observations(observations: list[Observation], source: Source, *, url: str) -> list[Observation]:
+    """Check a parse against rules no real price page breaks (step 4); return what may be stored.
+
+    An authoritative page that breaks a rule is rejected whole: its parser or
+    the page is wrong. A witness feed keeps its other rates and drops the
+    inconsistent ones: an aggregator's typo in one model says nothing of the rest.
+    """
+    problems = find_problems(observations, source)
+    if not problems:
+        return observations
+    if source.role == "authoritative" or not observations or any(key is None for key, _ in problems):
+        shown = "; ".join(m for _, m in problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        raise ValidationFailed(f"validation failed: {shown}", url=url)
+    bad_models = {key[:2] for key, _ in problems}
+    return [o for o in observations if o.key[:2] not in bad_models]
+
+
+def find_problems(observations: list[Observation], source: Source) -> list[tuple[tuple | None, str]]:
+    """Every broken rule as (rate key or None for the whole page, message)."""
+    problems: list[tuple[tuple | None, str]] = []
     if not observations:
-        problems.append("the parser returned no rates")
-    seen: set[tuple] = set()
+        problems.append((None, "the parser returned no rates"))
     values: dict[tuple, object] = {}
     for o in observations:
         where = f"{o.provider}/{o.model} {o.tier} {o.kind}"
-        if o.key in seen:
-            problems.append(f"{where}: stated twice")
-        seen.add(o.key)
+        if o.key in values:
+            problems.append((o.key, f"{where}: stated twice"))
         if o.tier not in TIERS or o.kind not in KINDS or o.basis not in BASES:
-            problems.append(f"{where}: unknown tier, kind or basis {o.basis!r}")
+            problems.append((o.key, f"{where}: unknown tier, kind or basis {o.basis!r}"))
         if (o.usd_per_mtok is None) != (o.basis == "not_offered"):
-            problems.append(f"{where}: a price must be given exactly when the rate is offered")
+            problems.append((o.key, f"{where}: a price must be given exactly when the rate is offered"))
         elif o.usd_per_mtok is not None and o.usd_per_mtok < 0:
-            problems.append(f"{where}: negative price {o.usd_per_mtok}")
+            problems.append((o.key, f"{where}: negative price {o.usd_per_mtok}"))
         if source.role == "authoritative" and o.provider not in source.providers:
-            problems.append(f"{where}: provider not served by source {source.id}")
+            problems.append((o.key, f"{where}: provider not served by source {source.id}"))
         values[o.key] = o.usd_per_mtok
-    for (provider, model, tier, kind, mpt), value in values.items():
+    for key, value in values.items():
+        provider, model, tier, kind, mpt = key
         if value is None:
             continue
         standard = values.get((provider, model, "standard", kind, mpt))
         if tier == "batch" and standard is not None and value > standard:
-            problems.append(f"{provider}/{model} batch {kind} {value} is above standard {standard}")
+            problems.append((key, f"{provider}/{model} batch {kind} {value} is above standard {standard}"))
         plain = values.get((provider, model, tier, "input", mpt))
         if kind == "cached_input" and plain is not None and value > plain:
-            problems.append(f"{provider}/{model} {tier} cached input {value} is above input {plain}")
-    if problems:
-        shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
-        raise ValidationFailed(f"validation failed: {shown}", url=url)
+            problems.append((key, f"{provider}/{model} {tier} cached input {value} is above input {plain}"))
+    return problems
 
 
 def _changes_for(

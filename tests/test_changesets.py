@@ -149,3 +149,20 @@ def test_rejecting_keeps_the_old_price(db):
     with pytest.raises(NotQuarantined):
         reject_changeset(db, held, now=NOW)
     assert [r.usd_per_mtok for r in rates_as_of(db, day("2025-03-01"))] == [Decimal("2.50")]
+
+
+def test_an_official_page_breaking_a_rule_is_rejected_but_a_witness_drops_only_the_bad_model():
+    from scrapers.observation import Observation
+    from service.refresh import ValidationFailed, validate_observations
+    from service.sources import Source
+
+    def obs(model, kind, value):
+        return Observation(provider="acme", model=model, tier="standard", kind=kind, usd_per_mtok=Decimal(value))
+
+    parsed = [obs("good", "input", "1"), obs("good", "cached_input", "0.1"),
+              obs("typo", "input", "0.5"), obs("typo", "cached_input", "1.25")]
+    official = Source(id="acme", providers=("acme",), url="u", parser="openai", role="authoritative")
+    with pytest.raises(ValidationFailed, match="acme/typo standard cached input 1.25 is above input 0.5"):
+        validate_observations(parsed, official, url="u")
+    witness = Source(id="feed", providers=("*",), url="u", parser="openai", role="witness")
+    assert [o.model for o in validate_observations(parsed, witness, url="u")] == ["good", "good"]

@@ -166,7 +166,7 @@ def build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: datetim
     long_tail = by_lane.get(registry.designated_witness, {}) if registry.designated_witness else {}
     for key, rates in long_tail.items():
         if key[0] not in official_providers:
-            served[key] = tuple(_as_witness(r) for r in rates)
+            served[key] = tuple(as_witness(r) for r in rates)
             served_from[key] = registry.designated_witness
     witness_rates: dict[ModelKey, dict[str, tuple[Rate, ...]]] = defaultdict(dict)
     for lane, models in by_lane.items():
@@ -250,10 +250,11 @@ def rate_from_row(row: dict) -> Rate:
         observed_at=from_db(row["observed_at"]),
         changeset_id=row["changeset_id"],
         note=row["note"],
+        lane=row["lane"],
     )
 
 
-def _as_witness(rate: Rate) -> Rate:
+def as_witness(rate: Rate) -> Rate:
     """A long-tail rate served from a witness is flagged with that basis."""
     if rate.basis == "not_offered":
         return rate

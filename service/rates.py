@@ -31,6 +31,7 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     observed_at: datetime
     changeset_id: int
     note: str = ""
+    lane: str = "official"  # the series it belongs to: official, or a witness source id
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from scrapers.vocabulary import KINDS, TIERS
 from service.app import Service
-from service.catalog import AmbiguousModel, ModelKey, UnknownModel
+from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
 from service.history import changeset_time, changesets_page, model_history, rates_as_of
 from service.problems import ApiError, bad_parameter
 from service.rates import Rate
@@ -96,8 +96,13 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
     provider, model = key if key else (None, None)
     lanes = (OFFICIAL_LANE, service.registry.designated_witness) if service.registry.designated_witness else (OFFICIAL_LANE,)
     rates = rates_as_of(service.db, at, lanes=lanes, provider=provider, model=model, version=version)
-    # A witness lane only serves providers without official rates (as the snapshot does).
-    return [r for r in rates if (r.provider, r.model) in catalog.models]
+    # Each model is served from one lane, as in the snapshot; witness-served rates say so.
+    served = []
+    for r in rates:
+        info = catalog.models.get((r.provider, r.model))
+        if info is not None and r.lane == info.served_from:
+            served.append(r if r.lane == OFFICIAL_LANE else as_witness(r))
+    return served
 
 
 def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> None:

@@ -135,3 +135,15 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok", "catalog_version": 0, "models": 0}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["models"] > 20
+
+
+def test_a_provider_without_a_page_is_served_from_the_designated_witness_and_flagged(client):
+    providers = {p["id"]: p for p in client.get("/v1/providers").json()["providers"]}
+    assert providers["openai"]["served_from"] == "official"
+    assert providers["qwen"]["served_from"] == "models-dev"
+    rates = exact(client.get("/v1/prices", params={"provider": "qwen"}))["rates"]
+    assert rates and {r["basis"] for r in rates} <= {"witness", "not_offered"}
+    assert {r["source"] for r in rates} == {"models-dev"}
+    # The same holds when the answer comes from SQLite (as_of) instead of the snapshot.
+    past = exact(client.get("/v1/prices", params={"provider": "qwen", "as_of": "2026-06-01"}))["rates"]
+    assert {r["basis"] for r in past} <= {"witness", "not_offered"} and len(past) == len(rates)

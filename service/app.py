@@ -20,6 +20,7 @@ from litestar.openapi.spec import Server
 
 from scrapers.fetch import FetchPolicy
 from service.bootstrap import ingest_bundled, needs_bootstrap
+from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import data_version, open_database
 from service.problems import EXCEPTION_HANDLERS
@@ -85,6 +86,8 @@ def prepare_service(
     sync_model_catalog(db, now=clock())
     if settings.bootstrap and needs_bootstrap(db):
         ingest_bundled(db, registry, clock=clock)
+    if settings.bootstrap:
+        load_curated(db, now=clock())
     return Service(settings, db, registry, clock)
 
 

@@ -77,55 +77,61 @@ def proposals_from(entries: list[CuratedEntry], *, body_sha256: str) -> list[Pro
     return proposals
 
 
-def load_curated(db: sqlite_utils.Database, *, now: datetime, path: Path | None = None) -> int | None:
-    """Load the curated history as one changeset; return its id (None when nothing changed).
+def load_curated(db: sqlite_utils.Database, *, now: datetime, path: Path | None = None) -> list[int]:
+    """Load the curated history, one changeset per effective date; return the changeset ids.
 
-    Raises ChangesetConflict naming the rate when scraped history disagrees.
+    Skipped when this exact file was loaded before (a run records its sha256).
+    Raises ChangesetConflict naming the rate when scraped history disagrees;
+    the check runs before anything is written.
     """
     path = path or curated_path()
     if not path.exists():
-        return None
+        return []
     body = path.read_bytes()
-    proposals = proposals_from(load_entries(path), body_sha256=hashlib.sha256(body).hexdigest())
-    # Applied one date at a time so later entries see earlier ones as history.
+    sha = hashlib.sha256(body).hexdigest()
+    if db.execute("SELECT 1 FROM runs WHERE source_id = ? AND body_sha256 = ? AND status != 'failed'",
+                  [CURATED_SOURCE, sha]).fetchone():
+        return []
+    proposals = proposals_from(load_entries(path), body_sha256=sha)
+    _check_agreement(db, proposals)
     by_date: dict[datetime, list[Proposal]] = defaultdict(list)
     for p in proposals:
         by_date[p.valid_from].append(p)
-    changes = []
+    run_id = db["runs"].insert({"source_id": CURATED_SOURCE, "trigger": "curated", "started_at": to_db(now),
+                                "status": "running", "url": path.name, "body_sha256": sha}).last_pk
+    changeset_ids = []
+    # One announcement, one changeset, in date order: the feed then reads "o3 changed 10 -> 2".
     for moment in sorted(by_date):
-        batch = diff(db, by_date[moment])
-        changes.extend(batch)
-    _check_agreement(db, proposals)
-    if not changes:
-        return None
-    return record_changeset(db, _dedupe_in_order(changes), source_id=CURATED_SOURCE, run_id=None, now=now)
-
-
-def _dedupe_in_order(changes: list) -> list:
-    # Diffs above ran against the database before any curated row was written, so a
-    # model with two curated entries yields two proposals that both apply in order.
-    return changes
+        changes = diff(db, by_date[moment])
+        if changes:
+            changeset_ids.append(record_changeset(db, changes, source_id=CURATED_SOURCE, run_id=run_id, now=now))
+    db["runs"].update(run_id, {"status": "changed" if changeset_ids else "no_change", "finished_at": to_db(now),
+                               "rows_parsed": len(proposals), "changes": len(changeset_ids)})
+    return changeset_ids
 
 
 def _check_agreement(db: sqlite_utils.Database, proposals: list[Proposal]) -> None:
-    """Every scraped observation inside a curated interval must equal the curated price."""
+    """Every scraped observation between two curated entries of a rate must equal the earlier one.
+
+    The last curated entry of a rate claims a price from its date but not
+    forever: a later scraped page may show a later change.
+    """
     by_key: dict[tuple, list[Proposal]] = defaultdict(list)
     for p in proposals:
         by_key[p.key].append(p)
     for key, series in by_key.items():
         series.sort(key=lambda p: p.valid_from)
-        for i, p in enumerate(series):
-            until = series[i + 1].valid_from if i + 1 < len(series) else None
+        for p, following in zip(series, series[1:]):
+            until = following.valid_from
             params = [OFFICIAL_LANE, *key, to_db(p.valid_from)]
             sql = (
                 "SELECT usd_per_mtok, valid_from, source_id FROM rates WHERE closed_changeset_id IS NULL"
                 " AND lane = ? AND provider = ? AND model = ? AND tier = ? AND kind = ? AND min_prompt_tokens = ?"
                 " AND valid_from >= ? AND source_id != 'curated'"
             )
-            if until is not None:
-                sql += " AND valid_from < ?"
-                params.append(to_db(until))
+            params.append(to_db(until))
             sql += " ORDER BY valid_from LIMIT 1"
+            sql = sql.replace("AND valid_from >= ?", "AND valid_from >= ? AND valid_from < ?")
             row = db.execute(sql, params).fetchone()
             if row and row[0] is not None and Decimal(row[0]) != p.usd_per_mtok:
                 raise ChangesetConflict(

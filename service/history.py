@@ -69,9 +69,9 @@ def changesets_page(
 ) -> list[tuple[dict, list[dict]]]:
     """Changesets (newest first) with their changes, filtered; ``after_id`` pages backwards by id.
 
-    ``since``/``until`` filter on when the changed rates take effect or on
-    commit time, whichever is later-known: a change is in range when its
-    changeset was committed or its rate took effect within it.
+    ``since``/``until`` bound the moment a change takes effect (its
+    ``valid_from``), which for a scraped page is when it was seen and for
+    curated history the announced date.
     """
     where = ["1 = 1"]
     params: list = []
@@ -90,11 +90,11 @@ def changesets_page(
         change_filter.append("c.model = ?")
         change_params.append(model)
     if since:
-        change_filter.append("(c.valid_from >= ? OR cs.created_at >= ?)")
-        change_params += [to_db(since), to_db(since)]
+        change_filter.append("c.valid_from >= ?")
+        change_params.append(to_db(since))
     if until:
-        change_filter.append("(c.valid_from < ? AND cs.created_at < ?)")
-        change_params += [to_db(until), to_db(until)]
+        change_filter.append("c.valid_from < ?")
+        change_params.append(to_db(until))
     cond = " AND ".join(change_filter) or "1 = 1"
     sql = (
         f"SELECT cs.* FROM changesets cs WHERE {' AND '.join(where)} AND EXISTS"

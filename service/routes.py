@@ -222,8 +222,8 @@ async def list_providers(request: Request, state: State) -> Response[ProvidersRe
 async def list_changes(
     request: Request,
     state: State,
-    since: Annotated[str | None, Parameter(description="Only changes committed or effective at or after this moment.")] = None,
-    until: Annotated[str | None, Parameter(description="Only changes committed and effective before this moment.")] = None,
+    since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this moment (date or ISO time).")] = None,
+    until: Annotated[str | None, Parameter(description="Only changes taking effect before this moment (date or ISO time).")] = None,
     provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
     model: Annotated[str | None, Parameter(description="Only this model id.")] = None,
     before: Annotated[int | None, Parameter(description="Page cursor: changesets with a smaller id.", ge=1)] = None,

@@ -93,15 +93,22 @@ def test_model_detail_lists_current_rates(client):
 def test_history_shows_intervals_with_provenance(client):
     body = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))
     inputs = [i for i in body["intervals"] if i["tier"] == "standard" and i["kind"] == "input"]
-    assert inputs[0]["usd_per_mtok"] == Decimal("15")
-    assert inputs[0]["valid_from"].startswith("2025-10-29")
-    assert inputs[0]["source"] == "anthropic" and len(inputs[0]["body_sha256"]) == 64
+    # Curated from its launch (the announcement), then as read from the pricing page.
+    assert [(i["usd_per_mtok"], i["valid_from"][:10], i["source"], i["basis"]) for i in inputs] == [
+        (Decimal("15"), "2025-08-05", "curated", "curated"),
+        (Decimal("15"), "2025-10-29", "anthropic", "published"),
+    ]
+    assert inputs[0]["valid_to"].startswith("2025-10-29") and inputs[1]["valid_to"] is None
+    assert inputs[0]["url"].startswith("https://") and len(inputs[1]["body_sha256"]) == 64
     assert all(i["observed_at"] for i in body["intervals"])
 
 
 def test_as_of_before_a_provider_was_first_seen_has_none_of_its_rates(client):
-    body = exact(client.get("/v1/prices", params={"provider": "openai", "as_of": "2026-07-01"}))
+    body = exact(client.get("/v1/prices", params={"provider": "openai", "as_of": "2024-01-01"}))
     assert body["total"] == 0
+    # Before the page was first read, only the curated launches are known.
+    body = exact(client.get("/v1/prices", params={"provider": "openai", "as_of": "2026-07-01"}))
+    assert {r["basis"] for r in body["rates"]} == {"curated"}
     body = exact(client.get("/v1/prices", params={"model": "claude-haiku-4-5", "as_of": "2025-11-01"}))
     assert rates_by_key(body)[("standard", "input", 0)] == Decimal("1")
 

@@ -193,6 +193,25 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agreement(args: argparse.Namespace) -> int:
+    """Print where the witnesses disagree with the official rates."""
+    from service.agreement import compare_rates
+    from service.app import prepare_service
+
+    service = prepare_service(settings_from(args))
+    report = compare_rates(service.catalog, at=utc_now(), provider=args.provider)
+    for summary in report.witnesses:
+        print(f"{summary.witness:<12} compared {summary.compared:>4}  agree {summary.agreeing:>4}  "
+              f"disagree {summary.disagreeing:>4}")
+    print()
+    for row in report.disagreements:
+        key = f"{row.provider}/{row.model} {row.tier} {row.kind}" + (f" >{row.min_prompt_tokens}" if row.min_prompt_tokens else "")
+        official = "not offered" if row.official_usd_per_mtok is None else str(row.official_usd_per_mtok)
+        said = "not offered" if row.witness_usd_per_mtok is None else str(row.witness_usd_per_mtok)
+        print(f"{key:<62} official {official:>10}  {row.witness:<11} {said:>10}")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     """Write the OpenAPI document generated from the app."""
     from service.openapi import openapi_json
@@ -244,6 +263,10 @@ def _parser() -> argparse.ArgumentParser:
     p = add("reparse", cmd_reparse, "Re-read a source's archived pages with today's parser (no fetching).")
     db_flags(p)
     p.add_argument("source", metavar="SOURCE")
+
+    p = add("agreement", cmd_agreement, "Show where witnesses disagree with the official rates.")
+    db_flags(p)
+    p.add_argument("--provider")
 
     p = add("openapi", cmd_openapi, "Write openapi/openapi.json from the app.")
     p.add_argument("--output", default="openapi/openapi.json")

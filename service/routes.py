@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from scrapers.vocabulary import KINDS, TIERS
+from service.agreement import agreement_by_rate
 from service.app import Service
 from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
 from service.history import changeset_time, changesets_page, model_history, rates_as_of
@@ -176,9 +177,12 @@ async def get_model(
     service = svc(state)
     key = resolve(service, model, provider)
     at, ver = moment(service, as_of, version)
+    current = ver is None and at >= service.catalog.built_at
+    agreement = agreement_by_rate(service.catalog, key, at) if current else {}
     body = ModelDetail(
         catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
         rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
+        agreement=[row for by_witness in agreement.values() for row in by_witness.values()],
     )
     return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
 

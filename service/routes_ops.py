@@ -8,11 +8,13 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from service.agreement import RateAgreement, WitnessSummary, compare_rates
 from service.app import Service
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter
 from service.refresh import RUN_STATUSES
+from service.responses import json_response
 from service.routes import changeset_out, svc
 from service.scheduler import next_run_times, refresh_source
 from service.schemas import ChangesetOut, Out
@@ -244,4 +246,34 @@ async def admin_refresh(request: Request, state: State, source_id: SourceId) -> 
                       error=result.error, catalog_version=service.catalog.version)
 
 
-OPS_ROUTES = [list_sources, list_runs, admin_list_changesets, admin_approve, admin_reject, admin_refresh]
+class AgreementOut(Out):
+    """Whether the witnesses agree with the official rates: a summary per witness and every disagreement."""
+
+    catalog_version: int
+    at: datetime
+    witnesses: list[WitnessSummary]
+    disagreements: list[RateAgreement]
+    compared: int
+
+
+@get("/v1/sources/agreement", summary="Agreement of witnesses with the official rates", tags=["sources"])
+async def get_agreement(
+    request: Request,
+    state: State,
+    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
+    witness: Annotated[list[str] | None, Parameter(description="Only these witness source ids (repeatable).")] = None,
+) -> Response[AgreementOut]:
+    """For every official rate a witness also states: a per-witness count, and each disagreement with both values."""
+    service = svc(state)
+    if witness:
+        unknown = [w for w in witness if w not in service.registry.sources or
+                   service.registry.sources[w].role != "witness"]
+        if unknown:
+            raise bad_parameter("witness", f"not witness sources: {', '.join(unknown)}")
+    report = compare_rates(service.catalog, at=service.clock(), witnesses=witness, provider=provider)
+    body = AgreementOut(catalog_version=report.catalog_version, at=report.at, witnesses=list(report.witnesses),
+                        disagreements=list(report.disagreements), compared=len(report.rows))
+    return json_response(request, body, version=service.catalog.version, etag_extra=service.catalog.epoch(service.clock()))
+
+
+OPS_ROUTES = [list_sources, get_agreement, list_runs, admin_list_changesets, admin_approve, admin_reject, admin_refresh]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import msgspec
 
+from service.agreement import RateAgreement
 from service.catalog import ModelInfo
 from service.rates import Rate
 
@@ -104,12 +105,13 @@ class ModelsResponse(Out):
 
 
 class ModelDetail(Out):
-    """One model with the rates in force at ``as_of``."""
+    """One model with the rates in force at ``as_of``, and what witnesses say of them (current only)."""
 
     catalog_version: int
     as_of: datetime
     model: ModelOut
     rates: list[RateOut]
+    agreement: list[RateAgreement] = []
 
 
 class HistoryResponse(Out):

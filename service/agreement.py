@@ -1,0 +1,162 @@
+"""Witness agreement: how the aggregators' numbers compare with the official pages.
+
+A pure core over one :class:`~service.catalog.Catalog` snapshot: for every rate
+served from the official lane, each witness that states the same key
+(provider, model, tier, kind, min_prompt_tokens) at ``at`` yields one
+:class:`RateAgreement` row. Models served *from* a witness (providers with no
+page of their own) are skipped: a witness cannot cross-check itself.
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+from service.catalog import Catalog, ModelKey
+from service.rates import Rate
+from service.sources import OFFICIAL_LANE
+
+RateKey = tuple[str, str, str, str, int]  # provider, model, tier, kind, min_prompt_tokens
+
+# Two decimal places of a percent are enough to rank disagreements and still
+# show a rounding-sized gap (0.01%) next to a real one.
+PERCENT_STEP = Decimal("0.01")
+
+
+class RateAgreement(msgspec.Struct, frozen=True, kw_only=True):
+    """One official rate next to what one witness states for the same key.
+
+    ``*_usd_per_mtok`` is None where that side says the rate is not offered.
+    ``difference_percent`` is (witness - official) / official * 100, or None when
+    either side is not offered or the official rate is zero (no base to divide by).
+    """
+
+    provider: str
+    model: str
+    tier: str
+    kind: str
+    min_prompt_tokens: int
+    official_usd_per_mtok: Decimal | None
+    official_source: str
+    witness: str
+    witness_usd_per_mtok: Decimal | None
+    agrees: bool
+    difference_percent: Decimal | None
+
+
+class WitnessSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """How many official rates one witness states, and how many of them it matches."""
+
+    witness: str
+    compared: int
+    agreeing: int
+    disagreeing: int
+
+
+class AgreementReport(msgspec.Struct, frozen=True, kw_only=True):
+    """Every comparison at ``at`` in catalog ``catalog_version``, per-witness counts, and the misses."""
+
+    at: datetime
+    catalog_version: int
+    witnesses: tuple[WitnessSummary, ...]
+    rows: tuple[RateAgreement, ...]
+    disagreements: tuple[RateAgreement, ...]
+
+
+def compare_rates(
+    catalog: Catalog,
+    *,
+    at: datetime,
+    witnesses: Sequence[str] | None = None,
+    provider: str | None = None,
+) -> AgreementReport:
+    """Compare every official rate in force at ``at`` with each witness that states its key.
+
+    ``witnesses`` limits the report to those source ids (None: every witness
+    present in the catalog); ``provider`` limits it to one provider. ``at``
+    must not precede ``catalog.built_at`` (the snapshot holds nothing earlier).
+    Reads only the catalog: one pass over its models, no database.
+    """
+    rows: list[RateAgreement] = []
+    for model_key in catalog.models:
+        if provider is not None and model_key[0] != provider:
+            continue
+        for by_witness in agreement_by_rate(catalog, model_key, at, witnesses=witnesses).values():
+            rows.extend(by_witness.values())
+    # Sorted so that reports, diffs of reports and README tables are stable whatever the dict order.
+    rows.sort(key=lambda r: (r.provider, r.model, r.tier, r.kind, r.min_prompt_tokens, r.witness))
+    compared = Counter(r.witness for r in rows)
+    agreeing = Counter(r.witness for r in rows if r.agrees)
+    # A witness asked for by name gets its line even when it states none of these rates.
+    summaries = tuple(
+        WitnessSummary(witness=w, compared=compared[w], agreeing=agreeing[w], disagreeing=compared[w] - agreeing[w])
+        for w in sorted({*compared, *(witnesses or ())})
+    )
+    return AgreementReport(
+        at=at,
+        catalog_version=catalog.version,
+        witnesses=summaries,
+        rows=tuple(rows),
+        disagreements=tuple(r for r in rows if not r.agrees),
+    )
+
+
+def agreement_by_rate(
+    catalog: Catalog,
+    model_key: ModelKey,
+    at: datetime,
+    *,
+    witnesses: Sequence[str] | None = None,
+) -> dict[RateKey, dict[str, RateAgreement]]:
+    """What each witness says about each official rate of one model at ``at``.
+
+    Returns ``{rate.key: {witness source id: RateAgreement}}``; a rate no
+    witness states is absent, and a witness-served or unknown model gives
+    ``{}``. Built for the API: fetch once per model, then attach
+    ``result.get(rate.key, {})`` to each rate it serves.
+    """
+    info = catalog.models.get(model_key)
+    if info is None or info.served_from != OFFICIAL_LANE:
+        return {}
+    stated: dict[str, dict[RateKey, Rate]] = {
+        source: {r.key: r for r in rates}
+        for source, rates in catalog.witness_rates_at(model_key, at).items()
+        if witnesses is None or source in witnesses
+    }
+    if not stated:
+        return {}
+    result: dict[RateKey, dict[str, RateAgreement]] = {}
+    for official in catalog.rates_at(model_key, at):
+        if official.lane != OFFICIAL_LANE:
+            continue
+        for source in sorted(stated):
+            witness = stated[source].get(official.key)
+            if witness is not None:
+                result.setdefault(official.key, {})[source] = compare_rate(official, witness)
+    return result
+
+
+def compare_rate(official: Rate, witness: Rate) -> RateAgreement:
+    """One row: an official rate and a witness's rate for the same key."""
+    official_usd, witness_usd = official.usd_per_mtok, witness.usd_per_mtok
+    # Decimal equality is by value, so "2.50" on a page and "2.5" in a feed agree;
+    # None == None is "both say not offered", which is agreement too.
+    agrees = official_usd == witness_usd
+    difference = None
+    if official_usd is not None and witness_usd is not None and official_usd != 0:
+        difference = ((witness_usd - official_usd) / official_usd * 100).quantize(PERCENT_STEP)
+    return RateAgreement(
+        provider=official.provider,
+        model=official.model,
+        tier=official.tier,
+        kind=official.kind,
+        min_prompt_tokens=official.min_prompt_tokens,
+        official_usd_per_mtok=official_usd,
+        official_source=official.source_id,
+        witness=witness.lane,
+        witness_usd_per_mtok=witness_usd,
+        agrees=agrees,
+        difference_percent=difference,
+    )

@@ -5,6 +5,7 @@ handlers gather inputs, call the core and shape the answer.
 """
 
 import asyncio
+import fcntl
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -111,13 +112,18 @@ def create_app(
         app.state.service = svc
         app.state.reloader = asyncio.create_task(_follow_writer(svc))
         if settings.scheduler:
-            svc.scheduler = start_scheduler(svc, svc.http, policy=svc.fetch_policy)
+            app.state.scheduler_lock = hold_scheduler_lock(settings.db_path)
+            if app.state.scheduler_lock is not False:
+                svc.scheduler = start_scheduler(svc, svc.http, policy=svc.fetch_policy)
 
     async def stop(app: Litestar) -> None:
         svc: Service = app.state.service
         app.state.reloader.cancel()
         if svc.scheduler is not None:
             svc.scheduler.shutdown(wait=False)
+        lock = getattr(app.state, "scheduler_lock", None)
+        if lock:
+            lock.close()
         if http is None and svc.http is not None:
             await svc.http.aclose()
 
@@ -132,6 +138,24 @@ def create_app(
         openapi_config=openapi_config(),
         debug=False,
     )
+
+
+def hold_scheduler_lock(db_path: str | None):
+    """Take the one-scheduler-per-database lock; the open lock file, None for memory, False if taken.
+
+    The lock is an exclusive ``flock`` on ``<db>.scheduler.lock``: the OS drops
+    it when the holder exits, so a restarted worker can take over.
+    """
+    if db_path is None:
+        return None
+    handle = open(f"{db_path}.scheduler.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        log.info("another process runs the scheduler for %s", db_path)
+        return False
+    return handle
 
 
 def openapi_config() -> OpenAPIConfig:

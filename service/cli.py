@@ -45,16 +45,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import create_app, prepare_service
 
     settings = settings_from(args, scheduler=not args.no_scheduler)
-    service = prepare_service(settings)
+    service = prepare_service(settings)  # bootstraps an empty database once, before any worker starts
     print(
         f"ratecard: catalog version {service.catalog.version}, {len(service.catalog.models)} models, "
-        f"database {settings.db_path}; listening on http://{args.host}:{args.port}",
+        f"database {settings.db_path}; {args.workers} worker(s) on http://{args.host}:{args.port}",
         file=sys.stderr,
         flush=True,
     )
-    app = create_app(settings, service=service)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, server_header=False,
-                loop="auto", http="auto")
+    common = dict(host=args.host, port=args.port, log_level=args.log_level, server_header=False, loop="auto",
+                  http="auto", access_log=False)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings, service=service), **common)
+        return 0
+    service.db.close()
+    os.environ.update({
+        "RATECARD_DB": str(settings.db_path), "RATECARD_SOURCES": settings.sources_path or "",
+        "RATECARD_SCHEDULER": "1" if settings.scheduler else "0",
+        "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
+    })
+    uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
 
 
@@ -239,6 +248,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-scheduler", action="store_true", help="Do not run scheduled refreshes (extra replicas).")
+    p.add_argument("--workers", type=int, default=1,
+                   help="Worker processes (default 1); only one of them runs the scheduler.")
     p.add_argument("--cors-origins", help="Comma-separated origins allowed to call the API from a browser.")
     p.add_argument("--log-level", default="info")
 

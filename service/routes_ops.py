@@ -16,7 +16,7 @@ from service.problems import ApiError, bad_parameter
 from service.refresh import RUN_STATUSES
 from service.responses import json_response
 from service.routes import changeset_out, svc
-from service.scheduler import next_run_times, refresh_source
+from service.scheduler import next_due, next_run_times, refresh_source
 from service.schemas import ChangesetOut, Out
 from service.timeutil import from_db
 
@@ -118,7 +118,7 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
                 last_error=last[2] if last else "", last_success_at=from_db(ok) if ok else None,
                 data_age_hours=round(age, 2) if age is not None else None,
                 stale=age is None or age > service.settings.stale_after_hours,
-                next_run_at=upcoming.get(source.id),
+                next_run_at=upcoming.get(source.id) or (next_due(service.db, source, now=now) if source.enabled else None),
             )
         )
     body = SourcesResponse(catalog_version=service.catalog.version,

@@ -23,9 +23,11 @@ from scrapers.fetch import FetchPolicy, fetch
 from service.db import open_database
 from service.refresh import FAILED, UNCHANGED, RunResult, finish_run, ingest_page, start_run
 from service.sources import Registry, Source
-from service.timeutil import utc_now
+from service.timeutil import from_db, utc_now
 
 log = logging.getLogger("ratecard.scheduler")
+# APScheduler logs every job start at INFO; its warnings and errors are what matter.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 MISFIRE_GRACE_S = 15 * 60
 
@@ -129,10 +131,13 @@ def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy |
             service.reload()
 
     now = service.clock()
-    for source in service.registry.sources.values():
+    for position, source in enumerate(service.registry.sources.values()):
         if not source.enabled:
             continue
         interval_s = source.interval_minutes * 60
+        due = next_due(service.db, source, now=now)
+        # Sources due now start a few seconds apart rather than all at once.
+        first = max(due, now + timedelta(seconds=min(5.0 + 2 * position, interval_s)))
         scheduler.add_job(
             run,
             "interval",
@@ -145,10 +150,21 @@ def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy |
             coalesce=True,
             misfire_grace_time=MISFIRE_GRACE_S,
             replace_existing=True,
-            next_run_time=now + timedelta(seconds=min(5.0, interval_s)),
+            next_run_time=first,
         )
     scheduler.start()
     return scheduler
+
+
+def next_due(db: sqlite_utils.Database, source: Source, *, now: datetime) -> datetime:
+    """When a source should next be refreshed: its interval after the last real attempt, or now."""
+    row = db.execute(
+        "SELECT max(started_at) FROM runs WHERE source_id = ? AND trigger NOT IN ('bundled', 'reparse', 'file')",
+        [source.id],
+    ).fetchone()
+    if not row or not row[0]:
+        return now
+    return max(now, from_db(row[0]) + timedelta(minutes=source.interval_minutes))
 
 
 def next_run_times(scheduler: AsyncIOScheduler | None) -> dict[str, datetime]:

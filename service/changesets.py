@@ -7,9 +7,12 @@ transaction. Applying a change supersedes the row in force and appends its
 replacements, so no stored interval is ever edited (see service/db.py).
 """
 
+import os
+import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 import sqlite_utils
@@ -156,7 +159,21 @@ def record_changeset(
         db["changes"].insert_all(_change_row(changeset_id, c) for c in changes)
         if status == "applied":
             apply_changes(db, changes, changeset_id, now)
+        _fault_pause_before_commit()
     return changeset_id
+
+
+def _fault_pause_before_commit() -> None:
+    """Fault injection for the crash test only: park inside the open transaction.
+
+    When RATECARD_FAULT_PAUSE_BEFORE_COMMIT names a file, the writer creates
+    it and sleeps with the changeset written but not committed, so a test can
+    SIGKILL it there. Never set outside tests.
+    """
+    marker = os.environ.get("RATECARD_FAULT_PAUSE_BEFORE_COMMIT")
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        time.sleep(120)
 
 
 def apply_changes(db: sqlite_utils.Database, changes: list[Change], changeset_id: int, now: datetime) -> None:

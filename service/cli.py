@@ -96,7 +96,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     except RegistryError as exc:
         print(f"ratecard refresh: {exc}", file=sys.stderr)
         return 2
-    unknown = [s for s in args.sources if s not in registry.sources]
+    unknown = [s for s in args.source_ids if s not in registry.sources]
     if unknown:
         print(f"ratecard refresh: unknown source(s) {', '.join(unknown)}; known: {', '.join(registry.sources)}",
               file=sys.stderr)
@@ -104,10 +104,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     db = open_database(settings.db_path)
     sync_model_catalog(db, now=utc_now())
     if args.from_file:
-        if len(args.sources) != 1:
+        if len(args.source_ids) != 1:
             print("ratecard refresh: --from-file needs exactly one SOURCE", file=sys.stderr)
             return 2
-        source = registry.sources[args.sources[0]]
+        source = registry.sources[args.source_ids[0]]
         try:
             observed = parse_moment(args.observed_at) if args.observed_at else None
         except ValueError as exc:
@@ -121,7 +121,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         return 0 if result.status != "failed" else 1
     from service.scheduler import refresh_sources_once
 
-    results = refresh_sources_once(db, registry, args.sources or list(registry.sources), progress=_print_result)
+    results = refresh_sources_once(db, registry, args.source_ids or list(registry.sources), progress=_print_result)
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results)} source(s) refreshed, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
@@ -260,7 +260,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add("refresh", cmd_refresh, "Refresh sources now, from their pages or from a saved file.")
     db_flags(p)
-    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument("source_ids", nargs="*", metavar="SOURCE")
     p.add_argument("--from-file", metavar="PATH", help="Ingest this saved page instead of fetching.")
     p.add_argument("--observed-at", metavar="TIME", help="When the saved page was seen (date or ISO time).")
 

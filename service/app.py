@@ -9,6 +9,7 @@ import fcntl
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,8 @@ import sqlite_utils
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Server
+from litestar.openapi.spec import OpenAPIType, Schema, Server
+from litestar.plugins import OpenAPISchemaPlugin
 
 from scrapers.fetch import FetchPolicy
 from service.bootstrap import ingest_bundled, needs_bootstrap
@@ -103,6 +105,8 @@ def create_app(
     """Build the app. The database, HTTP client (for fetching pages), clock and optionally a
     prepared service are handed in; what is not handed in is opened in the lifespan."""
     from service.routes import ROUTES
+    from service.routes_calculator import CALCULATOR_ROUTES
+    from service.routes_history import HISTORY_ROUTES
     from service.routes_ops import OPS_ROUTES
     from service.scheduler import start_scheduler
 
@@ -127,15 +131,22 @@ def create_app(
         if http is None and svc.http is not None:
             await svc.http.aclose()
 
-    cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"]) if settings.cors_origins else None
+    # Browsers may read prices and post estimates; nothing else crosses origins. The admin
+    # API needs an Authorization header, which is not an allowed header, so its preflight fails.
+    cors = (
+        CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                   allow_headers=["Content-Type", "If-None-Match"], expose_headers=["ETag"], max_age=600)
+        if settings.cors_origins else None
+    )
     return Litestar(
-        route_handlers=[*ROUTES, *OPS_ROUTES],
+        route_handlers=[*ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES],
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
+        plugins=[DecimalAsNumber()],
         debug=False,
     )
 
@@ -156,6 +167,17 @@ def hold_scheduler_lock(db_path: str | None):
         log.info("another process runs the scheduler for %s", db_path)
         return False
     return handle
+
+
+class DecimalAsNumber(OpenAPISchemaPlugin):
+    """Document Decimal as a JSON number, which is how ratecard encodes money (litestar says string)."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: object) -> bool:
+        return value is Decimal
+
+    def to_openapi_schema(self, field_definition, schema_creator) -> Schema:
+        return Schema(type=OpenAPIType.NUMBER, description="An exact decimal, written with its digits.")
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -279,6 +279,10 @@ def _parser() -> argparse.ArgumentParser:
     db_flags(p)
     p.add_argument("--provider")
 
+    from service.plot import add_history_parser
+
+    add_history_parser(sub)
+
     p = add("openapi", cmd_openapi, "Write openapi/openapi.json from the app.")
     p.add_argument("--output", default="openapi/openapi.json")
     return parser

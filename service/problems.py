@@ -108,6 +108,24 @@ def _on_unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+def problem_responses(*statuses: int) -> dict:
+    """OpenAPI response entries for the problems a route can answer with (always 400 and 500)."""
+    from litestar.openapi import ResponseSpec
+
+    described = {
+        400: "Invalid parameter or body; `errors` names each field.",
+        401: "Missing or wrong bearer token.",
+        404: "Unknown model, provider, source or path; `suggestions` lists close matches.",
+        409: "The changeset is not quarantined.",
+        413: "Request body too large.",
+        500: "Unexpected error (logged).",
+    }
+    return {
+        status: ResponseSpec(data_container=Problem, description=described[status], media_type=PROBLEM_MEDIA_TYPE)
+        for status in sorted({400, 500, *statuses})
+    }
+
+
 EXCEPTION_HANDLERS = {
     ApiError: _on_api_error,
     ValidationException: _on_validation,

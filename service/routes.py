@@ -13,7 +13,7 @@ from service.agreement import agreement_by_rate
 from service.app import Service
 from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
 from service.history import changeset_time, changesets_page, model_history, rates_as_of
-from service.problems import ApiError, bad_parameter
+from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
 from service.schemas import (
@@ -35,9 +35,13 @@ from service.timeutil import from_db, parse_moment
 
 MAX_LIMIT = 5000
 
+# A date (YYYY-MM-DD) or an ISO-8601 time, as timeutil.parse_moment reads them.
+MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
+
 AsOf = Annotated[
     str | None,
-    Parameter(description="A date (YYYY-MM-DD, midnight UTC) or ISO-8601 time: answer with the prices in force then."),
+    Parameter(description="A date (YYYY-MM-DD, midnight UTC) or ISO-8601 time: answer with the prices in force then.",
+              pattern=MOMENT_PATTERN),
 ]
 Version = Annotated[
     int | None,
@@ -111,7 +115,7 @@ def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> No
         raise bad_parameter(field, f"{value!r} is not one of {', '.join(allowed)}")
 
 
-@get("/v1/prices", summary="Rate rows, current or at a moment", tags=["prices"])
+@get("/v1/prices", summary="Rate rows, current or at a moment", tags=["prices"], responses=problem_responses(404))
 async def get_prices(
     request: Request,
     state: State,
@@ -145,7 +149,7 @@ async def get_prices(
     return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
 
 
-@get("/v1/models", summary="Models with aliases and status", tags=["models"])
+@get("/v1/models", summary="Models with aliases and status", tags=["models"], responses=problem_responses())
 async def list_models(
     request: Request,
     state: State,
@@ -169,7 +173,7 @@ async def list_models(
     return json_response(request, body, version=service.catalog.version)
 
 
-@get("/v1/models/{provider:str}/{model:str}", summary="One model with its rates", tags=["models"])
+@get("/v1/models/{provider:str}/{model:str}", summary="One model with its rates", tags=["models"], responses=problem_responses(404))
 async def get_model(
     request: Request, state: State, provider: ProviderPath, model: ModelPath, as_of: AsOf = None, version: Version = None
 ) -> Response[ModelDetail]:
@@ -187,7 +191,7 @@ async def get_model(
     return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
 
 
-@get("/v1/models/{provider:str}/{model:str}/history", summary="Every interval of every rate of a model", tags=["history"])
+@get("/v1/models/{provider:str}/{model:str}/history", summary="Every interval of every rate of a model", tags=["history"], responses=problem_responses(404))
 async def get_model_history(request: Request, state: State, provider: ProviderPath, model: ModelPath) -> Response[HistoryResponse]:
     """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance."""
     service = svc(state)
@@ -201,7 +205,7 @@ async def get_model_history(request: Request, state: State, provider: ProviderPa
     return json_response(request, body, version=service.catalog.version, max_age_s=300)
 
 
-@get("/v1/providers", summary="Providers, their sources and model counts", tags=["models"])
+@get("/v1/providers", summary="Providers, their sources and model counts", tags=["models"], responses=problem_responses())
 async def list_providers(request: Request, state: State) -> Response[ProvidersResponse]:
     """Every provider with prices, the sources that read it, and where its prices are served from."""
     service = svc(state)
@@ -222,12 +226,14 @@ async def list_providers(request: Request, state: State) -> Response[ProvidersRe
                          version=service.catalog.version)
 
 
-@get("/v1/changes", summary="The change feed", tags=["history"])
+@get("/v1/changes", summary="The change feed", tags=["history"], responses=problem_responses(404))
 async def list_changes(
     request: Request,
     state: State,
-    since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this moment (date or ISO time).")] = None,
-    until: Annotated[str | None, Parameter(description="Only changes taking effect before this moment (date or ISO time).")] = None,
+    since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this moment (date or ISO time).",
+                                   pattern=MOMENT_PATTERN)] = None,
+    until: Annotated[str | None, Parameter(description="Only changes taking effect before this moment (date or ISO time).",
+                                   pattern=MOMENT_PATTERN)] = None,
     provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
     model: Annotated[str | None, Parameter(description="Only this model id.")] = None,
     before: Annotated[int | None, Parameter(description="Page cursor: changesets with a smaller id.", ge=1)] = None,

@@ -12,7 +12,7 @@ from service.agreement import RateAgreement, WitnessSummary, compare_rates
 from service.app import Service
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
 from service.history import changesets_page
-from service.problems import ApiError, bad_parameter
+from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import RUN_STATUSES
 from service.responses import json_response
 from service.routes import changeset_out, svc
@@ -89,7 +89,7 @@ class DecisionOut(Out):
     catalog_version: int = 0
 
 
-@get("/v1/sources", summary="Scraper health per source", tags=["sources"])
+@get("/v1/sources", summary="Scraper health per source", tags=["sources"], responses=problem_responses())
 async def list_sources(state: State) -> Response[SourcesResponse]:
     """Each source's last run, last success, age of its data, staleness and next scheduled run."""
     service = svc(state)
@@ -126,7 +126,7 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
     return Response(content=body, headers={"Cache-Control": "no-cache"})
 
 
-@get("/v1/runs", summary="Refresh runs", tags=["sources"])
+@get("/v1/runs", summary="Refresh runs", tags=["sources"], responses=problem_responses())
 async def list_runs(
     state: State,
     source: Annotated[str | None, Parameter(description="Only this source id.")] = None,
@@ -175,7 +175,7 @@ def require_admin(request: Request, service: Service) -> None:
         raise ApiError(401, "unauthorized", "Unauthorized", "a valid bearer token is required")
 
 
-@get("/v1/admin/changesets", summary="Changesets by status (admin)", tags=["admin"])
+@get("/v1/admin/changesets", summary="Changesets by status (admin)", tags=["admin"], responses=problem_responses(401, 404))
 async def admin_list_changesets(
     request: Request,
     state: State,
@@ -192,7 +192,7 @@ async def admin_list_changesets(
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/approve", summary="Approve a quarantined changeset", tags=["admin"],
-      status_code=200)
+      status_code=200, responses=problem_responses(401, 404, 409))
 async def admin_approve(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
     """Apply a quarantined changeset as a new catalog version."""
     service = svc(state)
@@ -206,7 +206,7 @@ async def admin_approve(request: Request, state: State, changeset_id: ChangesetI
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/reject", summary="Reject a quarantined changeset", tags=["admin"],
-      status_code=200)
+      status_code=200, responses=problem_responses(401, 404, 409))
 async def admin_reject(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
     """Discard a quarantined changeset; the prices stay as they were."""
     service = svc(state)
@@ -229,7 +229,8 @@ class RefreshOut(Out):
     catalog_version: int
 
 
-@post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200)
+@post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200,
+      responses=problem_responses(401, 404))
 async def admin_refresh(request: Request, state: State, source_id: SourceId) -> RefreshOut:
     """Fetch and ingest one registered source now, as its scheduled job would."""
     service = svc(state)
@@ -256,7 +257,7 @@ class AgreementOut(Out):
     compared: int
 
 
-@get("/v1/sources/agreement", summary="Agreement of witnesses with the official rates", tags=["sources"])
+@get("/v1/sources/agreement", summary="Agreement of witnesses with the official rates", tags=["sources"], responses=problem_responses())
 async def get_agreement(
     request: Request,
     state: State,

@@ -1,5 +1,6 @@
 """Shared fixtures: a fixed clock, a bootstrapped in-memory service, and an HTTP client over it."""
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +20,16 @@ def fixed_clock() -> datetime:
     return FIXED_NOW
 
 
+@functools.cache
+def shared_bundled_service() -> Service:
+    """One service over an in-memory database filled from the bundled snapshots, built on first use."""
+    return prepare_service(Settings(), clock=fixed_clock)
+
+
 @pytest.fixture(scope="session")
 def bundled_service() -> Service:
-    """A service over an in-memory database filled from the bundled snapshots (built once)."""
-    return prepare_service(Settings(), clock=fixed_clock)
+    """The shared bundled service (read-only tests only)."""
+    return shared_bundled_service()
 
 
 @pytest.fixture

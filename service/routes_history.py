@@ -1,0 +1,185 @@
+"""History endpoints for budget owners: exports (JSON, CSV, LiteLLM) and the Atom change feed."""
+
+from datetime import datetime
+from typing import Annotated, NamedTuple
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from service.app import Service
+from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv, served_history
+from service.feed import ATOM_MEDIA_TYPE, atom_feed
+from service.history import changesets_page
+from service.problems import ApiError, bad_parameter, problem_responses
+from service.rates import Rate
+from service.responses import json_response
+from service.routes import AsOf, Version, changeset_out, moment, rates_for, resolve, svc
+from service.schemas import RateOut, rate_out
+from service.timeutil import parse_moment
+
+try:  # Litestar 2.25 renamed aliased query parameters; older 2.x releases only know Parameter(query=...)
+    from litestar.params import QueryParameter
+
+    def _query_alias(name: str, **kwargs) -> Parameter:
+        return QueryParameter(name=name, **kwargs)
+except ImportError:  # pragma: no cover - Litestar < 2.25
+
+    def _query_alias(name: str, **kwargs) -> Parameter:
+        return Parameter(query=name, **kwargs)
+
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text types
+LITELLM_FILENAME = "model_prices_and_context_window.json"
+
+
+@get("/v1/export", summary="Download the catalog or its full history (JSON, CSV, LiteLLM)", tags=["history"],
+     responses=problem_responses(404))
+async def export_rates(
+    request: Request,
+    state: State,
+    # Checked by hand (not typed as Literal) so a 400 names `format`, not the Python name `format_`.
+    format_: Annotated[str, _query_alias(
+        "format", schema_extra={"enum": list(EXPORT_FORMATS)},
+        description="`json`: an array of rate rows; `csv`: the same rows as CSV; `litellm`: a LiteLLM "
+        "model_prices_and_context_window.json (catalog scope only).",
+    )] = "json",
+    # `scope` is a name Litestar reserves for the ASGI scope.
+    scope_: Annotated[str, _query_alias(
+        "scope", schema_extra={"enum": list(EXPORT_SCOPES)},
+        description="`catalog`: the rates in force now or at `as_of`/`version`; `history`: every interval of "
+        "every served rate (as known now, or as known at `version`).",
+    )] = "catalog",
+    as_of: AsOf = None,
+    version: Version = None,
+    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
+) -> Response[list[RateOut]]:
+    """The served prices as a file: a moment's catalog, or the whole history with provenance.
+
+    Money is exact: JSON numbers and CSV cells carry the stored decimal
+    digits; LiteLLM's per-token prices are the per-1M prices shifted by six
+    places. The body of `format=json` is shown; `csv` has the same columns
+    (empty cells for null), `litellm` maps LiteLLM model keys to price fields.
+    """
+    service = svc(state)
+    for name, value, allowed in (("format", format_, EXPORT_FORMATS), ("scope", scope_, EXPORT_SCOPES)):
+        if value not in allowed:
+            raise bad_parameter(name, f"{value!r} is not one of {', '.join(allowed)}")
+    _check_provider(service, provider)
+    if scope_ == "history":
+        if format_ == "litellm":
+            raise bad_parameter("format", "a LiteLLM price map holds one price per rate: use scope=catalog")
+        chosen = _history_selection(service, as_of, version, provider)
+    else:
+        chosen = _catalog_selection(service, as_of, version, provider)
+    version_served = chosen.version or service.catalog.version
+    if format_ == "litellm":
+        body = litellm_price_map(chosen.rates, catalog_version=version_served, as_of=chosen.at)
+        response = json_response(request, body, version=service.catalog.version, etag_extra=chosen.etag_extra)
+        return _attach(response, LITELLM_FILENAME)
+    rows = [rate_out(r) for r in chosen.rates]
+    stem = f"ratecard-{scope_}-v{version_served}" + (f"-{provider}" if provider else "")
+    if format_ == "csv":
+        return _file_response(request, service, rates_csv(rows).encode(), CSV_MEDIA_TYPE, f"{stem}.csv",
+                              etag_extra=chosen.etag_extra, max_age_s=chosen.max_age_s)
+    response = json_response(request, rows, version=service.catalog.version, etag_extra=chosen.etag_extra,
+                             max_age_s=chosen.max_age_s)
+    return _attach(response, f"{stem}.json")
+
+
+class _Selection(NamedTuple):
+    """The rates an export holds and how its answer may be cached."""
+
+    rates: list[Rate]
+    at: datetime
+    version: int | None
+    etag_extra: str
+    max_age_s: int
+
+
+def _catalog_selection(service: Service, as_of: str | None, version: int | None, provider: str | None) -> _Selection:
+    at, ver = moment(service, as_of, version)
+    rates = [r for r in rates_for(service, at, ver) if provider is None or r.provider == provider]
+    # A current answer changes when an announced price takes effect, not only with a new version.
+    etag_extra = "" if (as_of or version) else service.catalog.epoch(service.clock())
+    return _Selection(rates, at, ver, etag_extra, 60)
+
+
+def _history_selection(service: Service, as_of: str | None, version: int | None, provider: str | None) -> _Selection:
+    if as_of is not None:
+        raise bad_parameter("as_of", "scope=history exports every interval; use version to fix the knowledge")
+    at, ver = moment(service, None, version)  # the same 400s for a version that is not an applied changeset
+    rates = served_history(service.db, service.catalog, provider=provider, version=ver)
+    # History only changes with a new changeset, which changes the ETag's version.
+    return _Selection(rates, at, ver, "", 300)
+
+
+@get("/v1/changes.atom", summary="The change feed as Atom 1.0", tags=["history"], media_type=ATOM_MEDIA_TYPE,
+     responses=problem_responses(404))
+async def get_changes_atom(
+    request: Request,
+    state: State,
+    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
+    model: Annotated[str | None, Parameter(description="Only this model (id, display name or alias).")] = None,
+    since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this moment (date or ISO time).")] = None,
+    until: Annotated[str | None, Parameter(description="Only changes taking effect before this moment (date or ISO time).")] = None,
+    limit: Annotated[int, Parameter(description="Entries (changesets), newest first, 1 to 200.", ge=1, le=200)] = 50,
+) -> Response[str]:
+    """Applied changesets as Atom entries, newest first: one entry per changeset, one line per change.
+
+    Filters as in `/v1/changes`; each entry links to its changeset's JSON.
+    An unknown model or provider is a 404 rather than a feed that stays empty forever.
+    """
+    service = svc(state)
+    bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
+    _check_provider(service, provider)
+    if model:
+        provider, model = resolve(service, model, provider)
+    page = changesets_page(service.db, provider=provider, model=model, limit=limit, **bounds)
+    filters = {k: v for k, v in (("provider", provider), ("model", model), ("since", since), ("until", until)) if v}
+    changes_url = str(request.base_url).rstrip("/") + "/v1/changes"
+    document = atom_feed(
+        [changeset_out(cs, changes) for cs, changes in page],
+        title="ratecard price changes" + "".join(f", {k} {v}" for k, v in filters.items()),
+        self_url=str(request.url),
+        alternate_url=f"{changes_url}?{urlencode(filters)}" if filters else changes_url,
+        entry_url=lambda cs_id: f"{changes_url}?{urlencode({**filters, 'before': cs_id + 1, 'limit': 1})}",
+        updated=service.catalog.built_at,
+    )
+    return _file_response(request, service, document, ATOM_MEDIA_TYPE, None, etag_extra="", max_age_s=300)
+
+
+def _check_provider(service: Service, provider: str | None) -> None:
+    if provider is not None and provider not in service.catalog.providers:
+        raise ApiError(404, "unknown-provider", "Unknown provider", f"no provider {provider!r}",
+                       suggestions=sorted(service.catalog.providers))
+
+
+def _moment_param(name: str, value: str) -> datetime:
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise bad_parameter(name, str(exc)) from None
+
+
+def _file_response(
+    request: Request, service: Service, content: bytes, media_type: str, filename: str | None, *,
+    etag_extra: str, max_age_s: int,
+) -> Response:
+    """A non-JSON answer with the same versioned ETag, Cache-Control and 304 as the JSON ones."""
+    # json_response owns the ETag rule; ask it for the headers (or the 304) of this request.
+    probe = json_response(request, None, version=service.catalog.version, etag_extra=etag_extra, max_age_s=max_age_s)
+    if probe.status_code == 304:
+        return probe
+    response = Response(content=content, media_type=media_type, headers=dict(probe.headers))
+    return _attach(response, filename) if filename else response
+
+
+def _attach(response: Response, filename: str) -> Response:
+    # Exports are files: browsers save them under a useful name; API clients ignore the header.
+    if response.status_code != 304:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+HISTORY_ROUTES = [export_rates, get_changes_atom]

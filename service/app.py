@@ -47,7 +47,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reload_interval_s: float = 2.0
     stale_after_hours: float = 48.0
     bootstrap: bool = True
-    max_body_bytes: int = 1_000_000
+    # Room for the largest `text` an estimate accepts (MAX_TEXT_CHARS of up to 4 UTF-8 bytes
+    # each), so an over-long text is a 400 naming the field rather than a bare 413.
+    max_body_bytes: int = 4_200_000
     fetch: FetchPolicy = FetchPolicy()
 
 
@@ -106,6 +108,7 @@ def create_app(
     prepared service are handed in; what is not handed in is opened in the lifespan."""
     from service.routes import ROUTES
     from service.routes_calculator import CALCULATOR_ROUTES
+    from service.routes_estimate import ESTIMATE_ROUTES
     from service.routes_history import HISTORY_ROUTES
     from service.routes_ops import OPS_ROUTES
     from service.scheduler import start_scheduler
@@ -139,7 +142,7 @@ def create_app(
         if settings.cors_origins else None
     )
     return Litestar(
-        route_handlers=[*ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES],
+        route_handlers=[*ROUTES, *ESTIMATE_ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES],
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,

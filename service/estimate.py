@@ -14,129 +14,70 @@ DESIGN.md §4 ("Estimate semantics"):
   then ``discount_percent`` applied last to every figure (lines included, so
   the lines of a tier always sum to its ``usd_per_request``).
 
-Money figures are exact: no intermediate or final rounding (the arithmetic
-runs in a context that raises rather than round; inputs are bounded so it
-never needs to). Output figures only lose trailing zeros (65.000 -> 65).
-The one rounded figure is ``Savings.percent`` (2 decimal places), a ratio.
+Money figures are exact: never rounded, in between or at the end. The sums
+run on integers counted in units of 10^-scale USD (scale fixed per model and
+discount): exact by construction, independent of any Decimal context, and
+cheap; each figure becomes a Decimal once, dropping trailing zeros
+(65.000 -> 65, never 6.5E+1). The one rounded figure is
+``Savings.percent`` (2 decimal places, half-even): a ratio, not money.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import (
-    ROUND_HALF_EVEN,
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    localcontext,
-)
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
 import msgspec
 
 from scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL, TIERS
 from service.batch_limits import BatchLimit, BatchPlan, bundled_batch_limits, plan_batches
 from service.rates import Rate
+from service.workload import (
+    MAX_REQUESTS_PER_PERIOD,
+    MAX_TOKENS_PER_REQUEST,
+    PERIODS_PER_YEAR,
+    Workload,
+    WorkloadError,
+    decimal_places,
+    validate_workload,
+)
+
+__all__ = [  # the workload names live in service.workload; they are part of this API too
+    "BATCH_TIER",
+    "MAX_REQUESTS_PER_PERIOD",
+    "MAX_TOKENS_PER_REQUEST",
+    "PERIODS_PER_YEAR",
+    "STANDARD_TIER",
+    "Line",
+    "ModelEstimate",
+    "NoRatesError",
+    "RateIndex",
+    "Savings",
+    "TierEstimate",
+    "Workload",
+    "WorkloadError",
+    "estimate_model",
+    "index_rates",
+    "rank_estimates",
+    "validate_workload",
+]
 
 STANDARD_TIER = "standard"  # the tier savings are measured against
 BATCH_TIER = "batch"  # the tier that gets a batch plan
 assert STANDARD_TIER in TIERS and BATCH_TIER in TIERS
 
-# Periods a volume may be given per, and how many make a year. Budgets count a
-# year as 12 months, 52 weeks or 365 days; these disagree slightly (52 weeks =
-# 364 days) and we keep each one's own convention rather than mix them.
-PERIODS_PER_YEAR: dict[str, int] = {"day": 365, "week": 52, "month": 12}
+_MTOK_DIGITS = 6  # rates are per 10^6 tokens
+# A rate with more decimal places than this is a parsing accident, not a price;
+# refusing it keeps every figure well inside _EXACT's digits.
+MAX_RATE_DECIMAL_PLACES = 30
 
-TOKENS_PER_MTOK = Decimal(1_000_000)
-
-# Bounds that keep every product exact within _MONEY's 60 digits (tokens 10
-# digits, requests 13, rate ~12, year 3, discount 9): far beyond any real
-# workload (the largest context windows are ~10M tokens).
-MAX_TOKENS_PER_REQUEST = 1_000_000_000
-MAX_REQUESTS_PER_PERIOD = 1_000_000_000_000
-MAX_DISCOUNT_DECIMAL_PLACES = 6
-
-# Money arithmetic: wide enough to be exact for bounded inputs, and loud (a
-# trap, never a silent rounding) if a value ever needs more digits.
-_MONEY = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
-_PERCENT = Context(prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
-_PERCENT_PLACES = Decimal("0.01")
-_HUNDRED = Decimal(100)
-_THOUSAND = Decimal(1000)
-_ONE = Decimal(1)
-
-
-class WorkloadError(ValueError):
-    """A workload (or estimate option) is invalid; ``field`` names the offending field."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+# Turning integer units back into Decimals: wide enough to be exact for any
+# bounded figure, and trapping Inexact so a rounding could never pass silently.
+_EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
+_POW10 = [10**i for i in range(200)]
 
 
 class NoRatesError(ValueError):
-    """There is nothing to estimate from: no rates, or rates of several models, or a key twice."""
-
-
-class Workload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One kind of request and how often it is made.
-
-    Token counts are per request; ``requests`` is per ``period`` ("day",
-    "week" or "month"). ``cached_input_tokens`` (cache reads) and
-    ``cache_write_tokens`` (written with ``cache_ttl`` "5m" or "1h") are parts
-    of ``input_tokens``. ``discount_percent`` (0-100, e.g. a negotiated
-    discount) comes off every figure. Invalid values raise WorkloadError.
-    """
-
-    input_tokens: int
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_ttl: str = "5m"
-    output_tokens: int = 0
-    requests: int = 1
-    period: str = "month"
-    discount_percent: Decimal = Decimal(0)
-
-    def __post_init__(self) -> None:
-        validate_workload(self)
-
-
-def validate_workload(workload: Workload) -> None:
-    """Raise WorkloadError naming the first invalid field of ``workload``."""
-    for field in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"):
-        _check_count(field, getattr(workload, field), MAX_TOKENS_PER_REQUEST)
-    _check_count("requests", workload.requests, MAX_REQUESTS_PER_PERIOD)
-    if workload.cached_input_tokens + workload.cache_write_tokens > workload.input_tokens:
-        field = "cache_write_tokens" if workload.cache_write_tokens else "cached_input_tokens"
-        raise WorkloadError(
-            field,
-            f"cached_input_tokens ({workload.cached_input_tokens}) + cache_write_tokens"
-            f" ({workload.cache_write_tokens}) exceed input_tokens ({workload.input_tokens}), the whole prompt",
-        )
-    if workload.cache_ttl not in CACHE_WRITE_KIND_BY_TTL:
-        raise WorkloadError("cache_ttl", f"must be one of {', '.join(CACHE_WRITE_KIND_BY_TTL)}")
-    if workload.period not in PERIODS_PER_YEAR:
-        raise WorkloadError("period", f"must be one of {', '.join(PERIODS_PER_YEAR)}")
-    discount = workload.discount_percent
-    if isinstance(discount, bool) or not isinstance(discount, Decimal | int):
-        # A float would carry a binary fraction into money; make the caller say the digits.
-        raise WorkloadError("discount_percent", f"must be a Decimal, not {type(discount).__name__}")
-    discount = Decimal(discount)
-    if not discount.is_finite() or not 0 <= discount <= 100:
-        raise WorkloadError("discount_percent", "must be between 0 and 100")
-    if discount.as_tuple().exponent < -MAX_DISCOUNT_DECIMAL_PLACES:  # type: ignore[operator]
-        raise WorkloadError("discount_percent", f"at most {MAX_DISCOUNT_DECIMAL_PLACES} decimal places")
-
-
-def _check_count(field: str, value: object, maximum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise WorkloadError(field, f"must be an integer, not {type(value).__name__}")
-    if value < 0:
-        raise WorkloadError(field, "must not be negative")
-    if value > maximum:
-        raise WorkloadError(field, f"must be at most {maximum:,}")
+    """Nothing sound to estimate from: no rates, several models' rates, one key twice, an absurd rate."""
 
 
 class Line(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,16 +101,17 @@ class Savings(msgspec.Struct, frozen=True, kw_only=True):
     """What a tier saves against standard per period (negative when it costs more)."""
 
     usd_per_period: Decimal
-    percent: Decimal | None  # of standard's cost, 2 decimal places; None when standard costs 0
+    percent: Decimal | None  # of standard's cost, 2 places half-even; None when standard costs 0
 
 
 class TierEstimate(msgspec.Struct, frozen=True, kw_only=True):
-    """The cost of a workload on one tier of one model.
+    """The cost of a workload on one tier of one model, in USD.
 
     ``min_prompt_tokens`` is the context level the request was billed at;
-    ``valid_from`` the latest start among the rates used; ``source_ids`` the
-    sources those rates came from. ``usd_per_year`` is ``usd_per_period``
-    times PERIODS_PER_YEAR[period].
+    ``usd_per_year`` is ``usd_per_period`` x PERIODS_PER_YEAR[period];
+    ``valid_from`` the latest start among the rates used and ``source_ids``
+    the sources they came from. ``batch_plan`` is set on the batch tier of a
+    provider with known batch limits.
     """
 
     provider: str
@@ -190,7 +132,7 @@ class TierEstimate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ModelEstimate(msgspec.Struct, frozen=True, kw_only=True):
-    """A workload priced on every tier of a model that offers it (or the requested ones).
+    """A workload priced on every tier of a model that offers it (or on the requested ones).
 
     ``warnings`` holds model-level notes: a requested tier the model does not
     offer, or no tier able to price the workload. ``cheapest_tier`` is the
@@ -204,47 +146,67 @@ class ModelEstimate(msgspec.Struct, frozen=True, kw_only=True):
     cheapest_tier: str | None
 
 
-class RateIndex:
-    """The rates of one model keyed by (tier, kind, min_prompt_tokens), built once per rate set.
+Key = tuple[str, str, int]  # (tier, kind, min_prompt_tokens)
 
-    Build it with :func:`index_rates`; it is immutable by convention and safe to share.
+
+class RateIndex:
+    """The in-force rates of one model keyed by (tier, kind, min_prompt_tokens), built once.
+
+    ``priced`` keeps each rate that has a price with that price as an integer
+    in units of 10^-scale USD per token, so estimates multiply integers.
+    Build it with :func:`index_rates`; it is immutable by convention and safe
+    to share between threads.
     """
 
-    __slots__ = ("provider", "model", "rates", "levels", "all_levels", "tiers")
+    __slots__ = ("provider", "model", "rates", "priced", "scale", "levels", "all_levels", "tiers", "witnesses")
 
-    def __init__(self, provider: str, model: str, rates: dict[tuple[str, str, int], Rate]) -> None:
+    def __init__(self, provider: str, model: str, rates: dict[Key, Rate]) -> None:
         self.provider = provider
         self.model = model
         self.rates = rates
-        # Context levels per tier, largest first, so the first one a prompt exceeds is the one.
+        with_price = {key: rate for key, rate in rates.items() if rate.usd_per_mtok is not None}
+        for rate in with_price.values():
+            if not rate.usd_per_mtok.is_finite():  # type: ignore[union-attr]
+                raise NoRatesError(f"{provider}/{model} {rate.tier} {rate.kind} is {rate.usd_per_mtok}, not a price")
+        places = max((decimal_places(r.usd_per_mtok) for r in with_price.values()), default=0)  # type: ignore[arg-type]
+        if places > MAX_RATE_DECIMAL_PLACES:
+            raise NoRatesError(
+                f"{provider}/{model} has a rate with {places} decimal places; at most {MAX_RATE_DECIMAL_PLACES}"
+            )
+        self.scale = places + _MTOK_DIGITS
+        self.priced: dict[Key, tuple[Rate, int]] = {
+            key: (rate, int(rate.usd_per_mtok.scaleb(places, _EXACT)))  # type: ignore[union-attr]
+            for key, rate in with_price.items()
+        }
         by_tier: dict[str, set[int]] = {}
         for tier, _, level in rates:
             by_tier.setdefault(tier, set()).add(level)
+        # Largest first, so the first level a prompt exceeds is the one that bills it.
         self.levels = {tier: tuple(sorted(levels, reverse=True)) for tier, levels in by_tier.items()}
         self.all_levels = tuple(sorted(set().union(*by_tier.values()), reverse=True))
-        known = [t for t in TIERS if t in by_tier]
-        self.tiers = tuple(known + sorted(t for t in by_tier if t not in TIERS))
+        self.tiers = tuple([t for t in TIERS if t in by_tier] + sorted(t for t in by_tier if t not in TIERS))
+        self.witnesses = frozenset(rate.source_id for rate in rates.values() if rate.basis == "witness")
 
 
 def index_rates(rates: Sequence[Rate]) -> RateIndex:
-    """Index the in-force rates of one model; raise NoRatesError on none, mixed models or a key twice."""
+    """Index the in-force rates of one model; NoRatesError on none, several models or a key twice."""
     if not rates:
         raise NoRatesError("no rates to estimate from")
     provider, model = rates[0].provider, rates[0].model
-    keyed: dict[tuple[str, str, int], Rate] = {}
+    keyed: dict[Key, Rate] = {}
     for rate in rates:
         if (rate.provider, rate.model) != (provider, model):
             raise NoRatesError(f"rates of several models: {provider}/{model} and {rate.provider}/{rate.model}")
         key = (rate.tier, rate.kind, rate.min_prompt_tokens)
         if key in keyed:
-            raise NoRatesError(f"two rates for {provider}/{model} {key}: pick the ones in force at one moment")
+            raise NoRatesError(f"two rates for {provider}/{model} {key}: pass the ones in force at one moment")
         keyed[key] = rate
     return RateIndex(provider, model, keyed)
 
 
 # Indexes of rate tuples recently estimated, by identity: the catalog hands out
 # the same tuple for a model until its prices change, so repeat estimates skip
-# indexing. The entry holds the tuple itself, so its id cannot be reused while cached.
+# indexing. An entry holds its tuple, so the id cannot be reused while cached.
 _INDEX_CACHE: dict[int, tuple[tuple[Rate, ...], RateIndex]] = {}
 _INDEX_CACHE_SIZE = 4096
 
@@ -264,6 +226,24 @@ def _index_for(rates: Sequence[Rate] | RateIndex) -> RateIndex:
     return index
 
 
+class _Volume:
+    """What every tier of one estimate shares: the workload, its discount as an integer factor, the year."""
+
+    __slots__ = ("workload", "factor", "scale", "per_year")
+
+    def __init__(self, workload: Workload, index: RateIndex) -> None:
+        self.workload = workload
+        self.per_year = PERIODS_PER_YEAR[workload.period]
+        discount = workload.discount_percent
+        if not discount:
+            self.factor, self.scale = 1, index.scale
+            return
+        # (100 - d) / 100 as an integer over 10^(places + 2).
+        places = decimal_places(Decimal(discount))
+        self.factor = int((100 - Decimal(discount)).scaleb(places, _EXACT))
+        self.scale = index.scale + places + 2
+
+
 def estimate_model(
     rates: Sequence[Rate] | RateIndex,
     workload: Workload,
@@ -273,45 +253,43 @@ def estimate_model(
 ) -> ModelEstimate:
     """Price ``workload`` on each tier of one model.
 
-    ``rates`` are the model's rates in force at the moment priced (or a
-    RateIndex of them, which callers may build once and reuse). ``tiers``
-    limits the answer to those tiers, in that order; a requested tier the
-    model does not offer gets a model-level warning instead of an estimate.
-    ``batch_limits`` (per provider; the bundled table when None) drives the
-    batch plan of the batch tier.
+    ``rates`` are the model's rates in force at the moment priced, or a
+    RateIndex of them (a tuple is indexed once and remembered by identity).
+    ``tiers`` limits the answer to those tiers, in that order; a requested
+    tier the model does not offer gets a model-level warning, not an
+    estimate. ``batch_limits`` maps provider to its limits (the bundled table
+    when None) and drives the batch tier's plan.
     """
     index = _index_for(rates)
     if tiers is not None:
         for tier in tiers:
             if tier not in TIERS:
                 raise WorkloadError("tiers", f"unknown tier {tier!r}; known tiers: {', '.join(TIERS)}")
-        wanted = tuple(dict.fromkeys(tiers))
+        wanted = tuple(dict.fromkeys(tiers)) if len(tiers) > 1 else tuple(tiers)
     else:
         wanted = index.tiers
-    limits = bundled_batch_limits() if batch_limits is None else batch_limits
+    volume = _Volume(workload, index)
+    # Standard is billed whether asked for or not: every other tier's savings are against it.
+    standard = _bill(index, STANDARD_TIER, workload)
+    standard_units = _units(standard[1], volume) * workload.requests if isinstance(standard, tuple) else None
     warnings: list[str] = []
     estimates: list[TierEstimate] = []
-    with localcontext(_MONEY):
-        factor = (_HUNDRED - workload.discount_percent) / _HUNDRED if workload.discount_percent else None
-        standard = _estimate_tier(index, STANDARD_TIER, workload, factor, None, None)
-        if not isinstance(standard, TierEstimate):
-            standard = None
-        for tier in wanted:
-            if tier == STANDARD_TIER:
-                result: TierEstimate | str | None = standard or _estimate_tier(
-                    index, tier, workload, factor, None, None
-                )
-            else:
-                limit = limits.get(index.provider) if tier == BATCH_TIER else None
-                plan = plan_batches(limit, requests=workload.requests, input_tokens=workload.input_tokens) if limit else None
-                result = _estimate_tier(index, tier, workload, factor, standard, plan)
-            if isinstance(result, TierEstimate):
-                estimates.append(result)
-            elif tiers is not None:  # only a tier asked for by name is worth a word when missing
-                warnings.append(result or f"{index.provider}/{index.model} does not offer the {tier} tier")
+    for tier in wanted:
+        bill = standard if tier == STANDARD_TIER else _bill(index, tier, workload)
+        if not isinstance(bill, tuple):
+            if tiers is not None:  # a tier asked for by name deserves a word when it is missing
+                warnings.append(bill or f"{index.provider}/{index.model} does not offer the {tier} tier")
+            continue
+        plan = None
+        if tier == BATCH_TIER:
+            limit = (bundled_batch_limits() if batch_limits is None else batch_limits).get(index.provider)
+            if limit is not None:
+                plan = plan_batches(limit, requests=workload.requests, input_tokens=workload.input_tokens)
+        against = None if tier == STANDARD_TIER else standard_units
+        estimates.append(_estimate_tier(index, tier, bill, volume, against, plan))
     if not estimates and tiers is None:
-        warnings.append(f"no tier of {index.provider}/{index.model} prices this workload (no usable input and output rates)")
-    cheapest = min(estimates, key=lambda e: e.usd_per_period, default=None)
+        warnings.append(f"no tier of {index.provider}/{index.model} has the input and output rates this workload needs")
+    cheapest = min(estimates, key=_per_period, default=None)
     return ModelEstimate(
         provider=index.provider,
         model=index.model,
@@ -321,114 +299,161 @@ def estimate_model(
     )
 
 
-def _usable(rate: Rate | None) -> Rate | None:
-    """The rate when it has a price (present and not not_offered), else None."""
-    return rate if rate is not None and rate.usd_per_mtok is not None else None
+def _per_period(estimate: TierEstimate) -> Decimal:
+    return estimate.usd_per_period
 
 
-def _estimate_tier(
-    index: RateIndex,
-    tier: str,
-    workload: Workload,
-    factor: Decimal | None,
-    standard: TierEstimate | None,
-    plan: BatchPlan | None,
-) -> TierEstimate | str | None:
-    """One tier's estimate, or why it cannot be given (a message, or None when the tier has no rates)."""
+def _context_level(levels: tuple[int, ...], prompt_tokens: int) -> int | None:
+    """The largest level the prompt exceeds (0 always applies), from levels sorted largest first."""
+    for level in levels:
+        if prompt_tokens > level or level == 0:
+            return level
+    return None
+
+
+# A bill: the context level, the parts (kind, tokens, (rate, units per token)), and warnings.
+_Part = tuple[str, int, tuple[Rate, int]]
+_BillT = tuple[int, list[_Part], list[str]]
+
+
+def _bill(index: RateIndex, tier: str, workload: Workload) -> _BillT | str | None:
+    """Which rate bills which tokens on ``tier``; else why the tier cannot (None: it has no rates)."""
     levels = index.levels.get(tier)
     if levels is None:
         return None
     prompt = workload.input_tokens
-    name = f"{index.provider}/{index.model}"
-    level = next((lv for lv in levels if lv == 0 or prompt > lv), None)
+    level = _context_level(levels, prompt)
     if level is None:
-        return f"{name} {tier} has no base rates, only rates for prompts over {levels[-1]} tokens"
-    rates = index.rates
-    at_level = f" for prompts over {level} tokens" if level else ""
-    input_rate = _usable(rates.get((tier, "input", level)))
-    output_rate = _usable(rates.get((tier, "output", level)))
+        return f"{index.provider}/{index.model} {tier} has rates only for prompts over {levels[-1]} tokens"
+    priced = index.priced
+    input_rate = priced.get((tier, "input", level))
+    output_rate = priced.get((tier, "output", level))
     if input_rate is None:
-        return f"{name} does not offer the {tier} tier{at_level} (no input rate)"
+        return f"{index.provider}/{index.model} does not offer the {tier} tier{_over(level)} (no input rate)"
     # An embedding model has no output rate; it can still price a workload with no output.
     if output_rate is None and workload.output_tokens:
-        return f"{name} does not offer the {tier} tier{at_level} (no output rate)"
+        return f"{index.provider}/{index.model} does not offer the {tier} tier{_over(level)} (no output rate)"
 
     warnings: list[str] = []
-    parts: list[tuple[str, int, Rate]] = [("input", prompt - workload.cached_input_tokens - workload.cache_write_tokens, input_rate)]
-    for kind, tokens in (
-        ("cached_input", workload.cached_input_tokens),
-        (CACHE_WRITE_KIND_BY_TTL[workload.cache_ttl], workload.cache_write_tokens),
-    ):
-        if tokens:
-            rate = rates.get((tier, kind, level))
-            if _usable(rate) is None:
-                # Never invent a discount: without the tier's own rate these tokens cost full input price.
-                why = "not offered" if rate is not None else "no rate published"
-                warnings.append(
-                    f"{tokens} {kind} tokens billed at the input rate: {tier} has no {kind} rate{at_level} ({why})"
-                )
-                rate = input_rate
-            parts.append((kind, tokens, rate))
+    cached, written = workload.cached_input_tokens, workload.cache_write_tokens
+    parts: list[_Part] = [("input", prompt - cached - written, input_rate)]
+    if cached or written:
+        for kind, tokens in (("cached_input", cached), (CACHE_WRITE_KIND_BY_TTL[workload.cache_ttl], written)):
+            if tokens:
+                entry = priced.get((tier, kind, level))
+                if entry is None:
+                    # Never invent a discount: without the tier's own rate these tokens cost the full input price.
+                    why = "not offered" if (tier, kind, level) in index.rates else "no rate published"
+                    warnings.append(
+                        f"{tokens} {kind} tokens billed at the input rate:"
+                        f" {tier} has no {kind} rate{_over(level)} ({why})"
+                    )
+                    entry = input_rate
+                parts.append((kind, tokens, entry))
     if output_rate is not None:
         parts.append(("output", workload.output_tokens, output_rate))
-
-    lines = []
-    total = Decimal(0)
-    for kind, tokens, rate in parts:
-        usd_per_mtok = rate.usd_per_mtok
-        cost = tokens * usd_per_mtok / TOKENS_PER_MTOK
-        if factor is not None:
-            cost *= factor
-        total += cost
-        lines.append(
-            Line(kind=kind, tokens=tokens, usd_per_mtok=usd_per_mtok, cost_usd=_tidy(cost), basis=rate.basis, rate_kind=rate.kind)
-        )
-    per_period = total * workload.requests
-
     if level:
         warnings.append(f"prompt of {prompt} tokens is over {level}: every token billed at the long-context rates")
-    top = next((lv for lv in index.all_levels if lv == 0 or prompt > lv), 0)
-    if top > level:
-        warnings.append(
-            f"{tier} publishes no rates for prompts over {top} tokens (other tiers do); billed at its"
-            f" {f'over-{level}' if level else 'base'} rates"
+    if len(levels) < len(index.all_levels):  # another tier has a context level this one lacks
+        top = _context_level(index.all_levels, prompt) or 0
+        if top > level:
+            billed_at = f"over-{level}" if level else "base"
+            warnings.append(
+                f"{tier} has no rates for prompts over {top} tokens (other tiers do); billed at its {billed_at} rates"
+            )
+    if index.witnesses:
+        witnesses = sorted({rate.source_id for _, _, (rate, _) in parts if rate.basis == "witness"})
+        if witnesses:
+            warnings.append(f"rates read from {', '.join(witnesses)} (a witness), not {index.provider}'s own page")
+    return level, parts, warnings
+
+
+def _units(parts: list[_Part], volume: _Volume) -> int:
+    """Cost of one request in units of 10^-volume.scale USD, discount included."""
+    total = 0
+    for _, tokens, (_, units) in parts:
+        total += tokens * units
+    return total * volume.factor
+
+
+def _estimate_tier(
+    index: RateIndex, tier: str, bill: _BillT, volume: _Volume, standard_units: int | None, plan: BatchPlan | None
+) -> TierEstimate:
+    """Turn a tier's bill into figures (savings against ``standard_units`` per period, if given)."""
+    level, parts, warnings = bill
+    workload = volume.workload
+    factor, scale = volume.factor, volume.scale
+    lines = []
+    total = 0
+    # Provenance of the rates that billed something (the input rate's when nothing was billed).
+    valid_from: datetime | None = None
+    source_ids: list[str] = []
+    for kind, tokens, (rate, units) in parts:
+        if not tokens:  # a line of nothing is noise, and its rate did not bill this request
+            continue
+        cost = tokens * units * factor
+        total += cost
+        lines.append(
+            Line(
+                kind=kind,
+                tokens=tokens,
+                usd_per_mtok=rate.usd_per_mtok,  # type: ignore[arg-type]  # priced rates have one
+                cost_usd=_usd(cost, scale),
+                basis=rate.basis,
+                rate_kind=rate.kind,
+            )
         )
-    witnesses = sorted({r.source_id for _, _, r in parts if r.basis == "witness"})
-    if witnesses:
-        warnings.append(f"rates read from {', '.join(witnesses)} (a witness), not {index.provider}'s own page")
-
+        if valid_from is None or rate.valid_from > valid_from:
+            valid_from = rate.valid_from
+        if rate.source_id not in source_ids:
+            source_ids.append(rate.source_id)
+    if valid_from is None:
+        input_rate = parts[0][2][0]
+        valid_from, source_ids = input_rate.valid_from, [input_rate.source_id]
+    per_period = total * workload.requests
     savings = None
-    if standard is not None and tier != STANDARD_TIER:
-        saved = standard.usd_per_period - per_period
-        percent = None
-        if standard.usd_per_period:
-            percent = _PERCENT.divide(saved * _HUNDRED, standard.usd_per_period).quantize(_PERCENT_PLACES, context=_PERCENT)
-        savings = Savings(usd_per_period=_tidy(saved), percent=percent)
-
+    if standard_units is not None:
+        saved = standard_units - per_period
+        savings = Savings(usd_per_period=_usd(saved, scale), percent=_percent(saved, standard_units))
     return TierEstimate(
         provider=index.provider,
         model=index.model,
         tier=tier,
         min_prompt_tokens=level,
-        usd_per_request=_tidy(total),
-        usd_per_1k_requests=_tidy(total * _THOUSAND),
-        usd_per_period=_tidy(per_period),
-        usd_per_year=_tidy(per_period * PERIODS_PER_YEAR[workload.period]),
+        usd_per_request=_usd(total, scale),
+        usd_per_1k_requests=_usd(total * 1000, scale),
+        usd_per_period=_usd(per_period, scale),
+        usd_per_year=_usd(per_period * volume.per_year, scale),
         period=workload.period,
         lines=lines,
         savings_vs_standard=savings,
-        valid_from=max(r.valid_from for _, _, r in parts),
-        source_ids=sorted({r.source_id for _, _, r in parts}),
-        warnings=warnings,
+        valid_from=valid_from,
+        source_ids=sorted(source_ids) if len(source_ids) > 1 else source_ids,
+        warnings=list(warnings),  # the standard bill's list is shared when standard is both basis and answer
         batch_plan=plan,
     )
 
 
-def _tidy(amount: Decimal) -> Decimal:
-    """Drop trailing zeros without switching to exponent notation for whole numbers (65.000 -> 65)."""
-    if amount == amount.to_integral_value():
-        return amount.quantize(_ONE)
-    return amount.normalize()
+def _over(level: int) -> str:
+    return f" for prompts over {level} tokens" if level else ""
+
+
+def _usd(units: int, scale: int) -> Decimal:
+    """``units`` x 10^-scale USD as an exact Decimal without trailing zeros (65.000 -> 65, never 6.5E+1)."""
+    whole, fraction = divmod(units, _POW10[scale])
+    if not fraction:
+        return Decimal(whole)
+    return Decimal(units).scaleb(-scale, _EXACT).normalize(_EXACT)
+
+
+def _percent(saved: int, of: int) -> Decimal | None:
+    """100 x saved / of, rounded half-even to 2 places; None when ``of`` is 0."""
+    if not of:
+        return None
+    hundredths, remainder = divmod(saved * 10_000, of)  # floor division, so 0 <= remainder < of
+    if 2 * remainder > of or (2 * remainder == of and hundredths % 2):
+        hundredths += 1
+    return Decimal(hundredths).scaleb(-2, _EXACT)
 
 
 def rank_estimates(estimates: Iterable[ModelEstimate], *, tier: str | None = None) -> list[ModelEstimate]:
@@ -436,14 +461,15 @@ def rank_estimates(estimates: Iterable[ModelEstimate], *, tier: str | None = Non
 
     A model's figure is the ``usd_per_period`` of its cheapest tier, or of
     ``tier`` when given (compare like with like: pass "standard" when batch
-    latency is not acceptable). Models without that figure go last; ties
-    keep provider/model order so the ranking is stable.
+    latency is not acceptable). Models without that figure go last; ties are
+    broken by provider then model so the order is stable.
     """
 
     def key(estimate: ModelEstimate) -> tuple[int, Decimal, str, str]:
-        chosen = [e for e in estimate.tiers if e.tier == (tier or estimate.cheapest_tier)]
-        if not chosen:
+        wanted = tier or estimate.cheapest_tier
+        chosen = next((e for e in estimate.tiers if e.tier == wanted), None)
+        if chosen is None:
             return (1, Decimal(0), estimate.provider, estimate.model)
-        return (0, chosen[0].usd_per_period, estimate.provider, estimate.model)
+        return (0, chosen.usd_per_period, estimate.provider, estimate.model)
 
     return sorted(estimates, key=key)

@@ -33,8 +33,11 @@ CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text types
 LITELLM_FILENAME = "model_prices_and_context_window.json"
 
 
+# The body's shape depends on `format` (an array of rate rows, CSV, or a LiteLLM object),
+# so the contract describes it in words rather than with one schema that would be wrong twice.
 @get("/v1/export", summary="Download the catalog or its full history (JSON, CSV, LiteLLM)", tags=["history"],
-     responses=problem_responses(404))
+     responses=problem_responses(404),
+     response_description="`json`: an array of rate rows (as /v1/prices); `csv`: the same rows; `litellm`: an object.")
 async def export_rates(
     request: Request,
     state: State,
@@ -53,7 +56,7 @@ async def export_rates(
     as_of: AsOf = None,
     version: Version = None,
     provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
-) -> Response[list[RateOut]]:
+) -> Response:
     """The served prices as a file: a moment's catalog, or the whole history with provenance.
 
     Money is exact: JSON numbers and CSV cells carry the stored decimal

@@ -1,0 +1,238 @@
+"""Estimate endpoints: what a workload costs on every tier of one or more models.
+
+``POST /v1/estimate`` takes a JSON body; ``GET /v1/estimate`` the same fields
+as query parameters (``model`` and ``tier`` repeatable), so calculator pages
+get cacheable answers. Both price from the in-memory snapshot unless
+``as_of`` / ``version`` ask for another moment.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody, Parameter
+
+from service.app import Service
+from service.estimate import (
+    MAX_REQUESTS_PER_PERIOD,
+    MAX_TOKENS_PER_REQUEST,
+    ModelEstimate,
+    NoRatesError,
+    Workload,
+    WorkloadError,
+    estimate_model,
+    rank_estimates,
+    validate_workload,
+)
+from service.problems import ApiError, FieldError, problem_responses
+from service.responses import json_response
+from service.routes import moment, rates_for, resolve, svc
+from service.schemas import Out
+from service.tokens import MAX_TEXT_CHARS, TokenCountError, count_tokens
+
+MAX_MODELS = 20
+
+
+class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A workload: tokens per request, volume per period, and the models to price it on."""
+
+    models: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_MODELS,
+                                              description="Models as `model` or `provider/model`.")]
+    input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = None
+    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)] | None = None
+    cached_input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0
+    cache_write_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0
+    cache_ttl: Literal["5m", "1h"] = "5m"
+    output_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0
+    requests: Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUESTS_PER_PERIOD)] = 1
+    period: Literal["day", "week", "month"] = "month"
+    tiers: list[str] | None = None
+    as_of: str | None = None
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    # Checked (0 to 100) by validate_workload: msgspec cannot bound a Decimal.
+    discount_percent: Decimal = Decimal(0)
+
+
+class LineOut(Out):
+    """One billed part of a request: tokens x rate."""
+
+    kind: str
+    tokens: int
+    usd_per_mtok: Decimal
+    cost_usd: Decimal
+    basis: str
+    rate_kind: str
+
+
+class SavingsOut(Out):
+    """What this tier saves against standard per period (negative: it costs more)."""
+
+    usd: Decimal
+    percent: Decimal | None
+
+
+class BatchPlanOut(Out):
+    """How many batch jobs the volume needs under the provider's per-batch limits."""
+
+    jobs_per_period: int
+    max_requests_per_batch: int
+    max_bytes_per_batch: int
+    estimated_bytes_per_request: int
+    limited_by: str
+    url: str
+
+
+class EstimateOut(Out):
+    """The workload priced on one tier of one model."""
+
+    provider: str
+    model: str
+    tier: str
+    min_prompt_tokens: int
+    input_tokens: int
+    per_request: Decimal
+    per_1k_requests: Decimal
+    per_period: Decimal
+    per_year: Decimal
+    period: str
+    lines: list[LineOut]
+    savings_vs_standard: SavingsOut | None
+    valid_from: datetime
+    source: list[str]
+    warnings: list[str]
+    batch_plan: BatchPlanOut | None = None
+
+
+class EstimateResponse(Out):
+    """Estimates ranked cheapest model first; within a model, tiers in standard, batch, flex, priority order."""
+
+    catalog_version: int
+    as_of: datetime
+    requests: int
+    period: str
+    estimates: list[EstimateOut]
+    warnings: list[str]
+
+
+def _problem(field: str, reason: str) -> ApiError:
+    return ApiError(400, "invalid-workload", "Invalid workload", f"{field}: {reason}", errors=[FieldError(field, reason)])
+
+
+def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
+    """Resolve the models, count text if given, price each model at the moment asked for, and rank."""
+    if request.input_tokens is None and request.text is None:
+        raise _problem("input_tokens", "give input_tokens or text")
+    if request.input_tokens is not None and request.text is not None:
+        raise _problem("text", "give input_tokens or text, not both")
+    at, version = moment(service, request.as_of, request.version)
+    keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
+    results: list[tuple[ModelEstimate, int, list[str]]] = []
+    warnings: list[str] = []
+    for key in keys:
+        input_tokens, notes = request.input_tokens, []
+        if request.text is not None:
+            try:
+                counted = count_tokens(key[0], key[1], request.text)
+            except TokenCountError as exc:
+                raise _problem("text", str(exc)) from None
+            input_tokens = counted.tokens
+            if not counted.exact:
+                notes.append(f"input_tokens {counted.tokens} is an approximation ({counted.encoding}); "
+                             f"{key[0]} does not publish its tokenizer")
+        try:
+            workload = Workload(
+                input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
+                cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
+                output_tokens=request.output_tokens, requests=request.requests, period=request.period,
+                discount_percent=request.discount_percent,
+            )
+            validate_workload(workload)
+            rates = rates_for(service, at, version, key)
+            if not rates:
+                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
+                continue
+            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers)
+        except WorkloadError as exc:
+            raise _problem(exc.field, exc.reason) from None
+        except NoRatesError as exc:
+            warnings.append(str(exc))
+            continue
+        warnings.extend(estimate.warnings)
+        results.append((estimate, input_tokens, notes))
+    ranked = rank_estimates([r[0] for r in results])
+    by_key = {(r[0].provider, r[0].model): r for r in results}
+    out = []
+    for estimate in ranked:
+        _, input_tokens, notes = by_key[(estimate.provider, estimate.model)]
+        out.extend(_estimate_out(t, input_tokens, notes) for t in estimate.tiers)
+    return EstimateResponse(catalog_version=version or service.catalog.version, as_of=at, requests=request.requests,
+                            period=request.period, estimates=out, warnings=warnings)
+
+
+def _estimate_out(t, input_tokens: int, notes: list[str]) -> EstimateOut:
+    plan = t.batch_plan
+    return EstimateOut(
+        provider=t.provider, model=t.model, tier=t.tier, min_prompt_tokens=t.min_prompt_tokens,
+        input_tokens=input_tokens, per_request=t.usd_per_request, per_1k_requests=t.usd_per_1k_requests,
+        per_period=t.usd_per_period, per_year=t.usd_per_year, period=t.period,
+        lines=[LineOut(kind=ln.kind, tokens=ln.tokens, usd_per_mtok=ln.usd_per_mtok, cost_usd=ln.cost_usd,
+                       basis=ln.basis, rate_kind=ln.rate_kind) for ln in t.lines],
+        savings_vs_standard=(SavingsOut(usd=t.savings_vs_standard.usd_per_period,
+                                        percent=t.savings_vs_standard.percent) if t.savings_vs_standard else None),
+        valid_from=t.valid_from, source=t.source_ids, warnings=notes + t.warnings,
+        batch_plan=BatchPlanOut(**msgspec.structs.asdict(plan)) if plan else None,  # same fields
+    )
+
+
+@post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,
+      responses=problem_responses(404, 413))
+async def post_estimate(request: Request, state: State, data: JSONBody[EstimateRequest]) -> Response[EstimateResponse]:
+    """Price a workload on every tier of each model: per request, per 1k requests, per period, per year."""
+    service = svc(state)
+    body = estimate_workload(service, data)
+    return json_response(request, body, version=service.catalog.version, max_age_s=0)
+
+
+@get("/v1/estimate", summary="Estimate a workload's cost (query parameters, cacheable)", tags=["estimate"],
+     responses=problem_responses(404))
+async def get_estimate(
+    request: Request,
+    state: State,
+    model: Annotated[list[str], Parameter(description="Model to price (repeatable): `model` or `provider/model`.")],
+    input_tokens: Annotated[int | None, Parameter(description="Prompt tokens per request (the whole prompt).",
+                                                  ge=0, le=MAX_TOKENS_PER_REQUEST)] = None,
+    text: Annotated[str | None, Parameter(description="A prompt to count instead of input_tokens.",
+                                          max_length=MAX_TEXT_CHARS)] = None,
+    cached_input_tokens: Annotated[int, Parameter(description="Of the prompt, tokens read from cache.",
+                                                  ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0,
+    cache_write_tokens: Annotated[int, Parameter(description="Of the prompt, tokens written to cache.",
+                                                 ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0,
+    cache_ttl: Annotated[Literal["5m", "1h"], Parameter(description="Cache lifetime the writes buy: 5m or 1h.")] = "5m",
+    output_tokens: Annotated[int, Parameter(description="Output tokens per request.",
+                                            ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0,
+    requests: Annotated[int, Parameter(description="Requests per period.", ge=0, le=MAX_REQUESTS_PER_PERIOD)] = 1,
+    period: Annotated[Literal["day", "week", "month"], Parameter(description="The period requests are counted per.")] = "month",
+    tier: Annotated[list[str] | None, Parameter(description="Tier to price (repeatable); default every tier offered.")] = None,
+    as_of: Annotated[str | None, Parameter(description="Price at this date or ISO time (past or announced future).")] = None,
+    version: Annotated[int | None, Parameter(description="Price as of this catalog version.", ge=1)] = None,
+    discount_percent: Annotated[Decimal, Parameter(description="A negotiated discount in percent (0 to 100), applied last.")] = Decimal(0),
+) -> Response[EstimateResponse]:
+    """The GET form of the estimate, for calculator pages: same answer, cacheable by URL."""
+    service = svc(state)
+    if len(model) > MAX_MODELS:
+        raise _problem("model", f"at most {MAX_MODELS} models per estimate")
+    body = estimate_workload(
+        service,
+        EstimateRequest(models=model, input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
+                        cache_write_tokens=cache_write_tokens, cache_ttl=cache_ttl, output_tokens=output_tokens,
+                        requests=requests, period=period, tiers=tier, as_of=as_of, version=version,
+                        discount_percent=discount_percent),
+    )
+    epoch = "" if (as_of or version) else service.catalog.epoch(service.clock())
+    return json_response(request, body, version=service.catalog.version, max_age_s=60, etag_extra=epoch)
+
+
+ESTIMATE_ROUTES = [post_estimate, get_estimate]

@@ -162,7 +162,6 @@ async function resolveModel(name) {
 const state = {
   models: [], // [{provider, model, label}] in the order chosen
   historyKey: null, // the model the chart shows
-  lastResponse: null,
 };
 
 const form = {
@@ -335,7 +334,6 @@ async function runEstimate() {
   try {
     const { body, request } = await fetchEstimate(workload, controller.signal);
     if (seq !== estimateSeq) return;
-    state.lastResponse = body;
     renderEstimates(body);
     results.dataset.request = request;
     results.dataset.status = "ready";
@@ -394,7 +392,7 @@ function moneyCell(entry, field, extra = {}) {
 }
 
 function renderEmpty() {
-  state.lastResponse = null;
+  $("#comparison-card").hidden = true;
   $("#comparison tbody").replaceChildren();
   $("#model-cards").replaceChildren();
   results.dataset.status = "ready";
@@ -405,6 +403,7 @@ function renderEmpty() {
 
 function renderEstimates(body) {
   const groups = groupByModel(body.estimates);
+  $("#comparison-card").hidden = !groups.length;
   renderComparison(groups);
   $("#model-cards").replaceChildren(...groups.map(renderModelCard));
   for (const el of document.querySelectorAll("#catalog-version, #embed-version")) el.textContent = body.catalog_version;

@@ -1,0 +1,224 @@
+"""The calculator page in a real browser: Debian's Chromium, driven by Playwright, against `ratecard serve`.
+
+The page must show exactly what /v1/estimate answers (data-usd carries the API's
+own digits), rank models as the API does, and work framed on another page.
+Set RATECARD_UPDATE_SCREENSHOT=1 to refresh docs/calculator.png (the README's picture).
+"""
+
+import json
+import os
+import re
+import shutil
+import threading
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+# The fixture that starts `ratecard serve` as a user does, on a free loopback port over a fresh database.
+from test_serve_process import served  # noqa: F401
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, and quiet on a closed network: no background fetches to Google's hosts.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT = Path(__file__).parent.parent / "docs" / "calculator.png"
+# The worked example of DESIGN.md: GPT-4o, 5,000 requests x (2,000 in + 800 out).
+WORKLOAD = {"input_tokens": "2000", "output_tokens": "800", "requests": "5000", "cached_input_tokens": "0"}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright; skipped only where either is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI installs it in .ci/run)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing: pip install '.[test]'")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that fails the test on any script error or console error (CSP violations included)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light", locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def api_estimate(served: str, models: list[str], workload: dict[str, str]) -> dict:
+    """GET /v1/estimate, with every number kept as the exact text the server wrote."""
+    params = [("model", m) for m in models] + [*workload.items(), ("period", "month")]
+    response = httpx.get(f"{served}/v1/estimate", params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return json.loads(response.text, parse_float=str, parse_int=str)
+
+
+def wait_for_estimate(page, models: list[str], workload: dict[str, str]) -> None:
+    """Wait until the page shows the answer to exactly this workload (the request it rendered is on #results)."""
+    page.wait_for_function(
+        """([models, workload]) => {
+            const results = document.querySelector('#results');
+            if (results.dataset.status !== 'ready' || !results.dataset.request) return false;
+            const sent = new URLSearchParams(results.dataset.request);
+            return JSON.stringify(sent.getAll('model')) === JSON.stringify(models)
+                && Object.entries(workload).every(([name, value]) => sent.get(name) === value);
+        }""",
+        arg=[models, workload],
+    )
+    rendered = dict(parse_qsl(page.get_attribute("#results", "data-request")))
+    assert rendered["period"] == "month"
+    assert {k: rendered[k] for k in workload} == workload
+
+
+def model_order(estimates: list[dict]) -> list[str]:
+    return list(dict.fromkeys(f"{e['provider']}/{e['model']}" for e in estimates))
+
+
+def money(page, model: str, tier: str, field: str):
+    return page.locator(f".model-card[data-model='{model}'] td[data-tier='{tier}'][data-field='{field}']")
+
+
+def test_page_and_assets_are_served_with_types_and_caching(served):
+    page = httpx.get(f"{served}/calculator", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "max-age" in page.headers["cache-control"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors" not in page.headers["content-security-policy"]  # made to be framed anywhere
+    assert "x-frame-options" not in page.headers
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert {a.split("?")[0] for a in assets} == {"/static/calculator.css", "/static/calculator.js"}
+    assert all(re.search(r"\?v=[0-9a-f]{12}$", a) for a in assets), assets
+    for path, kind in (("calculator.js", "text/javascript"), ("calculator.css", "text/css"), ("embed.js", "text/javascript")):
+        asset = httpx.get(f"{served}/static/{path}", timeout=10)
+        assert asset.status_code == 200
+        assert asset.headers["content-type"].split(";")[0] == kind
+        assert asset.headers["cache-control"] == "max-age=3600, public"
+    assert httpx.get(f"{served}/static/missing.js", timeout=10).status_code == 404
+    embedded = httpx.get(f"{served}/calculator", params={"embed": "1"}, timeout=10)
+    assert '<html lang="en" class="embed">' in embedded.text
+    schema = httpx.get(f"{served}/schema/openapi.json", timeout=10).json()
+    assert not [p for p in schema["paths"] if p.startswith(("/calculator", "/static"))]
+
+
+def test_calculator_shows_what_the_api_estimates_and_ranks_like_it(served, page, tmp_path):
+    page.goto(f"{served}/calculator")
+    chips = page.locator("#chips > li")
+    assert chips.first.get_attribute("data-model", timeout=20_000) == "openai/gpt-4o"  # the default
+    assert chips.count() == 1
+
+    # The worked example, typed in as a user would.
+    page.get_by_label("Input tokens per request").fill("2000")
+    page.get_by_label("Output tokens per request").fill("800")
+    page.get_by_label("Requests per month").fill("5000")
+    page.get_by_label("Cache-hit share of input").press("Home")  # 0%
+    wait_for_estimate(page, ["openai/gpt-4o"], WORKLOAD)
+
+    api = api_estimate(served, ["gpt-4o"], WORKLOAD)
+    by_tier = {e["tier"]: e for e in api["estimates"]}
+    for tier, truth, shown in (("standard", "65", "$65.00"), ("batch", "32.5", "$32.50")):
+        cell = money(page, "openai/gpt-4o", tier, "per_period")
+        usd = cell.get_attribute("data-usd")
+        assert usd == by_tier[tier]["per_period"]  # the API's own digits, untouched
+        assert Decimal(usd) == Decimal(truth)
+        assert cell.inner_text() == shown
+        assert money(page, "openai/gpt-4o", tier, "per_year").get_attribute("data-usd") == by_tier[tier]["per_year"]
+    per_request = money(page, "openai/gpt-4o", "standard", "per_request")
+    assert Decimal(per_request.get_attribute("data-usd")) == Decimal("0.013")
+    assert per_request.inner_text() == "$0.013"
+    batch_saving = money(page, "openai/gpt-4o", "batch", "savings")
+    assert Decimal(batch_saving.get_attribute("data-usd")) == Decimal("32.5")
+    assert "50%" in batch_saving.inner_text()
+
+    # A second model, found with the search box and added from the keyboard.
+    search = page.get_by_role("combobox", name="Models")
+    search.fill("claude-sonnet-4-5")
+    page.locator("[role=option][data-provider=anthropic][data-model=claude-sonnet-4-5]").wait_for()
+    search.press("Enter")
+    assert chips.nth(1).get_attribute("data-model") == "anthropic/claude-sonnet-4-5"
+    models = ["openai/gpt-4o", "anthropic/claude-sonnet-4-5"]
+    wait_for_estimate(page, models, WORKLOAD)
+
+    api = api_estimate(served, models, WORKLOAD)
+    ranked = model_order(api["estimates"])
+    assert sorted(ranked) == sorted(models)
+    comparison = page.locator("#comparison tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
+    cards = page.locator(".model-card").evaluate_all("cards => cards.map(c => c.dataset.model)")
+    assert comparison == ranked
+    assert cards == ranked
+    for e in api["estimates"]:
+        key = f"{e['provider']}/{e['model']}"
+        assert money(page, key, e["tier"], "per_period").get_attribute("data-usd") == e["per_period"]
+    offered = {e["tier"] for e in api["estimates"] if e["provider"] == "anthropic"}
+    for tier in {"standard", "batch", "flex", "priority"} - offered:
+        assert money(page, "anthropic/claude-sonnet-4-5", tier, "not_offered").inner_text() == "not offered"
+
+    # The chart is the first chosen model's standard input and output history, as step lines.
+    chart = page.locator("#chart")
+    page.wait_for_function("() => document.querySelector('#chart svg path.series.output')")
+    assert chart.get_attribute("data-model") == "openai/gpt-4o"
+    assert page.locator("#chart path.series.input").count() == 1
+    assert page.locator("#history-table tbody tr").count() >= 2  # GPT-4o's price cut of October 2024
+
+    search.blur()  # a calm picture: no focus ring, no open list
+    shot = tmp_path / "calculator.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("RATECARD_UPDATE_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
+
+
+@pytest.fixture
+def host_page(served):
+    """Another site's page embedding the calculator: its own server and origin, on loopback."""
+    body = (
+        '<!doctype html><meta charset="utf-8"><title>Pricing notes</title><h1>Our pricing notes</h1>'
+        f'<script src="{served}/static/embed.js" data-models="gpt-4o,claude-sonnet-4-5" data-requests="5000"></script>'
+        "<p>After the frame.</p>"
+    ).encode()
+
+    class HostPage(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/pricing"
+    server.shutdown()
+    server.server_close()
+
+
+def test_embedded_by_script_tag_on_another_page(served, host_page, page):
+    page.goto(host_page)
+    frame_element = page.locator("iframe")
+    src = frame_element.get_attribute("src")
+    assert src.startswith(f"{served}/calculator?") and "embed=1" in src and "models=gpt-4o,claude-sonnet-4-5" in src
+    frame = page.frame_locator("iframe")
+    frame.locator("#comparison tbody tr").nth(1).wait_for()
+    assert frame.locator(".site-header").is_hidden()  # no page chrome inside the frame
+    assert frame.locator("#chips > li").count() == 2
+    assert frame.get_by_label("Requests per month").input_value() == "5000"
+    # The frame grows to fit what it shows (the page reports its height to embed.js).
+    page.wait_for_function("() => document.querySelector('iframe').style.height !== '900px'")
+    assert int(frame_element.evaluate("f => parseInt(f.style.height)")) > 400

@@ -221,6 +221,63 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    """Price a workload on every tier of each model, as POST /v1/estimate does; a table or --json."""
+    from decimal import Decimal, InvalidOperation
+
+    import msgspec
+
+    from service.app import prepare_service
+    from service.problems import ApiError
+    from service.responses import encode
+    from service.routes_estimate import EstimateRequest, estimate_workload
+
+    text = None
+    if args.text_file:
+        text = sys.stdin.read() if args.text_file == "-" else Path(args.text_file).read_text(encoding="utf-8")
+    try:
+        discount = Decimal(args.discount_percent)
+    except InvalidOperation:
+        print(f"ratecard estimate: --discount-percent: {args.discount_percent!r} is not a number", file=sys.stderr)
+        return 2
+    try:
+        request = EstimateRequest(
+            models=args.models, input_tokens=args.input_tokens, text=text,
+            cached_input_tokens=args.cached_input_tokens, cache_write_tokens=args.cache_write_tokens,
+            cache_ttl=args.cache_ttl, output_tokens=args.output_tokens, requests=args.requests, period=args.period,
+            tiers=args.tier or None, as_of=args.as_of, version=args.version, discount_percent=discount,
+        )
+        # The same validation as the HTTP body: round-trip through the typed decoder.
+        request = msgspec.json.decode(encode(request), type=EstimateRequest)
+        answer = estimate_workload(prepare_service(settings_from(args)), request)
+    except (ApiError, msgspec.ValidationError) as exc:
+        detail = exc.problem.detail if isinstance(exc, ApiError) else str(exc)
+        suggestions = getattr(getattr(exc, "problem", None), "suggestions", [])
+        print(f"ratecard estimate: {detail}" + (f" (did you mean: {', '.join(suggestions)})" if suggestions else ""),
+              file=sys.stderr)
+        return 2
+    if args.json:
+        sys.stdout.buffer.write(encode(answer) + b"\n")
+        return 0
+    per = answer.period
+    print(f"catalog version {answer.catalog_version}, prices as of {answer.as_of.isoformat()}, "
+          f"{answer.requests:,} requests per {per}")
+    header = ("model", "tier", "per request", "per 1k", f"per {per}", "per year", "vs standard")
+    rows = [header]
+    for e in answer.estimates:
+        pct = None if e.savings_vs_standard is None else e.savings_vs_standard.percent
+        saving = "" if pct is None else (f"-{pct}%" if pct >= 0 else f"+{-pct}%")  # the change in cost
+        tier = e.tier + (f" >{e.min_prompt_tokens:,}" if e.min_prompt_tokens else "")
+        rows.append((f"{e.provider}/{e.model}", tier, f"${e.per_request}", f"${e.per_1k_requests}",
+                     f"${e.per_period}", f"${e.per_year}", saving))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    for warning in dict.fromkeys([*answer.warnings, *(w for e in answer.estimates for w in e.warnings)]):
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     """Write the OpenAPI document generated from the app."""
     from service.openapi import openapi_json
@@ -278,6 +335,23 @@ def _parser() -> argparse.ArgumentParser:
     p = add("agreement", cmd_agreement, "Show where witnesses disagree with the official rates.")
     db_flags(p)
     p.add_argument("--provider")
+
+    p = add("estimate", cmd_estimate, "Estimate what a workload costs on every tier of one or more models.")
+    db_flags(p)
+    p.add_argument("models", nargs="+", metavar="MODEL", help="`model` or `provider/model`.")
+    p.add_argument("--input-tokens", type=int, help="Prompt tokens per request (the whole prompt).")
+    p.add_argument("--text-file", metavar="FILE", help="Count this prompt (- for stdin) instead of --input-tokens.")
+    p.add_argument("--cached-input-tokens", type=int, default=0, help="Of the prompt, tokens read from cache.")
+    p.add_argument("--cache-write-tokens", type=int, default=0, help="Of the prompt, tokens written to cache.")
+    p.add_argument("--cache-ttl", choices=["5m", "1h"], default="5m")
+    p.add_argument("--output-tokens", type=int, default=0, help="Output tokens per request.")
+    p.add_argument("--requests", type=int, default=1, help="Requests per period (default 1).")
+    p.add_argument("--period", choices=["day", "week", "month"], default="month")
+    p.add_argument("--tier", action="append", help="Only this tier (repeatable).")
+    p.add_argument("--as-of", metavar="TIME", help="Price at this date or ISO time.")
+    p.add_argument("--version", type=int, help="Price as of this catalog version.")
+    p.add_argument("--discount-percent", default="0", help="A negotiated discount, applied last.")
+    p.add_argument("--json", action="store_true", help="Print the JSON answer of POST /v1/estimate.")
 
     from service.plot import add_history_parser
 

@@ -60,3 +60,36 @@ def test_reparse_rereads_archived_pages_without_changing_correct_history(tmp_pat
     result = ratecard("reparse", "anthropic", "--db", db)
     assert result.returncode == 0 and "1 archived page(s) reparsed" in result.stderr
     assert "anthropic: no_change" in result.stderr
+
+
+def test_estimate_prints_the_seed_example_per_tier(tmp_path):
+    # GPT-4o at $2.50/$10 (batch $1.25/$5): 5,000 x (2,000 in + 800 out) = $65 a month, batch $32.50.
+    result = ratecard("estimate", "gpt-4o", "--input-tokens", "2000", "--output-tokens", "800",
+                      "--requests", "5000", "--tier", "standard", "--tier", "batch",
+                      "--as-of", "2026-11-20", "--db", str(tmp_path / "e.db"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("catalog version ") and lines[0].endswith(
+        "prices as of 2026-11-20T00:00:00+00:00, 5,000 requests per month")
+    assert lines[2].split() == ["openai/gpt-4o", "standard", "$0.013", "$13", "$65", "$780"]
+    assert lines[3].split() == ["openai/gpt-4o", "batch", "$0.0065", "$6.5", "$32.5", "$390", "-50.00%"]
+
+
+def test_estimate_json_is_the_api_answer_with_exact_numbers(tmp_path):
+    result = ratecard("estimate", "gpt-4o-mini", "--input-tokens", "500", "--output-tokens", "300",
+                      "--requests", "50000", "--tier", "batch", "--as-of", "2026-11-20", "--json",
+                      "--db", str(tmp_path / "e.db"))
+    assert result.returncode == 0, result.stderr
+    (batch,) = json.loads(result.stdout)["estimates"]
+    assert (batch["model"], batch["tier"], batch["per_period"]) == ("gpt-4o-mini", "batch", 6.375)
+    assert '"per_period":6.375' in result.stdout
+
+
+def test_estimate_refuses_bad_input_with_the_reason(tmp_path):
+    db = str(tmp_path / "e.db")
+    unknown = ratecard("estimate", "gpt-4oo", "--input-tokens", "10", "--db", db)
+    assert unknown.returncode == 2 and "no model named 'gpt-4oo'" in unknown.stderr and "openai/gpt-4o" in unknown.stderr
+    negative = ratecard("estimate", "gpt-4o", "--input-tokens", "-1", "--db", db)
+    assert negative.returncode == 2 and "input_tokens" in negative.stderr
+    too_much_cache = ratecard("estimate", "gpt-4o", "--input-tokens", "10", "--cached-input-tokens", "11", "--db", db)
+    assert too_much_cache.returncode == 2 and "cached_input_tokens" in too_much_cache.stderr

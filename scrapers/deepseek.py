@@ -15,6 +15,11 @@ and footnote (3) says the model "is currently offered at a 75% discount,
 extended until 2026/05/31 15:59 UTC". The struck-through price is the list
 price and the other one is what is billed now, so the billed price is the
 rate and the ``note`` keeps the discount, its footnote and the list price.
+When the footnote dates the end of the discount, the billed price carries
+that end as ``valid_to`` and the list price is stated again as a rate from
+that moment (``valid_from``): after the promotion the page's own list price
+applies, and budgets priced past the end date get it. "Until 15:59 UTC" is
+read as through that minute, so the discount ends at 16:00 UTC (exclusive).
 Any other pair of prices in one cell is rejected rather than guessed at.
 
 Off-peak hours: copies of the page from 2025 grouped the price rows under
@@ -24,8 +29,10 @@ instead of ``PRICING``; a group labelled discount or off-peak becomes tier
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import msgspec
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from scrapers.errors import PageRejected
@@ -37,6 +44,8 @@ PROVIDER = "deepseek"
 _AMOUNT = re.compile(r"\$\s*([0-9][0-9,]*(?:\.[0-9]+)?)")
 _WINDOW = re.compile(r"UTC\s*([0-9]{1,2}:[0-9]{2})\s*[-–~]\s*([0-9]{1,2}:[0-9]{2})")
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+# A discount's stated end in a footnote: "until 2026/05/31 15:59 UTC".
+_UNTIL = re.compile(r"until\s+(\d{4})[/-](\d{1,2})[/-](\d{1,2})\s+(\d{1,2}):(\d{2})\s*UTC", re.I)
 
 
 def parse(body: bytes, url: str) -> list[Observation]:
@@ -120,18 +129,23 @@ def parse_table(grid: list[list[Tag]], notes: dict[str, str], url: str) -> list[
             continue
         tier, window = price_group(cell_text(row[0]))
         for column, model in models.items():
-            amount, note = read_price(row[column], notes, url)
-            observations.append(
-                Observation(
-                    provider=PROVIDER,
-                    model=model,
-                    tier=tier,
-                    kind=kind,
-                    usd_per_mtok=amount,
-                    display_name=cell_text(versions[column]) if versions else "",
-                    note="; ".join(n for n in (window, note) if n),
-                )
+            price = read_price(row[column], notes, url)
+            billed = Observation(
+                provider=PROVIDER,
+                model=model,
+                tier=tier,
+                kind=kind,
+                usd_per_mtok=price.usd_per_mtok,
+                display_name=cell_text(versions[column]) if versions else "",
+                note="; ".join(n for n in (window, price.note) if n),
+                valid_to=price.discount_ends_at,
             )
+            observations.append(billed)
+            if price.discount_ends_at is not None and price.list_usd_per_mtok is not None:
+                observations.append(msgspec.structs.replace(
+                    billed, usd_per_mtok=price.list_usd_per_mtok, valid_from=price.discount_ends_at, valid_to=None,
+                    note="; ".join(n for n in (window, f"list price after the discount ends: {price.note}") if n),
+                ))
     return observations
 
 
@@ -167,8 +181,17 @@ def price_group(label: str) -> tuple[str, str]:
     return "standard", ""
 
 
-def read_price(cell: Tag | None, notes: dict[str, str], url: str) -> tuple[Decimal, str]:
-    """The billed price in a cell, and a note for a discount shown beside a struck list price."""
+class CellPrice(msgspec.Struct, frozen=True, kw_only=True):
+    """What one price cell says: the billed price, and for a discount its list price and stated end."""
+
+    usd_per_mtok: Decimal
+    note: str = ""
+    list_usd_per_mtok: Decimal | None = None
+    discount_ends_at: datetime | None = None
+
+
+def read_price(cell: Tag | None, notes: dict[str, str], url: str) -> CellPrice:
+    """The billed price in a cell, with the struck list price and the discount's end if the page gives them."""
     if cell is None:
         raise PageRejected("a model column has no cell in a price row", url=url)
     billed = _AMOUNT.findall(cell_text(cell))
@@ -176,7 +199,27 @@ def read_price(cell: Tag | None, notes: dict[str, str], url: str) -> tuple[Decim
     if len(billed) != 1 or len(listed) > 1:
         found = cell.get_text(" ", strip=True)
         raise PageRejected(f"expected one billed price in a cell, found {found!r}", url=url)
-    return Decimal(billed[0].replace(",", "")), price_note(cell, listed, notes)
+    note = price_note(cell, listed, notes)
+    return CellPrice(
+        usd_per_mtok=_decimal(billed[0]),
+        note=note,
+        list_usd_per_mtok=_decimal(listed[0]) if listed else None,
+        discount_ends_at=discount_end(note) if listed else None,
+    )
+
+
+def _decimal(amount: str) -> Decimal:
+    return Decimal(amount.replace(",", ""))
+
+
+def discount_end(note: str) -> datetime | None:
+    """The end (exclusive) of a discount whose footnote says "until YYYY/MM/DD HH:MM UTC"; None if undated."""
+    until = _UNTIL.search(note)
+    if until is None:
+        return None
+    year, month, day, hour, minute = (int(g) for g in until.groups())
+    # "Until 15:59" includes that minute: the discount is over at 16:00.
+    return datetime(year, month, day, hour, minute, tzinfo=UTC) + timedelta(minutes=1)
 
 
 def price_note(cell: Tag, listed: list[str], notes: dict[str, str]) -> str:

@@ -1,5 +1,6 @@
 """What a parser returns: one observed rate, with the page's words kept beside it."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import msgspec
@@ -11,6 +12,11 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ``usd_per_mtok`` is ``None`` exactly when ``basis`` is ``not_offered``.
     ``display_name`` is the page's own label for the model (recorded as an
     alias); ``note`` explains a derived value or a caveat the page gives.
+
+    Most rates hold from when the page is seen. A page that dates a rate says
+    so with ``valid_from`` (a price announced to start later, such as the list
+    price a promotion falls back to) and ``valid_to`` (a promotion's stated
+    end, exclusive); both are aware UTC datetimes.
     """
 
     provider: str
@@ -22,6 +28,8 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     basis: str = "published"
     display_name: str = ""
     note: str = ""
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:

@@ -165,11 +165,15 @@ def find_problems(observations: list[Observation], source: Source) -> list[tuple
     problems: list[tuple[tuple | None, str]] = []
     if not observations:
         problems.append((None, "the parser returned no rates"))
+    # A rate may be stated twice only as a dated pair (a promotion and the price after it), so
+    # statements are keyed by when they start; the cross-checks compare rates of one moment.
     values: dict[tuple, object] = {}
     for o in observations:
         where = f"{o.provider}/{o.model} {o.tier} {o.kind}"
-        if o.key in values:
+        if (*o.key, o.valid_from) in values:
             problems.append((o.key, f"{where}: stated twice"))
+        if o.valid_from is not None and o.valid_to is not None and o.valid_to <= o.valid_from:
+            problems.append((o.key, f"{where}: ends ({o.valid_to.isoformat()}) before it starts"))
         if o.tier not in TIERS or o.kind not in KINDS or o.basis not in BASES:
             problems.append((o.key, f"{where}: unknown tier, kind or basis {o.basis!r}"))
         if (o.usd_per_mtok is None) != (o.basis == "not_offered"):
@@ -178,15 +182,21 @@ def find_problems(observations: list[Observation], source: Source) -> list[tuple
             problems.append((o.key, f"{where}: negative price {o.usd_per_mtok}"))
         if source.role == "authoritative" and o.provider not in source.providers:
             problems.append((o.key, f"{where}: provider not served by source {source.id}"))
-        values[o.key] = o.usd_per_mtok
-    for key, value in values.items():
-        provider, model, tier, kind, mpt = key
+        values[(*o.key, o.valid_from)] = o.usd_per_mtok
+    for o in observations:
+        if o.valid_to is not None and (*o.key, o.valid_to) not in values:
+            # The ledger closes an interval only by opening the next one: a dated end needs
+            # the price after it, or budgets past that moment would get no price at all.
+            problems.append((o.key, f"{o.provider}/{o.model} {o.tier} {o.kind}: ends {o.valid_to.isoformat()} "
+                                    "but the page gives no price from then"))
+    for (provider, model, tier, kind, mpt, since), value in values.items():
+        key = (provider, model, tier, kind, mpt)
         if value is None:
             continue
-        standard = values.get((provider, model, "standard", kind, mpt))
+        standard = values.get((provider, model, "standard", kind, mpt, since))
         if tier == "batch" and standard is not None and value > standard:
             problems.append((key, f"{provider}/{model} batch {kind} {value} is above standard {standard}"))
-        plain = values.get((provider, model, tier, "input", mpt))
+        plain = values.get((provider, model, tier, "input", mpt, since))
         if kind == "cached_input" and plain is not None and value > plain:
             problems.append((key, f"{provider}/{model} {tier} cached input {value} is above input {plain}"))
     return problems
@@ -202,6 +212,9 @@ def _changes_for(
     run_id: int,
     observed_at: datetime,
 ) -> list[Change]:
+    # A rate the page dates starts when it says (the list price after a promotion); any other
+    # from when the page was seen. A promotion already over when the page is seen is not
+    # proposed: the price after it, stated beside it, is what holds.
     proposals = [
         Proposal(
             lane=source.lane,
@@ -212,7 +225,7 @@ def _changes_for(
             min_prompt_tokens=o.min_prompt_tokens,
             usd_per_mtok=o.usd_per_mtok,
             basis=o.basis,
-            valid_from=observed_at,
+            valid_from=o.valid_from or observed_at,
             source_id=source.id,
             url=url,
             body_sha256=sha,
@@ -221,7 +234,8 @@ def _changes_for(
             note=o.note,
             display_name=o.display_name,
         )
-        for o in observations
+        for o in sorted(observations, key=lambda o: o.valid_from or observed_at)
+        if o.valid_to is None or o.valid_to > observed_at
     ]
     changes = diff(db, proposals)
     if source.role == "authoritative":

@@ -1,5 +1,6 @@
 """The DeepSeek pricing page parser, checked against numbers typed from the saved page."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,9 +15,19 @@ PAGE = FIXTURES / "deepseek" / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
 URL = "https://api-docs.deepseek.com/quick_start/pricing"
 
 
+# Footnote (3): the v4-pro discount is "extended until 2026/05/31 15:59 UTC" (through that minute).
+DISCOUNT_ENDS = datetime(2026, 5, 31, 16, 0, tzinfo=UTC)
+
+
 @pytest.fixture(scope="module")
-def rates() -> dict:
-    return {o.key: o for o in deepseek.parse(PAGE.read_bytes(), URL)}
+def observations() -> list:
+    return deepseek.parse(PAGE.read_bytes(), URL)
+
+
+@pytest.fixture(scope="module")
+def rates(observations) -> dict:
+    """The rates billed when the page was seen (not the list prices dated after the discount)."""
+    return {o.key: o for o in observations if o.valid_from is None}
 
 
 def test_cache_hit_cache_miss_and_output(rates):
@@ -37,6 +48,21 @@ def test_the_discounted_price_is_billed_and_the_struck_list_price_is_noted(rates
     assert pro.note.startswith("75% off list price $1.74")
     assert "extended until 2026/05/31 15:59 UTC" in pro.note
     assert rates[("deepseek", "deepseek-v4-flash", "standard", "input", 0)].note == ""
+
+
+def test_the_discount_ends_when_the_footnote_says_and_the_list_price_follows(observations, rates):
+    assert {k: o.valid_to for k, o in rates.items() if o.valid_to} == {
+        ("deepseek", "deepseek-v4-pro", "standard", kind, 0): DISCOUNT_ENDS
+        for kind in ("cached_input", "input", "output")
+    }
+    after = {o.kind: o for o in observations if o.valid_from is not None}
+    # The struck-through list prices on the page: $0.0145 cache hit, $1.74 cache miss, $3.48 output.
+    assert {kind: o.usd_per_mtok for kind, o in after.items()} == {
+        "cached_input": Decimal("0.0145"), "input": Decimal("1.74"), "output": Decimal("3.48")}
+    assert all(o.model == "deepseek-v4-pro" and o.valid_from == DISCOUNT_ENDS and o.valid_to is None
+               for o in after.values())
+    assert after["input"].note.startswith("list price after the discount ends: 75% off list price $1.74")
+    assert len(observations) == 9
 
 
 def test_the_saved_page_has_no_off_peak_prices(rates):

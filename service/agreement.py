@@ -1,14 +1,16 @@
 """Witness agreement: how the aggregators' numbers compare with the official pages.
 
-A pure core over one :class:`~service.catalog.Catalog` snapshot: for every rate
-served from the official lane, each witness that states the same key
-(provider, model, tier, kind, min_prompt_tokens) at ``at`` yields one
-:class:`RateAgreement` row. Models served *from* a witness (providers with no
-page of their own) are skipped: a witness cannot cross-check itself.
+A pure core over rates in force at one moment: for every rate served from the
+official lane, each witness that states the same key (provider, model, tier,
+kind, min_prompt_tokens) at ``at`` yields one :class:`RateAgreement` row. The
+rates come from a :class:`~service.catalog.Catalog` snapshot (now and later)
+or, for an earlier moment or version, from SQLite; the comparison is the same.
+Models served *from* a witness (providers with no page of their own) are
+skipped: a witness cannot cross-check itself.
 """
 
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -76,16 +78,49 @@ def compare_rates(
 
     ``witnesses`` limits the report to those source ids (None: every witness
     present in the catalog); ``provider`` limits it to one provider. ``at``
-    must not precede ``catalog.built_at`` (the snapshot holds nothing earlier).
-    Reads only the catalog: one pass over its models, no database.
+    must not precede ``catalog.built_at`` (the snapshot holds nothing earlier);
+    for an earlier moment, read the rates from SQLite and call
+    :func:`agreement_report` on them. Reads only the catalog: no database.
     """
-    rows: list[RateAgreement] = []
-    for model_key in catalog.models:
-        if provider is not None and model_key[0] != provider:
+    official, stated = catalog_rates_at(catalog, at, provider=provider)
+    return agreement_report(official, stated, at=at, catalog_version=catalog.version, witnesses=witnesses)
+
+
+def catalog_rates_at(
+    catalog: Catalog, at: datetime, *, provider: str | None = None, model_key: ModelKey | None = None
+) -> tuple[list[Rate], list[Rate]]:
+    """From the snapshot: the official rates of officially served models in force at ``at``, and the
+    witnesses' rates of the same models (``at`` must not precede ``catalog.built_at``)."""
+    official: list[Rate] = []
+    stated: list[Rate] = []
+    keys = [model_key] if model_key is not None else list(catalog.models)
+    for key in keys:
+        info = catalog.models.get(key)
+        if info is None or info.served_from != OFFICIAL_LANE or (provider is not None and key[0] != provider):
             continue
-        for by_witness in agreement_by_rate(catalog, model_key, at, witnesses=witnesses).values():
-            rows.extend(by_witness.values())
-    # Sorted so that reports, diffs of reports and README tables are stable whatever the dict order.
+        official.extend(catalog.rates_at(key, at))
+        for rates in catalog.witness_rates_at(key, at).values():
+            stated.extend(rates)
+    return official, stated
+
+
+def agreement_report(
+    official: Iterable[Rate],
+    stated: Iterable[Rate],
+    *,
+    at: datetime,
+    catalog_version: int,
+    witnesses: Sequence[str] | None = None,
+) -> AgreementReport:
+    """The report for rates in force at one moment: official rates against what the witnesses state.
+
+    ``official`` holds the rates served from the official lane (rates of any
+    other lane are ignored), ``stated`` the witnesses' rates (``lane`` is the
+    witness source id); the caller reads both for the same moment and version,
+    from the snapshot or from SQLite. Pure.
+    """
+    rows = agreement_rows(official, stated, witnesses=witnesses)
+    # Sorted so that reports, diffs of reports and README tables are stable whatever the input order.
     rows.sort(key=lambda r: (r.provider, r.model, r.tier, r.kind, r.min_prompt_tokens, r.witness))
     compared = Counter(r.witness for r in rows)
     agreeing = Counter(r.witness for r in rows if r.agrees)
@@ -96,11 +131,27 @@ def compare_rates(
     )
     return AgreementReport(
         at=at,
-        catalog_version=catalog.version,
+        catalog_version=catalog_version,
         witnesses=summaries,
         rows=tuple(rows),
         disagreements=tuple(r for r in rows if not r.agrees),
     )
+
+
+def agreement_rows(
+    official: Iterable[Rate], stated: Iterable[Rate], *, witnesses: Sequence[str] | None = None
+) -> list[RateAgreement]:
+    """One row per official rate and witness stating the same key, witnesses in id order."""
+    by_key: dict[RateKey, dict[str, Rate]] = defaultdict(dict)
+    for rate in stated:
+        if rate.lane != OFFICIAL_LANE and (witnesses is None or rate.lane in witnesses):
+            by_key[rate.key][rate.lane] = rate
+    return [
+        compare_rate(rate, by_witness[source])
+        for rate in official
+        if rate.lane == OFFICIAL_LANE and (by_witness := by_key.get(rate.key))
+        for source in sorted(by_witness)
+    ]
 
 
 def agreement_by_rate(
@@ -110,31 +161,23 @@ def agreement_by_rate(
     *,
     witnesses: Sequence[str] | None = None,
 ) -> dict[RateKey, dict[str, RateAgreement]]:
-    """What each witness says about each official rate of one model at ``at``.
+    """What each witness says about each official rate of one model at ``at`` (from the snapshot).
 
     Returns ``{rate.key: {witness source id: RateAgreement}}``; a rate no
     witness states is absent, and a witness-served or unknown model gives
     ``{}``. Built for the API: fetch once per model, then attach
     ``result.get(rate.key, {})`` to each rate it serves.
     """
-    info = catalog.models.get(model_key)
-    if info is None or info.served_from != OFFICIAL_LANE:
-        return {}
-    stated: dict[str, dict[RateKey, Rate]] = {
-        source: {r.key: r for r in rates}
-        for source, rates in catalog.witness_rates_at(model_key, at).items()
-        if witnesses is None or source in witnesses
-    }
-    if not stated:
-        return {}
+    official, stated = catalog_rates_at(catalog, at, model_key=model_key)
+    return rows_by_rate(agreement_rows(official, stated, witnesses=witnesses))
+
+
+def rows_by_rate(rows: Iterable[RateAgreement]) -> dict[RateKey, dict[str, RateAgreement]]:
+    """Agreement rows grouped as ``{rate key: {witness: row}}``."""
     result: dict[RateKey, dict[str, RateAgreement]] = {}
-    for official in catalog.rates_at(model_key, at):
-        if official.lane != OFFICIAL_LANE:
-            continue
-        for source in sorted(stated):
-            witness = stated[source].get(official.key)
-            if witness is not None:
-                result.setdefault(official.key, {})[source] = compare_rate(official, witness)
+    for row in rows:
+        key = (row.provider, row.model, row.tier, row.kind, row.min_prompt_tokens)
+        result.setdefault(key, {})[row.witness] = row
     return result
 
 

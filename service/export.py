@@ -15,6 +15,7 @@ from decimal import Decimal
 import sqlite_utils
 
 from service.catalog import Catalog, as_witness, rate_from_row
+from service.history import known_rows
 from service.rates import Rate
 from service.schemas import RateOut
 from service.sources import OFFICIAL_LANE
@@ -86,13 +87,9 @@ def served_history(
     basis ``witness``, as in every other answer.
     """
     lanes = sorted({info.served_from for info in catalog.models.values()}) or [OFFICIAL_LANE]
-    where = [f"lane IN ({','.join('?' * len(lanes))})"]
-    params: list = list(lanes)
-    if version is None:
-        where.append("closed_changeset_id IS NULL")
-    else:
-        where.append("changeset_id <= ? AND (closed_changeset_id IS NULL OR closed_changeset_id > ?)")
-        params += [version, version]
+    known, known_params = known_rows(version)
+    where = [f"lane IN ({','.join('?' * len(lanes))})", known]
+    params: list = [*lanes, *known_params]
     for column, value in (("provider", provider), ("model", model)):
         if value is not None:
             where.append(f"{column} = ?")

@@ -16,6 +16,28 @@ def changeset_time(db: sqlite_utils.Database, version: int) -> datetime | None:
     return from_db(row[0]) if row else None
 
 
+def version_known_at(db: sqlite_utils.Database, at: datetime) -> int | None:
+    """The catalog version at moment ``at``: the newest applied changeset committed by then, or None."""
+    row = db.execute(
+        "SELECT max(id) FROM changesets WHERE status = 'applied' AND created_at <= ?", [to_db(at)]
+    ).fetchone()
+    return row[0]
+
+
+def known_rows(version: int | None) -> tuple[str, list]:
+    """The SQL condition on ``rates`` (and its parameters) for the knowledge of ``version`` (None: now).
+
+    A changeset never edits a row; it only stamps the row it supersedes with
+    ``closed_changeset_id`` (see service/changesets.py). So the rows known at
+    version N are those recorded by changesets <= N and not superseded by
+    then, each with the interval it was stored with (a row closed later shows
+    as it stood at N).
+    """
+    if version is None:
+        return "closed_changeset_id IS NULL", []
+    return "changeset_id <= ? AND (closed_changeset_id IS NULL OR closed_changeset_id > ?)", [version, version]
+
+
 def rates_as_of(
     db: sqlite_utils.Database,
     at: datetime,
@@ -27,13 +49,9 @@ def rates_as_of(
 ) -> list[Rate]:
     """Rates in force at ``at``, as known now or, with ``version``, as known at that changeset."""
     moment = to_db(at)
-    where = [f"lane IN ({','.join('?' * len(lanes))})", "valid_from <= ?", "(valid_to IS NULL OR valid_to > ?)"]
-    params: list = [*lanes, moment, moment]
-    if version is None:
-        where.append("closed_changeset_id IS NULL")
-    else:
-        where.append("changeset_id <= ? AND (closed_changeset_id IS NULL OR closed_changeset_id > ?)")
-        params += [version, version]
+    known, known_params = known_rows(version)
+    where = [f"lane IN ({','.join('?' * len(lanes))})", "valid_from <= ?", "(valid_to IS NULL OR valid_to > ?)", known]
+    params: list = [*lanes, moment, moment, *known_params]
     if provider is not None:
         where.append("provider = ?")
         params.append(provider)
@@ -44,14 +62,21 @@ def rates_as_of(
     return [rate_from_row(row) for row in db.query(sql, params)]
 
 
-def model_history(db: sqlite_utils.Database, provider: str, model: str, *, lane: str = OFFICIAL_LANE) -> list[Rate]:
-    """Every interval of every rate of a model, as known now, oldest first within each rate."""
+def model_history(
+    db: sqlite_utils.Database, provider: str, model: str, *, lane: str = OFFICIAL_LANE, version: int | None = None
+) -> list[Rate]:
+    """Every interval of every rate of a model, oldest first within each rate.
+
+    As known now, or with ``version`` as known when that changeset was
+    committed: one query on the rates_by_model index (provider, model, valid_from).
+    """
+    known, known_params = known_rows(version)
     return [
         rate_from_row(row)
         for row in db.query(
-            "SELECT * FROM rates WHERE closed_changeset_id IS NULL AND lane = ? AND provider = ? AND model = ?"
+            f"SELECT * FROM rates WHERE provider = ? AND model = ? AND lane = ? AND {known}"
             " ORDER BY tier, kind, min_prompt_tokens, valid_from",
-            [lane, provider, model],
+            [provider, model, lane, *known_params],
         )
     ]
 

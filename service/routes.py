@@ -6,21 +6,22 @@ from typing import Annotated
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from scrapers.vocabulary import KINDS, TIERS
-from service.agreement import agreement_by_rate
+from service.agreement import AgreementReport, agreement_report, catalog_rates_at
 from service.app import Service
 from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
-from service.history import changeset_time, changesets_page, model_history, rates_as_of
+from service.history import changeset_time, model_history, rates_as_of, version_known_at
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
 from service.schemas import (
     ChangeOut,
     ChangesetOut,
-    ChangesResponse,
     Health,
+    Liveness,
     HistoryResponse,
     ModelDetail,
     ModelsResponse,
@@ -38,19 +39,34 @@ MAX_LIMIT = 5000
 # A date (YYYY-MM-DD) or an ISO-8601 time, as timeutil.parse_moment reads them.
 MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
 
+AS_OF_EXAMPLES = [
+    Example(summary="A date: the prices in force at midnight UTC", value="2025-06-01"),
+    Example(summary="An ISO-8601 time", value="2024-10-02T09:30:00Z"),
+]
+VERSION_EXAMPLES = [Example(summary="The catalog as changeset 25 left it", value=25)]
+
 AsOf = Annotated[
     str | None,
-    Parameter(description="A date (YYYY-MM-DD, midnight UTC) or ISO-8601 time: answer with the prices in force then.",
-              pattern=MOMENT_PATTERN),
+    Parameter(description="A date (YYYY-MM-DD, midnight UTC) or ISO-8601 time, past or announced future: "
+              "answer with the prices in force then, as known now (or as known at `version`).",
+              pattern=MOMENT_PATTERN, examples=AS_OF_EXAMPLES),
 ]
 Version = Annotated[
     int | None,
-    Parameter(description="A catalog version (changeset id): answer as the catalog stood when it was committed.", ge=1),
+    Parameter(description="A catalog version (changeset id): answer as the catalog stood when it was committed "
+              "(at that moment, unless `as_of` names another).", ge=1, examples=VERSION_EXAMPLES),
 ]
-Limit = Annotated[int, Parameter(description=f"Page size, 1 to {MAX_LIMIT}.", ge=1, le=MAX_LIMIT)]
-Offset = Annotated[int, Parameter(description="Rows to skip.", ge=0)]
-ProviderPath = Annotated[str, Parameter(description="Provider id, e.g. `anthropic`.")]
-ModelPath = Annotated[str, Parameter(description="Model id, display name or alias, case-insensitive.")]
+Limit = Annotated[int, Parameter(description=f"Page size, 1 to {MAX_LIMIT} (default 500); `total` counts every match.",
+                                 ge=1, le=MAX_LIMIT, examples=[Example(value=100)])]
+Offset = Annotated[int, Parameter(description="Rows to skip, for the next page: the previous offset plus limit.", ge=0,
+                                  examples=[Example(value=0), Example(summary="The second page of 100", value=100)])]
+ProviderPath = Annotated[str, Parameter(description="Provider id, e.g. `anthropic`.",
+                                        examples=[Example(value="openai")])]
+ModelPath = Annotated[str, Parameter(description="Model id, display name or alias, case-insensitive.",
+                                     examples=[Example(value="gpt-4o"),
+                                               Example(summary="A display name", value="GPT-4o")])]
+ProviderFilter = Annotated[str | None, Parameter(description="Only this provider id.",
+                                                 examples=[Example(value="anthropic")])]
 
 
 def svc(state: State) -> Service:
@@ -110,6 +126,49 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
     return served
 
 
+def agreement_for(
+    service: Service,
+    at: datetime,
+    version: int | None,
+    *,
+    key: ModelKey | None = None,
+    provider: str | None = None,
+    witnesses: list[str] | None = None,
+) -> AgreementReport:
+    """What the witnesses said of the official rates at a moment, as known now or at ``version``.
+
+    From the snapshot when it covers the moment, else from SQLite (every
+    witness lane of the registry); models are served from today's lane either way.
+    """
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        official, stated = catalog_rates_at(catalog, at, provider=provider, model_key=key)
+    else:
+        witness_lanes = sorted(s.lane for s in service.registry.sources.values() if s.role == "witness")
+        rows = rates_as_of(service.db, at, lanes=(OFFICIAL_LANE, *witness_lanes), provider=key[0] if key else provider,
+                           model=key[1] if key else None, version=version)
+        officially_served = {k for k, info in catalog.models.items() if info.served_from == OFFICIAL_LANE}
+        rows = [r for r in rows if (r.provider, r.model) in officially_served]
+        official = [r for r in rows if r.lane == OFFICIAL_LANE]
+        stated = [r for r in rows if r.lane != OFFICIAL_LANE]
+    return agreement_report(official, stated, at=at, catalog_version=version or catalog.version, witnesses=witnesses)
+
+
+def knowledge(service: Service, as_of: str | None, version: int | None) -> tuple[datetime, int]:
+    """The knowledge a history read shows: (as of when, catalog version).
+
+    ``version`` is a changeset; ``as_of`` is a moment, meaning the newest
+    changeset committed by then (version 0 before the first), never past the
+    served snapshot's. Given both, the earlier knowledge wins. Neither: now
+    and the current version.
+    """
+    at, ver = moment(service, as_of, version)  # 400s naming as_of or version
+    if as_of is not None:
+        by_then = min(version_known_at(service.db, at) or 0, service.catalog.version)
+        ver = by_then if ver is None else min(ver, by_then)
+    return at, service.catalog.version if ver is None else ver
+
+
 def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> None:
     if value is not None and value not in allowed:
         raise bad_parameter(field, f"{value!r} is not one of {', '.join(allowed)}")
@@ -119,10 +178,13 @@ def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> No
 async def get_prices(
     request: Request,
     state: State,
-    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
-    model: Annotated[str | None, Parameter(description="Only this model (id, display name or alias).")] = None,
-    tier: Annotated[str | None, Parameter(description=f"Only this tier: {', '.join(TIERS)}.")] = None,
-    kind: Annotated[str | None, Parameter(description=f"Only this kind: {', '.join(KINDS)}.")] = None,
+    provider: ProviderFilter = None,
+    model: Annotated[str | None, Parameter(description="Only this model (id, display name or alias).",
+                                           examples=[Example(value="claude-sonnet-4-5")])] = None,
+    tier: Annotated[str | None, Parameter(description=f"Only this tier: {', '.join(TIERS)}.",
+                                          examples=[Example(value="batch")])] = None,
+    kind: Annotated[str | None, Parameter(description=f"Only this kind: {', '.join(KINDS)}.",
+                                          examples=[Example(value="cached_input")])] = None,
     as_of: AsOf = None,
     version: Version = None,
     limit: Limit = 500,
@@ -149,26 +211,37 @@ async def get_prices(
     return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
 
 
-@get("/v1/models", summary="Models with aliases and status", tags=["models"], responses=problem_responses())
+@get("/v1/models", summary="Models with aliases and status, current or at a moment", tags=["models"],
+     responses=problem_responses())
 async def list_models(
     request: Request,
     state: State,
-    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
-    q: Annotated[str | None, Parameter(description="Case-insensitive text to find in ids, names and aliases.")] = None,
+    provider: ProviderFilter = None,
+    q: Annotated[str | None, Parameter(description="Case-insensitive text to find in ids, names and aliases.",
+                                       examples=[Example(value="sonnet")])] = None,
+    as_of: AsOf = None,
+    version: Version = None,
     limit: Limit = 500,
     offset: Offset = 0,
 ) -> Response[ModelsResponse]:
-    """Models the catalog prices, with aliases and listing status."""
+    """Models the catalog prices, with aliases and listing status.
+
+    With `as_of` or `version`: only the models that had a price in force at
+    that moment (as known now, or at `version`). Names, aliases and status
+    are today's: they are not versioned.
+    """
     service = svc(state)
+    at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
+    priced = None if at is None else {(r.provider, r.model) for r in rates_for(service, at, ver)}
     needle = (q or "").lower()
     infos = [
-        info for info in service.catalog.models.values()
-        if (provider is None or info.provider == provider)
+        info for key, info in service.catalog.models.items()
+        if (priced is None or key in priced) and (provider is None or info.provider == provider)
         and (not needle or any(needle in n.lower() for n in (info.model, info.display_name, *info.aliases)))
     ]
     body = ModelsResponse(
-        catalog_version=service.catalog.version, total=len(infos), limit=limit, offset=offset,
-        models=[model_out(i) for i in infos[offset : offset + limit]],
+        catalog_version=ver or service.catalog.version, total=len(infos), limit=limit, offset=offset,
+        models=[model_out(i) for i in infos[offset : offset + limit]], as_of=at,
     )
     return json_response(request, body, version=service.catalog.version)
 
@@ -177,85 +250,82 @@ async def list_models(
 async def get_model(
     request: Request, state: State, provider: ProviderPath, model: ModelPath, as_of: AsOf = None, version: Version = None
 ) -> Response[ModelDetail]:
-    """One model (resolved through aliases) with every rate in force now or at `as_of` / `version`."""
+    """One model (resolved through aliases) with every rate in force now or at `as_of` / `version`,
+    and what the witnesses stated for those rates at that moment."""
     service = svc(state)
     key = resolve(service, model, provider)
     at, ver = moment(service, as_of, version)
-    current = ver is None and at >= service.catalog.built_at
-    agreement = agreement_by_rate(service.catalog, key, at) if current else {}
     body = ModelDetail(
         catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
         rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
-        agreement=[row for by_witness in agreement.values() for row in by_witness.values()],
+        agreement=list(agreement_for(service, at, ver, key=key).rows),
     )
     return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
 
 
-@get("/v1/models/{provider:str}/{model:str}/history", summary="Every interval of every rate of a model", tags=["history"], responses=problem_responses(404))
-async def get_model_history(request: Request, state: State, provider: ProviderPath, model: ModelPath) -> Response[HistoryResponse]:
-    """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance."""
+@get("/v1/models/{provider:str}/{model:str}/history", tags=["history"], responses=problem_responses(404),
+     summary="Every interval of every rate of a model, as known now or then")
+async def get_model_history(
+    request: Request,
+    state: State,
+    provider: ProviderPath,
+    model: ModelPath,
+    as_of: Annotated[str | None, Parameter(
+        description="A date or ISO-8601 time: the history as ratecard knew it then, i.e. as recorded by the "
+        "changesets committed by that moment (when a row was recorded, not when its price took effect; "
+        "for the prices in force at a date use `/v1/prices?as_of=`). Before the first changeset: no intervals.",
+        pattern=MOMENT_PATTERN, examples=[Example(value="2026-11-20T12:00:00Z")])] = None,
+    version: Annotated[int | None, Parameter(
+        description="A catalog version (changeset id): only the intervals recorded by changesets up to it, "
+        "each as it stood then (a row a later changeset superseded is shown as it was stored, "
+        "e.g. still open). With `as_of` too, the earlier knowledge wins.",
+        ge=1, examples=VERSION_EXAMPLES)] = None,
+) -> Response[HistoryResponse]:
+    """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance,
+    as known now or at `as_of` / `version`."""
     service = svc(state)
     key = resolve(service, model, provider)
     lane = service.catalog.models[key].served_from
-    intervals = model_history(service.db, key[0], key[1], lane=lane)
+    at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
+    # Pinned to the served snapshot's version: another process may have committed a changeset the
+    # snapshot has not picked up yet, and the body must hold what the version it names held.
+    intervals = model_history(service.db, key[0], key[1], lane=lane,
+                              version=service.catalog.version if known is None else known)
     body = HistoryResponse(
-        catalog_version=service.catalog.version, provider=key[0], model=key[1],
-        intervals=[rate_out(r) for r in intervals],
+        catalog_version=service.catalog.version if known is None else known, provider=key[0], model=key[1],
+        intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
     )
     return json_response(request, body, version=service.catalog.version, max_age_s=300)
 
 
-@get("/v1/providers", summary="Providers, their sources and model counts", tags=["models"], responses=problem_responses())
-async def list_providers(request: Request, state: State) -> Response[ProvidersResponse]:
-    """Every provider with prices, the sources that read it, and where its prices are served from."""
+@get("/v1/providers", summary="Providers, their sources and model counts, current or at a moment", tags=["models"],
+     responses=problem_responses())
+async def list_providers(
+    request: Request, state: State, as_of: AsOf = None, version: Version = None
+) -> Response[ProvidersResponse]:
+    """Every provider with prices, the sources that read it, and where its prices are served from.
+
+    With `as_of` or `version`: only providers with a model priced at that
+    moment, and `models` counts those models. Not paginated: one row per provider.
+    """
     service = svc(state)
+    at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
+    priced = None if at is None else {(r.provider, r.model) for r in rates_for(service, at, ver)}
     counts: dict[str, int] = {}
     served: dict[str, str] = {}
-    for (provider, _), info in service.catalog.models.items():
-        counts[provider] = counts.get(provider, 0) + 1
-        served.setdefault(provider, info.served_from)
+    for key, info in service.catalog.models.items():
+        if priced is None or key in priced:
+            counts[key[0]] = counts.get(key[0], 0) + 1
+            served.setdefault(key[0], info.served_from)
     providers = [
         ProviderOut(
-            id=p, display_name=name, models=counts.get(p, 0),
+            id=p, display_name=name, models=counts[p],
             sources=sorted(s.id for s in service.registry.sources.values() if p in s.providers),
-            served_from=served.get(p, OFFICIAL_LANE),
+            served_from=served[p],
         )
-        for p, name in sorted(service.catalog.providers.items())
+        for p, name in sorted(service.catalog.providers.items()) if p in counts
     ]
-    return json_response(request, ProvidersResponse(catalog_version=service.catalog.version, providers=providers),
-                         version=service.catalog.version)
-
-
-@get("/v1/changes", summary="The change feed", tags=["history"], responses=problem_responses(404))
-async def list_changes(
-    request: Request,
-    state: State,
-    since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this moment (date or ISO time).",
-                                   pattern=MOMENT_PATTERN)] = None,
-    until: Annotated[str | None, Parameter(description="Only changes taking effect before this moment (date or ISO time).",
-                                   pattern=MOMENT_PATTERN)] = None,
-    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
-    model: Annotated[str | None, Parameter(description="Only this model id.")] = None,
-    before: Annotated[int | None, Parameter(description="Page cursor: changesets with a smaller id.", ge=1)] = None,
-    limit: Annotated[int, Parameter(description="Changesets per page, 1 to 200.", ge=1, le=200)] = 50,
-) -> Response[ChangesResponse]:
-    """Applied changesets, newest first, each with its changes (added, changed, delisted, relisted)."""
-    service = svc(state)
-    bounds = {}
-    for name, value in (("since", since), ("until", until)):
-        if value is not None:
-            try:
-                bounds[name] = parse_moment(value)
-            except ValueError as exc:
-                raise bad_parameter(name, str(exc)) from None
-    if model and provider:
-        model = resolve(service, model, provider)[1]
-    page = changesets_page(service.db, provider=provider, model=model, after_id=before or 0, limit=limit, **bounds)
-    body = ChangesResponse(
-        catalog_version=service.catalog.version,
-        changesets=[changeset_out(cs, changes) for cs, changes in page],
-        next_before=page[-1][0]["id"] if len(page) == limit else None,
-    )
+    body = ProvidersResponse(catalog_version=ver or service.catalog.version, providers=providers, as_of=at)
     return json_response(request, body, version=service.catalog.version)
 
 
@@ -280,9 +350,9 @@ def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
 
 
 @get("/healthz", summary="Liveness", tags=["health"], cache=False)
-async def healthz() -> Health:
+async def healthz() -> Liveness:
     """The process is up."""
-    return Health(status="ok")
+    return Liveness(status="ok")
 
 
 @get("/readyz", summary="Readiness", tags=["health"])
@@ -302,4 +372,4 @@ def _epoch(service: Service, as_of: str | None, version: int | None) -> str:
     return service.catalog.epoch(service.clock())
 
 
-ROUTES = [get_prices, list_models, get_model, get_model_history, list_providers, list_changes, healthz, readyz]
+ROUTES = [get_prices, list_models, get_model, get_model_history, list_providers, healthz, readyz]

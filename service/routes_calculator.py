@@ -15,6 +15,7 @@ from typing import Annotated
 
 from litestar import MediaType, Request, Response, get
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 from litestar.static_files import create_static_files_router
 
@@ -52,7 +53,8 @@ def calculator_page() -> str:
 @get("/calculator", include_in_schema=False, media_type=MediaType.HTML)
 async def get_calculator(
     request: Request,
-    embed: Annotated[bool, Parameter(description="Hide the page chrome, for an iframe.")] = False,
+    embed: Annotated[bool, Parameter(description="Hide the page chrome, for an iframe.",
+                                     examples=[Example(value=True)])] = False,
 ) -> Response[str]:
     """The calculator page; ``?models=a,b`` preselects models and ``?embed=1`` hides the header and footer."""
     html = calculator_page()

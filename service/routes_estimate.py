@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody, Parameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, Parameter
 
 from service.app import Service
 from service.estimate import (
@@ -29,31 +30,53 @@ from service.estimate import (
 )
 from service.problems import ApiError, FieldError, problem_responses
 from service.responses import json_response
-from service.routes import moment, rates_for, resolve, svc
+from service.routes import AsOf, Version, moment, rates_for, resolve, svc
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, TokenCountError, count_tokens
 
 MAX_MODELS = 20
+DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
 
 
 class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """A workload: tokens per request, volume per period, and the models to price it on."""
 
     models: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_MODELS,
-                                              description="Models as `model` or `provider/model`.")]
-    input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] | None = None
-    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS)] | None = None
-    cached_input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0
-    cache_write_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0
+                                              description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}.")]
+    input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                              description="Prompt tokens per request (the whole prompt).")] | None = None
+    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
+                                      description="A prompt to count with each model's tokenizer, "
+                                      "instead of input_tokens.")] | None = None
+    cached_input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                                     description="Of the prompt, tokens read from cache.")] = 0
+    cache_write_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                                    description="Of the prompt, tokens written to cache.")] = 0
     cache_ttl: Literal["5m", "1h"] = "5m"
-    output_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0
-    requests: Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUESTS_PER_PERIOD)] = 1
+    output_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                               description="Output tokens per request.")] = 0
+    requests: Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUESTS_PER_PERIOD, description="Requests per period.")] = 1
     period: Literal["day", "week", "month"] = "month"
     tiers: list[str] | None = None
-    as_of: str | None = None
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    as_of: Annotated[str, msgspec.Meta(description="Price at this date or ISO-8601 time (past or announced future), "
+                                       "as in `/v1/prices?as_of=`.")] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, description="Price as the catalog stood at this version.")] | None = None
     # Checked (0 to 100) by validate_workload: msgspec cannot bound a Decimal.
     discount_percent: Decimal = Decimal(0)
+
+
+# The DESIGN's worked example (GPT-4o at $2.50/$10: $65.00 standard, $32.50 batch) and a past-moment one.
+ESTIMATE_EXAMPLES = [
+    Example(summary="5,000 requests a month of 2,000 in + 800 out on GPT-4o and GPT-4o mini",
+            value={"models": ["gpt-4o", "gpt-4o-mini"], "input_tokens": 2000, "output_tokens": 800,
+                   "requests": 5000, "period": "month"}),
+    Example(summary="o3 priced on 2025-06-01, before its price cut",
+            value={"models": ["openai/o3"], "input_tokens": 400, "output_tokens": 100, "requests": 100000,
+                   "period": "month", "tiers": ["standard"], "as_of": "2025-06-01"}),
+    Example(summary="Anthropic prompt caching: 10,000 of 12,000 prompt tokens read from cache",
+            value={"models": ["claude-sonnet-4-5"], "input_tokens": 12000, "cached_input_tokens": 10000,
+                   "output_tokens": 500, "requests": 2000, "period": "day"}),
+]
 
 
 class LineOut(Out):
@@ -189,7 +212,12 @@ def _estimate_out(t, input_tokens: int, notes: list[str]) -> EstimateOut:
 
 @post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,
       responses=problem_responses(404, 413))
-async def post_estimate(request: Request, state: State, data: JSONBody[EstimateRequest]) -> Response[EstimateResponse]:
+async def post_estimate(
+    request: Request,
+    state: State,
+    data: Annotated[EstimateRequest, Body(description="A workload and the models to price it on.",
+                                          examples=ESTIMATE_EXAMPLES)],
+) -> Response[EstimateResponse]:
     """Price a workload on every tier of each model: per request, per 1k requests, per period, per year."""
     service = svc(state)
     body = estimate_workload(service, data)
@@ -201,24 +229,37 @@ async def post_estimate(request: Request, state: State, data: JSONBody[EstimateR
 async def get_estimate(
     request: Request,
     state: State,
-    model: Annotated[list[str], Parameter(description="Model to price (repeatable): `model` or `provider/model`.")],
+    model: Annotated[list[str], Parameter(description=f"Model to price (repeatable, 1 to {MAX_MODELS}): `model` or "
+                                          "`provider/model`.",
+                                          examples=[Example(value=["gpt-4o"]),
+                                                    Example(summary="Two models, ranked cheapest first",
+                                                            value=["gpt-4o", "anthropic/claude-sonnet-4-5"])])],
     input_tokens: Annotated[int | None, Parameter(description="Prompt tokens per request (the whole prompt).",
-                                                  ge=0, le=MAX_TOKENS_PER_REQUEST)] = None,
+                                                  ge=0, le=MAX_TOKENS_PER_REQUEST, examples=[Example(value=2000)])] = None,
     text: Annotated[str | None, Parameter(description="A prompt to count instead of input_tokens.",
-                                          max_length=MAX_TEXT_CHARS)] = None,
+                                          max_length=MAX_TEXT_CHARS,
+                                          examples=[Example(value="Summarise this support ticket in two lines.")])] = None,
     cached_input_tokens: Annotated[int, Parameter(description="Of the prompt, tokens read from cache.",
-                                                  ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0,
+                                                  ge=0, le=MAX_TOKENS_PER_REQUEST, examples=[Example(value=1024)])] = 0,
     cache_write_tokens: Annotated[int, Parameter(description="Of the prompt, tokens written to cache.",
-                                                 ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0,
-    cache_ttl: Annotated[Literal["5m", "1h"], Parameter(description="Cache lifetime the writes buy: 5m or 1h.")] = "5m",
+                                                 ge=0, le=MAX_TOKENS_PER_REQUEST, examples=[Example(value=0)])] = 0,
+    cache_ttl: Annotated[Literal["5m", "1h"], Parameter(description="Cache lifetime the writes buy: 5m or 1h.",
+                                                        examples=[Example(value="1h")])] = "5m",
     output_tokens: Annotated[int, Parameter(description="Output tokens per request.",
-                                            ge=0, le=MAX_TOKENS_PER_REQUEST)] = 0,
-    requests: Annotated[int, Parameter(description="Requests per period.", ge=0, le=MAX_REQUESTS_PER_PERIOD)] = 1,
-    period: Annotated[Literal["day", "week", "month"], Parameter(description="The period requests are counted per.")] = "month",
-    tier: Annotated[list[str] | None, Parameter(description="Tier to price (repeatable); default every tier offered.")] = None,
-    as_of: Annotated[str | None, Parameter(description="Price at this date or ISO time (past or announced future).")] = None,
-    version: Annotated[int | None, Parameter(description="Price as of this catalog version.", ge=1)] = None,
-    discount_percent: Annotated[Decimal, Parameter(description="A negotiated discount in percent (0 to 100), applied last.")] = Decimal(0),
+                                            ge=0, le=MAX_TOKENS_PER_REQUEST, examples=[Example(value=800)])] = 0,
+    requests: Annotated[int, Parameter(description="Requests per period.", ge=0, le=MAX_REQUESTS_PER_PERIOD,
+                                       examples=[Example(value=5000)])] = 1,
+    period: Annotated[Literal["day", "week", "month"], Parameter(description="The period requests are counted per.",
+                                                                 examples=[Example(value="month")])] = "month",
+    tier: Annotated[list[str] | None, Parameter(description="Tier to price (repeatable); default every tier offered.",
+                                                examples=[Example(value=["standard", "batch"])])] = None,
+    as_of: AsOf = None,
+    version: Version = None,
+    discount_percent: Annotated[Decimal, Parameter(
+        description=DISCOUNT_DESCRIPTION, examples=[Example(value=10)],
+        # The Decimal schema plugin states its own description, which Litestar keeps over `description`;
+        # schema_extra is applied last, so the parameter says what it is (and its default is a number).
+        schema_extra={"description": DISCOUNT_DESCRIPTION, "default": 0})] = Decimal(0),
 ) -> Response[EstimateResponse]:
     """The GET form of the estimate, for calculator pages: same answer, cacheable by URL."""
     service = svc(state)

@@ -1,4 +1,4 @@
-"""History endpoints for budget owners: exports (JSON, CSV, LiteLLM) and the Atom change feed."""
+"""History endpoints for budget owners: the change feed (JSON and Atom) and exports (JSON, CSV, LiteLLM)."""
 
 from datetime import datetime
 from typing import Annotated, NamedTuple
@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from service.app import Service
@@ -15,8 +16,18 @@ from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
-from service.routes import AsOf, Version, changeset_out, moment, rates_for, resolve, svc
-from service.schemas import RateOut, rate_out
+from service.routes import (
+    MOMENT_PATTERN,
+    AsOf,
+    ProviderFilter,
+    Version,
+    changeset_out,
+    moment,
+    rates_for,
+    resolve,
+    svc,
+)
+from service.schemas import ChangesResponse, rate_out
 from service.timeutil import parse_moment
 
 try:  # Litestar 2.25 renamed aliased query parameters; older 2.x releases only know Parameter(query=...)
@@ -29,8 +40,52 @@ except ImportError:  # pragma: no cover - Litestar < 2.25
     def _query_alias(name: str, **kwargs) -> Parameter:
         return Parameter(query=name, **kwargs)
 
+MAX_CHANGESETS_PER_PAGE = 200
+
+Since = Annotated[str | None, Parameter(
+    description="Only changes taking effect at or after this moment (date or ISO time).",
+    pattern=MOMENT_PATTERN, examples=[Example(value="2025-06-01")])]
+Until = Annotated[str | None, Parameter(
+    description="Only changes taking effect before this moment (date or ISO time).",
+    pattern=MOMENT_PATTERN, examples=[Example(value="2025-07-01")])]
+ModelFilter = Annotated[str | None, Parameter(description="Only this model (id, display name or alias).",
+                                              examples=[Example(value="o3")])]
+ChangesetsPerPage = Annotated[int, Parameter(
+    description=f"Changesets per page, newest first, 1 to {MAX_CHANGESETS_PER_PAGE} (default 50).",
+    ge=1, le=MAX_CHANGESETS_PER_PAGE, examples=[Example(value=20)])]
+
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8" to text types
 LITELLM_FILENAME = "model_prices_and_context_window.json"
+
+
+@get("/v1/changes", summary="The change feed", tags=["history"], responses=problem_responses(404))
+async def list_changes(
+    request: Request,
+    state: State,
+    since: Since = None,
+    until: Until = None,
+    provider: ProviderFilter = None,
+    model: Annotated[str | None, Parameter(description="Only this model id (a display name or alias is resolved "
+                                           "when `provider` is given too).", examples=[Example(value="o3")])] = None,
+    before: Annotated[int | None, Parameter(description="Page cursor: changesets with a smaller id (the previous "
+                                            "page's `next_before`).", ge=1, examples=[Example(value=26)])] = None,
+    limit: ChangesetsPerPage = 50,
+) -> Response[ChangesResponse]:
+    """Applied changesets, newest first, each with its changes (added, changed, delisted, relisted)."""
+    service = svc(state)
+    bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
+    if model and provider:
+        model = resolve(service, model, provider)[1]
+    # No changeset newer than the served snapshot: the feed names the version it shows (see get_model_history).
+    newest = service.catalog.version + 1
+    page = changesets_page(service.db, provider=provider, model=model, after_id=min(before or newest, newest),
+                           limit=limit, **bounds)
+    body = ChangesResponse(
+        catalog_version=service.catalog.version,
+        changesets=[changeset_out(cs, changes) for cs, changes in page],
+        next_before=page[-1][0]["id"] if len(page) == limit else None,
+    )
+    return json_response(request, body, version=service.catalog.version)
 
 
 # The body's shape depends on `format` (an array of rate rows, CSV, or a LiteLLM object),
@@ -46,16 +101,19 @@ async def export_rates(
         "format", schema_extra={"enum": list(EXPORT_FORMATS)},
         description="`json`: an array of rate rows; `csv`: the same rows as CSV; `litellm`: a LiteLLM "
         "model_prices_and_context_window.json (catalog scope only).",
+        examples=[Example(value="csv"), Example(summary="A drop-in LiteLLM price map", value="litellm")],
     )] = "json",
     # `scope` is a name Litestar reserves for the ASGI scope.
     scope_: Annotated[str, _query_alias(
         "scope", schema_extra={"enum": list(EXPORT_SCOPES)},
         description="`catalog`: the rates in force now or at `as_of`/`version`; `history`: every interval of "
-        "every served rate (as known now, or as known at `version`).",
+        "every served rate (as known now, or as known at `version`; `as_of` is refused). Not paginated: "
+        "the whole selection is one file.",
+        examples=[Example(value="history")],
     )] = "catalog",
     as_of: AsOf = None,
     version: Version = None,
-    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
+    provider: ProviderFilter = None,
 ) -> Response:
     """The served prices as a file: a moment's catalog, or the whole history with provenance.
 
@@ -112,7 +170,8 @@ def _history_selection(service: Service, as_of: str | None, version: int | None,
     if as_of is not None:
         raise bad_parameter("as_of", "scope=history exports every interval; use version to fix the knowledge")
     at, ver = moment(service, None, version)  # the same 400s for a version that is not an applied changeset
-    rates = served_history(service.db, service.catalog, provider=provider, version=ver)
+    rates = served_history(service.db, service.catalog, provider=provider,
+                           version=service.catalog.version if ver is None else ver)  # the served snapshot's
     # History only changes with a new changeset, which changes the ETag's version.
     return _Selection(rates, at, ver, "", 300)
 
@@ -122,11 +181,11 @@ def _history_selection(service: Service, as_of: str | None, version: int | None,
 async def get_changes_atom(
     request: Request,
     state: State,
-    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
-    model: Annotated[str | None, Parameter(description="Only this model (id, display name or alias).")] = None,
-    since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this moment (date or ISO time).")] = None,
-    until: Annotated[str | None, Parameter(description="Only changes taking effect before this moment (date or ISO time).")] = None,
-    limit: Annotated[int, Parameter(description="Entries (changesets), newest first, 1 to 200.", ge=1, le=200)] = 50,
+    provider: ProviderFilter = None,
+    model: ModelFilter = None,
+    since: Since = None,
+    until: Until = None,
+    limit: ChangesetsPerPage = 50,
 ) -> Response[str]:
     """Applied changesets as Atom entries, newest first: one entry per changeset, one line per change.
 
@@ -138,7 +197,8 @@ async def get_changes_atom(
     _check_provider(service, provider)
     if model:
         provider, model = resolve(service, model, provider)
-    page = changesets_page(service.db, provider=provider, model=model, limit=limit, **bounds)
+    page = changesets_page(service.db, provider=provider, model=model, after_id=service.catalog.version + 1,
+                           limit=limit, **bounds)
     filters = {k: v for k, v in (("provider", provider), ("model", model), ("since", since), ("until", until)) if v}
     changes_url = str(request.base_url).rstrip("/") + "/v1/changes"
     document = atom_feed(
@@ -185,4 +245,4 @@ def _attach(response: Response, filename: str) -> Response:
     return response
 
 
-HISTORY_ROUTES = [export_rates, get_changes_atom]
+HISTORY_ROUTES = [list_changes, export_rates, get_changes_atom]

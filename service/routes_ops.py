@@ -6,23 +6,30 @@ from typing import Annotated
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from service.agreement import RateAgreement, WitnessSummary, compare_rates
+from service.agreement import RateAgreement, WitnessSummary
 from service.app import Service
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import RUN_STATUSES
 from service.responses import json_response
-from service.routes import changeset_out, svc
+from service.routes import AsOf, ProviderFilter, Version, agreement_for, changeset_out, moment, svc
 from service.scheduler import next_due, next_run_times, refresh_source
 from service.schemas import ChangesetOut, Out
 from service.timeutil import from_db
 
 
-ChangesetId = Annotated[int, Parameter(description="A changeset id.")]
-SourceId = Annotated[str, Parameter(description="A source id from the registry, e.g. `anthropic`.")]
+MAX_RUNS_PER_PAGE = 500
+MAX_CHANGESETS_LISTED = 200
+CHANGESET_STATUSES = ("quarantined", "approved", "rejected", "applied")
+
+ChangesetId = Annotated[int, Parameter(description="A changeset id (see `/v1/admin/changesets`).",
+                                       examples=[Example(value=32)])]
+SourceId = Annotated[str, Parameter(description="A source id from the registry, e.g. `anthropic`.",
+                                    examples=[Example(value="openai")])]
 
 
 class SourceOut(Out):
@@ -75,9 +82,10 @@ class RunsResponse(Out):
 
 
 class ChangesetsResponse(Out):
-    """Changesets of one status, newest first."""
+    """Changesets of one status, newest first; pass ``next_before`` as ``before`` for the next page."""
 
     changesets: list[ChangesetOut]
+    next_before: int | None = None
 
 
 class DecisionOut(Out):
@@ -129,10 +137,13 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
 @get("/v1/runs", summary="Refresh runs", tags=["sources"], responses=problem_responses())
 async def list_runs(
     state: State,
-    source: Annotated[str | None, Parameter(description="Only this source id.")] = None,
-    status: Annotated[str | None, Parameter(description=f"Only this status: {', '.join(RUN_STATUSES)}.")] = None,
-    before: Annotated[int | None, Parameter(description="Page cursor: runs with a smaller id.", ge=1)] = None,
-    limit: Annotated[int, Parameter(description="Runs per page, 1 to 500.", ge=1, le=500)] = 50,
+    source: Annotated[str | None, Parameter(description="Only this source id.", examples=[Example(value="anthropic")])] = None,
+    status: Annotated[str | None, Parameter(description=f"Only this status: {', '.join(RUN_STATUSES)}.",
+                                            examples=[Example(value="failed")])] = None,
+    before: Annotated[int | None, Parameter(description="Page cursor: runs with a smaller id (the previous page's "
+                                            "`next_before`).", ge=1, examples=[Example(value=120)])] = None,
+    limit: Annotated[int, Parameter(description=f"Runs per page, newest first, 1 to {MAX_RUNS_PER_PAGE} (default 50).",
+                                    ge=1, le=MAX_RUNS_PER_PAGE, examples=[Example(value=20)])] = 50,
 ) -> Response[RunsResponse]:
     """Every refresh attempt with how it ended, newest first."""
     service = svc(state)
@@ -179,16 +190,23 @@ def require_admin(request: Request, service: Service) -> None:
 async def admin_list_changesets(
     request: Request,
     state: State,
-    status: Annotated[str, Parameter(description="quarantined, approved, rejected or applied.")] = "quarantined",
+    status: Annotated[str, Parameter(description=f"Only this status: {', '.join(CHANGESET_STATUSES)}.",
+                                     examples=[Example(value="quarantined")])] = "quarantined",
+    before: Annotated[int | None, Parameter(description="Page cursor: changesets with a smaller id (the previous "
+                                            "page's `next_before`).", ge=1, examples=[Example(value=40)])] = None,
+    limit: Annotated[int, Parameter(description=f"Changesets per page, newest first, 1 to {MAX_CHANGESETS_LISTED} "
+                                    f"(default {MAX_CHANGESETS_LISTED}).", ge=1, le=MAX_CHANGESETS_LISTED,
+                                    examples=[Example(value=20)])] = MAX_CHANGESETS_LISTED,
 ) -> Response[ChangesetsResponse]:
     """Changesets awaiting a decision (or decided), with their proposed changes."""
     service = svc(state)
     require_admin(request, service)
-    if status not in ("quarantined", "approved", "rejected", "applied"):
-        raise bad_parameter("status", "must be quarantined, approved, rejected or applied")
-    page = changesets_page(service.db, status=status, limit=200)
-    return Response(content=ChangesetsResponse(changesets=[changeset_out(cs, ch) for cs, ch in page]),
-                    headers={"Cache-Control": "no-store"})
+    if status not in CHANGESET_STATUSES:
+        raise bad_parameter("status", f"must be {', '.join(CHANGESET_STATUSES[:-1])} or {CHANGESET_STATUSES[-1]}")
+    page = changesets_page(service.db, status=status, after_id=before or 0, limit=limit)
+    body = ChangesetsResponse(changesets=[changeset_out(cs, ch) for cs, ch in page],
+                              next_before=page[-1][0]["id"] if len(page) == limit else None)
+    return Response(content=body, headers={"Cache-Control": "no-store"})
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/approve", summary="Approve a quarantined changeset", tags=["admin"],
@@ -257,24 +275,35 @@ class AgreementOut(Out):
     compared: int
 
 
-@get("/v1/sources/agreement", summary="Agreement of witnesses with the official rates", tags=["sources"], responses=problem_responses())
+@get("/v1/sources/agreement", summary="Agreement of witnesses with the official rates, now or at a moment",
+     tags=["sources"], responses=problem_responses())
 async def get_agreement(
     request: Request,
     state: State,
-    provider: Annotated[str | None, Parameter(description="Only this provider.")] = None,
-    witness: Annotated[list[str] | None, Parameter(description="Only these witness source ids (repeatable).")] = None,
+    provider: ProviderFilter = None,
+    witness: Annotated[list[str] | None, Parameter(description="Only these witness source ids (repeatable).",
+                                                   examples=[Example(value=["openrouter", "litellm"])])] = None,
+    as_of: AsOf = None,
+    version: Version = None,
 ) -> Response[AgreementOut]:
-    """For every official rate a witness also states: a per-witness count, and each disagreement with both values."""
+    """For every official rate a witness also states: a per-witness count, and each disagreement with both values.
+
+    With `as_of` / `version`: the official rates and the witnesses' rates in
+    force at that moment (as known now, or at `version`), compared the same way.
+    Not paginated: `disagreements` lists every miss, `witnesses` one line per witness.
+    """
     service = svc(state)
     if witness:
         unknown = [w for w in witness if w not in service.registry.sources or
                    service.registry.sources[w].role != "witness"]
         if unknown:
             raise bad_parameter("witness", f"not witness sources: {', '.join(unknown)}")
-    report = compare_rates(service.catalog, at=service.clock(), witnesses=witness, provider=provider)
+    at, ver = moment(service, as_of, version)
+    report = agreement_for(service, at, ver, provider=provider, witnesses=witness)
     body = AgreementOut(catalog_version=report.catalog_version, at=report.at, witnesses=list(report.witnesses),
                         disagreements=list(report.disagreements), compared=len(report.rows))
-    return json_response(request, body, version=service.catalog.version, etag_extra=service.catalog.epoch(service.clock()))
+    epoch = "" if (as_of or version) else service.catalog.epoch(service.clock())
+    return json_response(request, body, version=service.catalog.version, etag_extra=epoch)
 
 
 OPS_ROUTES = [list_sources, get_agreement, list_runs, admin_list_changesets, admin_approve, admin_reject, admin_refresh]

@@ -95,17 +95,18 @@ def model_out(info: ModelInfo) -> ModelOut:
 
 
 class ModelsResponse(Out):
-    """Models matching the filters."""
+    """Models matching the filters; with ``as_of``/``version``, only those priced at that moment."""
 
     catalog_version: int
     total: int
     limit: int
     offset: int
     models: list[ModelOut]
+    as_of: datetime | None = None  # the moment asked for; None: every model the catalog serves
 
 
 class ModelDetail(Out):
-    """One model with the rates in force at ``as_of``, and what witnesses say of them (current only)."""
+    """One model with the rates in force at ``as_of``, and what witnesses said of them then."""
 
     catalog_version: int
     as_of: datetime
@@ -115,12 +116,13 @@ class ModelDetail(Out):
 
 
 class HistoryResponse(Out):
-    """Every interval of every rate of a model, oldest first within each rate."""
+    """Every interval of every rate of a model, oldest first within each rate, as known at ``catalog_version``."""
 
     catalog_version: int
     provider: str
     model: str
     intervals: list[RateOut]
+    as_of: datetime | None = None  # the moment whose knowledge is shown; None: now
 
 
 class ProviderOut(Out):
@@ -134,10 +136,11 @@ class ProviderOut(Out):
 
 
 class ProvidersResponse(Out):
-    """Every provider with prices."""
+    """Every provider with prices (with ``as_of``/``version``: with prices in force at that moment)."""
 
     catalog_version: int
     providers: list[ProviderOut]
+    as_of: datetime | None = None  # the moment asked for; None: the current catalog
 
 
 class ChangeOut(Out):
@@ -178,8 +181,14 @@ class ChangesResponse(Out):
     next_before: int | None
 
 
+class Liveness(Out):
+    """The process is up (it says nothing of the catalog: that is readiness)."""
+
+    status: str
+
+
 class Health(Out):
-    """Liveness or readiness."""
+    """Readiness: whether a catalog with prices is loaded, and which."""
 
     status: str
     catalog_version: int = 0

@@ -109,6 +109,7 @@ def create_app(
     from service.routes import ROUTES
     from service.routes_calculator import CALCULATOR_ROUTES
     from service.routes_estimate import ESTIMATE_ROUTES
+    from service.routes_forecast import FORECAST_ROUTES
     from service.routes_tokens import TOKENS_ROUTES
     from service.routes_history import HISTORY_ROUTES
     from service.routes_ops import OPS_ROUTES
@@ -143,7 +144,7 @@ def create_app(
         if settings.cors_origins else None
     )
     return Litestar(
-        route_handlers=[*ROUTES, *ESTIMATE_ROUTES, *TOKENS_ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES],
+        route_handlers=[*ROUTES, *ESTIMATE_ROUTES, *FORECAST_ROUTES, *TOKENS_ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES],
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -18,6 +18,7 @@ from litestar.params import Body, Parameter
 
 from service.app import Service
 from service.estimate import (
+    Line,
     MAX_REQUESTS_PER_PERIOD,
     MAX_TOKENS_PER_REQUEST,
     ModelEstimate,
@@ -79,17 +80,6 @@ ESTIMATE_EXAMPLES = [
 ]
 
 
-class LineOut(Out):
-    """One billed part of a request: tokens x rate."""
-
-    kind: str
-    tokens: int
-    usd_per_mtok: Decimal
-    cost_usd: Decimal
-    basis: str
-    rate_kind: str
-
-
 class SavingsOut(Out):
     """What this tier saves against standard per period (negative: it costs more)."""
 
@@ -121,7 +111,7 @@ class EstimateOut(Out):
     per_period: Decimal
     per_year: Decimal
     period: str
-    lines: list[LineOut]
+    lines: list[Line]  # the estimator's own line items, as they are
     savings_vs_standard: SavingsOut | None
     valid_from: datetime
     source: list[str]
@@ -201,8 +191,7 @@ def _estimate_out(t, input_tokens: int, notes: list[str]) -> EstimateOut:
         provider=t.provider, model=t.model, tier=t.tier, min_prompt_tokens=t.min_prompt_tokens,
         input_tokens=input_tokens, per_request=t.usd_per_request, per_1k_requests=t.usd_per_1k_requests,
         per_period=t.usd_per_period, per_year=t.usd_per_year, period=t.period,
-        lines=[LineOut(kind=ln.kind, tokens=ln.tokens, usd_per_mtok=ln.usd_per_mtok, cost_usd=ln.cost_usd,
-                       basis=ln.basis, rate_kind=ln.rate_kind) for ln in t.lines],
+        lines=list(t.lines),
         savings_vs_standard=(SavingsOut(usd=t.savings_vs_standard.usd_per_period,
                                         percent=t.savings_vs_standard.percent) if t.savings_vs_standard else None),
         valid_from=t.valid_from, source=t.source_ids, warnings=notes + t.warnings,

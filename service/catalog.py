@@ -79,6 +79,9 @@ class Catalog:
                 if key not in self._names[name_key(name)]:
                     self._names[name_key(name)].append(key)
         self._current: dict[ModelKey, tuple[datetime, datetime | None, tuple[Rate, ...]]] = {}
+        # Answers derived from this snapshot's version alone (a model's history), kept with the
+        # snapshot and dropped with it when the next commit swaps a new one in.
+        self.memo: dict[tuple, object] = {}
         # Moments after the build at which some served rate starts or ends (announced changes).
         self._boundaries = sorted(
             {m for rs in rates.values() for r in rs for m in (r.valid_from, r.valid_to) if m is not None and m > built_at}

@@ -1,5 +1,6 @@
 """Read endpoints of the v1 API. Current prices come from the in-memory snapshot."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -108,12 +109,17 @@ def moment(service: Service, as_of: str | None, version: int | None) -> tuple[da
     return (at or service.clock()), None
 
 
-def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey | None = None) -> list[Rate]:
-    """Served rates at a moment: from the snapshot when it covers the moment, else from SQLite."""
+def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey | None = None) -> Sequence[Rate]:
+    """Served rates at a moment: from the snapshot when it covers the moment, else from SQLite.
+
+    For one model from the snapshot this is the snapshot's own tuple, the same object
+    until the model's prices change, so the estimator's index cache hits on it.
+    """
     catalog = service.catalog
     if version is None and at >= catalog.built_at:
-        keys = [key] if key else list(catalog.models)
-        return [r for k in keys for r in catalog.rates_at(k, at)]
+        if key:
+            return catalog.rates_at(key, at)
+        return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     provider, model = key if key else (None, None)
     lanes = (OFFICIAL_LANE, service.registry.designated_witness) if service.registry.designated_witness else (OFFICIAL_LANE,)
     rates = rates_as_of(service.db, at, lanes=lanes, provider=provider, model=model, version=version)
@@ -287,15 +293,22 @@ async def get_model_history(
     key = resolve(service, model, provider)
     lane = service.catalog.models[key].served_from
     at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
-    # Pinned to the served snapshot's version: another process may have committed a changeset the
-    # snapshot has not picked up yet, and the body must hold what the version it names held.
-    intervals = model_history(service.db, key[0], key[1], lane=lane,
-                              version=service.catalog.version if known is None else known)
-    body = HistoryResponse(
-        catalog_version=service.catalog.version if known is None else known, provider=key[0], model=key[1],
-        intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
-    )
-    return json_response(request, body, version=service.catalog.version, max_age_s=300)
+    catalog = service.catalog
+    memo_key = ("history", key, lane)
+    body = catalog.memo.get(memo_key) if known is None else None
+    if body is None:
+        # Pinned to the served snapshot's version: another process may have committed a changeset the
+        # snapshot has not picked up yet, and the body must hold what the version it names held. So
+        # the current history is a function of the snapshot alone, and is kept with it.
+        intervals = model_history(service.db, key[0], key[1], lane=lane,
+                                  version=catalog.version if known is None else known)
+        body = HistoryResponse(
+            catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
+            intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
+        )
+        if known is None:
+            catalog.memo[memo_key] = body
+    return json_response(request, body, version=catalog.version, max_age_s=300)
 
 
 @get("/v1/providers", summary="Providers, their sources and model counts, current or at a moment", tags=["models"],

@@ -27,7 +27,6 @@ from service.estimate import (
     WorkloadError,
     estimate_model,
     rank_estimates,
-    validate_workload,
 )
 from service.problems import ApiError, FieldError, problem_responses
 from service.responses import json_response
@@ -144,6 +143,7 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
     keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
     results: list[tuple[ModelEstimate, int, list[str]]] = []
     warnings: list[str] = []
+    workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
     for key in keys:
         input_tokens, notes = request.input_tokens, []
         if request.text is not None:
@@ -156,13 +156,14 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
                 notes.append(f"input_tokens {counted.tokens} is an approximation ({counted.encoding}); "
                              f"{key[0]} does not publish its tokenizer")
         try:
-            workload = Workload(
-                input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
-                cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
-                output_tokens=request.output_tokens, requests=request.requests, period=request.period,
-                discount_percent=request.discount_percent,
-            )
-            validate_workload(workload)
+            workload = workloads.get(input_tokens)
+            if workload is None:
+                workload = workloads[input_tokens] = Workload(  # validated as it is built
+                    input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
+                    cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
+                    output_tokens=request.output_tokens, requests=request.requests, period=request.period,
+                    discount_percent=request.discount_percent,
+                )
             rates = rates_for(service, at, version, key)
             if not rates:
                 warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")

@@ -16,7 +16,7 @@ import msgspec
 import sqlite_utils
 
 from scrapers.names import catalog_entries, name_key
-from service.db import data_version, write_transaction
+from service.db import data_version, read_snapshot, write_transaction
 from service.rates import Rate
 from service.sources import OFFICIAL_LANE, Registry
 from service.timeutil import from_db, to_db
@@ -150,7 +150,15 @@ class Catalog:
 
 
 def build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: datetime) -> Catalog:
-    """Read the current knowledge from SQLite into a new snapshot (at start and after commits)."""
+    """Read the current knowledge from SQLite into a new snapshot (at start and after commits).
+
+    Every read sees one committed state, so the version and the rows always belong together.
+    """
+    with read_snapshot(db):
+        return _build_catalog(db, registry, now=now)
+
+
+def _build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: datetime) -> Catalog:
     version = data_version(db)
     rows = list(
         db.query(

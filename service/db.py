@@ -216,3 +216,26 @@ class write_transaction:  # noqa: N801 - used as a context manager, reads like a
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+class read_snapshot:  # noqa: N801 - used as a context manager, reads like a statement
+    """``with read_snapshot(db):`` runs several reads against one committed state of the database.
+
+    In autocommit mode each statement sees the newest commit, so a reader that
+    asks for the version and then for the rates could pair one version with
+    the next one's rows when another process commits in between. A SAVEPOINT
+    opens a deferred read transaction, which under WAL keeps one snapshot
+    until it is released; inside a caller's transaction it simply nests.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite_utils.Database:
+        self.db.execute("SAVEPOINT read_snapshot")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type:
+            self.db.execute("ROLLBACK TO read_snapshot")
+        self.db.execute("RELEASE read_snapshot")

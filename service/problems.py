@@ -101,6 +101,29 @@ def _on_http(_: Request, exc: HTTPException) -> Response:
     )
 
 
+# What the decoders and SQLite say when a request goes past their limits: the client's input, not a fault.
+_TOO_DEEP = "while deserializing"  # msgspec: "maximum recursion depth exceeded while deserializing an object"
+_INT_TOO_LARGE = "too large to convert to SQLite INTEGER"
+
+
+def _on_too_deep(request: Request, exc: RecursionError) -> Response:
+    if _TOO_DEEP not in str(exc):
+        return _on_unexpected(request, exc)
+    return problem_response(
+        Problem(type=_TYPE_BASE + "invalid-request", title="Invalid request", status=400,
+                detail="the JSON body is nested too deeply")
+    )
+
+
+def _on_overflow(request: Request, exc: OverflowError) -> Response:
+    if _INT_TOO_LARGE not in str(exc):
+        return _on_unexpected(request, exc)
+    return problem_response(
+        Problem(type=_TYPE_BASE + "invalid-parameter", title="Invalid parameter", status=400,
+                detail="a number in the request is out of range (at most 9223372036854775807)")
+    )
+
+
 def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -130,6 +153,8 @@ EXCEPTION_HANDLERS = {
     ApiError: _on_api_error,
     ValidationException: _on_validation,
     HTTPException: _on_http,
+    RecursionError: _on_too_deep,
+    OverflowError: _on_overflow,
     Exception: _on_unexpected,
 }
 

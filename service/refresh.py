@@ -6,6 +6,7 @@ file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
 """
 
 import hashlib
+import logging
 from collections import defaultdict
 from datetime import datetime
 
@@ -29,6 +30,8 @@ from service.changesets import (
 from service.sources import Source
 from service.timeutil import to_db
 
+log = logging.getLogger("ratecard.refresh")
+
 # How a run ended.
 CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED = "changed", "no_change", "unchanged", "quarantined", "failed"
 RUN_STATUSES = ("running", CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED)
@@ -50,6 +53,27 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
 
 class ValidationFailed(ScrapeError):
     """Parsed rates break a rule no real price page breaks (negative, batch above standard...)."""
+
+
+class ParserCrashed(ScrapeError):
+    """The parser raised something other than a ScrapeError: a bug it met on an unexpected page."""
+
+
+def parse_page(source: Source, body: bytes, url: str) -> list[Observation]:
+    """Run the source's parser; any exception it raises becomes a ScrapeError, so the run records it.
+
+    A parser is meant to reject a page it does not recognise with a named
+    ScrapeError, but a mangled page can still trip an IndexError deep inside
+    one. That must end the run as `failed` with the reason (and the traceback
+    in the log), not escape the pipeline and leave the run `running`.
+    """
+    try:
+        return get_parser(source.parser)(body, url)
+    except ScrapeError:
+        raise
+    except Exception as exc:
+        log.warning("parser %s crashed on %s", source.parser, url, exc_info=True)
+        raise ParserCrashed(f"parser {source.parser} crashed: {type(exc).__name__}: {exc}", url=url) from exc
 
 
 def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: str, now: datetime) -> int:
@@ -102,7 +126,7 @@ def ingest_page(
         finish_run(db, run_id, {**fields, "status": UNCHANGED}, now=now)
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     try:
-        parsed = get_parser(source.parser)(body, url)
+        parsed = parse_page(source, body, url)
         observations = validate_observations(parsed, source, url=url)
         changes = _changes_for(db, source, observations, url=url, sha=sha, run_id=run_id, observed_at=observed_at)
         reasons = gate(changes, _listed_counts(db, source)) if changes else []

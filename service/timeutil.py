@@ -34,7 +34,13 @@ def parse_moment(text: str) -> datetime:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO-8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        # Every moment is stored and compared in UTC; 0001-01-01T00:00+14:00 has no UTC year.
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
+    return moment
 
 
 def utc_now() -> datetime:

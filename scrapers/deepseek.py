@@ -76,12 +76,27 @@ def table_grid(table: Tag) -> list[list[Tag]]:
         for cell in row.find_all(["td", "th"], recursive=False):
             while (r, c) in slots:
                 c += 1
-            for dr in range(int(cell.get("rowspan", 1) or 1)):
-                for dc in range(int(cell.get("colspan", 1) or 1)):
+            rowspan, colspan = _span(cell, "rowspan", len(rows) - r), _span(cell, "colspan", _MAX_COLSPAN)
+            for dr in range(rowspan):
+                for dc in range(colspan):
                     slots[(r + dr, c + dc)] = cell
-            c += int(cell.get("colspan", 1) or 1)
+            c += colspan
     width = max((c for _, c in slots), default=-1) + 1
     return [[slots.get((r, c)) for c in range(width)] for r in range(len(rows))]
+
+
+# HTML caps colspan at 1000 and a rowspan past the table's end stops there; a page that asks for
+# more would otherwise make the grid (and the time to fill it) as large as it likes.
+_MAX_COLSPAN = 1000
+
+
+def _span(cell: Tag, attribute: str, limit: int) -> int:
+    """A cell's rowspan or colspan, as HTML reads it: a positive integer up to ``limit``, else 1."""
+    try:
+        value = int(str(cell.get(attribute, 1) or 1).strip())
+    except ValueError:
+        return 1
+    return max(1, min(value, limit))
 
 
 def cell_text(cell: Tag | None, *, skip: tuple[str, ...] = ("sup", "del")) -> str:
@@ -115,7 +130,7 @@ def footnotes(soup: BeautifulSoup) -> dict[str, str]:
 def parse_table(grid: list[list[Tag]], notes: dict[str, str], url: str) -> list[Observation]:
     """Observations from one sideways pricing table."""
     model_row = grid[_find_row(grid, "model")]
-    label_width = int(model_row[0].get("colspan", 1) or 1)
+    label_width = _span(model_row[0], "colspan", _MAX_COLSPAN)
     models = {c: cell_text(model_row[c]) for c in range(label_width, len(model_row))}
     for model in models.values():
         if not _MODEL_ID.fullmatch(model):

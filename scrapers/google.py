@@ -148,6 +148,11 @@ def parse_section(title: str, section: str, url: str) -> list[Observation]:
 def table_tiers(title: str, section: str, befores: list[str], url: str) -> list[str]:
     """The tier of each table in a section, from a label just above it or else the tab order."""
     order = tab_order(title, section, url)
+    labelled = [_tier_label(before) for before in befores]
+    if not all(labelled) and len(befores) != len(order):
+        # One table per tab panel, in tab order: a count that differs means a table was lost or
+        # broken (e.g. its separator row), and reading on would give each tier the next one's prices.
+        raise PageRejected(f"{title}: {len(befores)} price table(s) for the {len(order)} tier tab(s) {order}", url=url)
     tiers = []
     for i, before in enumerate(befores):
         tier = _tier_label(before) or (order[i] if i < len(order) else None)

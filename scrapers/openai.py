@@ -102,7 +102,7 @@ def parse(body: bytes, url: str) -> list[Observation]:
     """Read every standard, batch, flex and priority rate from OpenAI's pricing page."""
     text = decode_page(body, url)
     reject_challenge(text, url)
-    tables = headed_tables(text)
+    tables = headed_tables(text, url)
     headings = {normalise_header(table.heading) for table in tables}
     for required in REQUIRED_HEADINGS:
         if required.lower() not in headings:
@@ -119,8 +119,13 @@ def parse(body: bytes, url: str) -> list[Observation]:
     return list(found.values())
 
 
-def headed_tables(text: str) -> list[Table]:
-    """Every pipe table in the page with the heading and the label lines that precede it."""
+def headed_tables(text: str, url: str = "") -> list[Table]:
+    """Every pipe table in the page with the heading and the label lines that precede it.
+
+    A run of pipe lines under a tier heading that does not read as a table (its
+    separator row lost, say) rejects the page: skipping it would let the label
+    lines above it name the next table.
+    """
     tables: list[Table] = []
     heading, lead, block = "", [], []
     for line in [*text.splitlines(), ""]:
@@ -129,6 +134,8 @@ def headed_tables(text: str) -> list[Table]:
             continue
         if block:
             parsed = markdown_tables("\n".join(block))
+            if not parsed and table_tier(Table(heading, tuple(lead), [], [])) is not None:
+                raise PageRejected(f"a table under {heading!r} is not a readable pipe table", url=url)
             tables.extend(Table(heading, tuple(lead), header, rows) for header, rows in parsed)
             lead = [] if parsed else lead
             block = []

@@ -9,6 +9,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 
 import msgspec
 import sqlite_utils
@@ -31,6 +32,10 @@ from service.sources import Source
 from service.timeutil import to_db
 
 log = logging.getLogger("ratecard.refresh")
+
+# No model has been priced above $600 per 1M tokens (o1-pro's output); a price 150x that is a
+# unit mistake (a per-1M price read as per-token is 10^6 too large), never a real one.
+MAX_USD_PER_MTOK = Decimal(100_000)
 
 # How a run ended.
 CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED = "changed", "no_change", "unchanged", "quarantined", "failed"
@@ -204,6 +209,9 @@ def find_problems(observations: list[Observation], source: Source) -> list[tuple
             problems.append((o.key, f"{where}: a price must be given exactly when the rate is offered"))
         elif o.usd_per_mtok is not None and o.usd_per_mtok < 0:
             problems.append((o.key, f"{where}: negative price {o.usd_per_mtok}"))
+        elif o.usd_per_mtok is not None and o.usd_per_mtok > MAX_USD_PER_MTOK:
+            problems.append((o.key, f"{where}: {o.usd_per_mtok} USD per 1M tokens is beyond any real price "
+                                    f"(at most {MAX_USD_PER_MTOK}): a unit read wrong?"))
         if source.role == "authoritative" and o.provider not in source.providers:
             problems.append((o.key, f"{where}: provider not served by source {source.id}"))
         values[(*o.key, o.valid_from)] = o.usd_per_mtok

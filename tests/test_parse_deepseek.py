@@ -122,3 +122,16 @@ def test_a_table_without_price_rows_is_rejected():
     page = '<table><tr><td colspan="2">MODEL</td><td>deepseek-v4-flash</td></tr></table>'
     with pytest.raises(PageRejected, match="price rows"):
         deepseek.parse(page.encode(), URL)
+
+
+def test_huge_or_broken_spans_are_read_as_html_reads_them():
+    # colspan="1000000" once made a grid of a million slots per row (18 s, 355 MB); HTML caps it at 1000.
+    page = PAGE.read_bytes().replace(b'colspan="2"', b'colspan="1000000"', 1)
+    with pytest.raises(PageRejected):
+        deepseek.parse(page, URL)  # the label cell now spans every column: no model column is left
+    grid = deepseek.table_grid(deepseek.BeautifulSoup(
+        '<table><tr><td colspan="1000000" rowspan="99999">a</td></tr><tr><td colspan="x">b</td></tr></table>',
+        "html.parser").table)
+    # "a" fills 1000 columns of both rows (its rowspan stops at the table's end); "b" (colspan "x": 1) follows it.
+    assert [len(row) for row in grid] == [1001, 1001]
+    assert grid[1][0].get_text() == "a" and grid[1][999].get_text() == "a" and grid[1][1000].get_text() == "b"

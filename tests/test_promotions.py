@@ -85,3 +85,4 @@ def test_a_page_seen_after_its_promotion_ended_does_not_restart_it(db, registry)
     assert pro_input(db, datetime(2026, 6, 15, tzinfo=UTC)) == Decimal("1.74")
     assert [r.usd_per_mtok for r in model_history(db, "deepseek", "deepseek-v4-pro")
             if r.tier == "standard" and r.kind == "input"] == [Decimal("1.74")]
+

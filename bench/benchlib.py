@@ -158,11 +158,8 @@ def append_results(title: str, sections: Sequence[tuple[str, str]], *, env: dict
     print(f"\nappended to {RESULTS.relative_to(REPO)}")
 
 
-def time_per_call(fn: Callable[[], object], *, repeat: int = 7, min_time_s: float = 0.2) -> list[float]:
-    """Seconds per call of ``fn`` in each of ``repeat`` rounds; a round lasts about ``min_time_s``.
-
-    The number of calls per round is picked once (timeit's autorange idea), so rounds are comparable.
-    """
+def _calls_per_round(fn: Callable[[], object], min_time_s: float) -> int:
+    """How many calls of ``fn`` take about ``min_time_s`` (doubling until a quarter of it, then scaled)."""
     number = 1
     while True:
         start = time.perf_counter()
@@ -172,7 +169,15 @@ def time_per_call(fn: Callable[[], object], *, repeat: int = 7, min_time_s: floa
         if elapsed >= min_time_s / 4:
             break
         number *= 2
-    number = max(1, int(number * (min_time_s / max(elapsed, 1e-9))))
+    return max(1, int(number * (min_time_s / max(elapsed, 1e-9))))
+
+
+def time_per_call(fn: Callable[[], object], *, repeat: int = 7, min_time_s: float = 0.2) -> list[float]:
+    """Seconds per call of ``fn`` in each of ``repeat`` rounds; a round lasts about ``min_time_s``.
+
+    The number of calls per round is picked once (timeit's autorange idea), so rounds are comparable.
+    """
+    number = _calls_per_round(fn, min_time_s)
     rounds = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -189,18 +194,7 @@ def time_interleaved(cases: dict[str, Callable[[], object]], *, repeat: int = 7,
     Like ``time_per_call`` for several functions at once, but a burst of load on a shared machine
     hits every case of that round instead of one case: ratios between cases stay fair.
     """
-    numbers = {}
-    for name, fn in cases.items():
-        number = 1
-        while True:
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time_s / 4:
-                break
-            number *= 2
-        numbers[name] = max(1, int(number * (min_time_s / max(elapsed, 1e-9))))
+    numbers = {name: _calls_per_round(fn, min_time_s) for name, fn in cases.items()}
     rounds: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
         for name, fn in cases.items():

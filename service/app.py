@@ -26,6 +26,7 @@ from service.bootstrap import ingest_bundled, needs_bootstrap
 from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import data_version, open_database
+from service.refresh import close_abandoned_runs
 from service.problems import EXCEPTION_HANDLERS
 from service.sources import Registry, load_registry
 from service.timeutil import utc_now
@@ -89,6 +90,7 @@ def prepare_service(
     db = db if db is not None else open_database(settings.db_path)
     registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
     sync_model_catalog(db, now=clock())
+    close_abandoned_runs(db, now=clock())
     if settings.bootstrap and needs_bootstrap(db):
         ingest_bundled(db, registry, clock=clock)
     if settings.bootstrap:

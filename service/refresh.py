@@ -8,7 +8,7 @@ file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
 import hashlib
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import msgspec
@@ -91,6 +91,25 @@ def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: s
 def finish_run(db: sqlite_utils.Database, run_id: int, result_fields: dict, *, now: datetime) -> None:
     """Record how a run ended."""
     db["runs"].update(run_id, {**result_fields, "finished_at": to_db(now)})
+
+
+# A run fetches with at most 4 attempts of 10 s + 30 s plus capped backoff and parses in under a
+# second; one still `running` this long after it started belongs to a process that died.
+ABANDONED_AFTER = timedelta(hours=1)
+
+
+def close_abandoned_runs(db: sqlite_utils.Database, *, now: datetime) -> int:
+    """Mark runs left `running` by a process that was killed as failed, saying so; return how many.
+
+    The changeset such a run was writing is all or nothing (one transaction),
+    so only the run record is left open; this closes it for /v1/runs and /v1/sources.
+    """
+    cursor = db.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE status = 'running' AND started_at < ?",
+        [FAILED, to_db(now), "interrupted: the process ended before the run finished", to_db(now - ABANDONED_AFTER)],
+    )
+    db.conn.commit()
+    return cursor.rowcount
 
 
 def ingest_page(

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
@@ -32,7 +33,7 @@ from service.problems import ApiError, FieldError, problem_responses
 from service.responses import json_response
 from service.routes import AsOf, Version, moment, rates_for, resolve, svc
 from service.schemas import Out
-from service.tokens import MAX_TEXT_CHARS, TokenCountError, count_tokens
+from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
 
 MAX_MODELS = 20
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
@@ -186,6 +187,17 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
                             period=request.period, estimates=out, warnings=warnings)
 
 
+async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> EstimateResponse:
+    """``estimate_workload``, in a worker thread when a long ``text`` must be counted for each model.
+
+    Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
+    counted on the event loop would stall every other request meanwhile.
+    """
+    if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
+        return await anyio.to_thread.run_sync(estimate_workload, service, request)
+    return estimate_workload(service, request)
+
+
 def _estimate_out(t, input_tokens: int, notes: list[str]) -> EstimateOut:
     plan = t.batch_plan
     return EstimateOut(
@@ -210,7 +222,7 @@ async def post_estimate(
 ) -> Response[EstimateResponse]:
     """Price a workload on every tier of each model: per request, per 1k requests, per period, per year."""
     service = svc(state)
-    body = estimate_workload(service, data)
+    body = await estimate_off_the_loop(service, data)
     return json_response(request, body, version=service.catalog.version, max_age_s=0)
 
 
@@ -255,7 +267,7 @@ async def get_estimate(
     service = svc(state)
     if len(model) > MAX_MODELS:
         raise _problem("model", f"at most {MAX_MODELS} models per estimate")
-    body = estimate_workload(
+    body = await estimate_off_the_loop(
         service,
         EstimateRequest(models=model, input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
                         cache_write_tokens=cache_write_tokens, cache_ttl=cache_ttl, output_tokens=output_tokens,

@@ -18,11 +18,8 @@ from service.problems import ApiError, FieldError, problem_responses
 from service.responses import json_response
 from service.routes import resolve, svc
 from service.schemas import Out
-from service.tokens import MAX_TEXT_CHARS, TokenCountError, count_tokens
+from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
 
-# Counting is CPU-bound; past this many characters it runs in a worker thread
-# (tiktoken releases the GIL) so one long prompt does not stall the event loop.
-THREAD_OVER_CHARS = 50_000
 
 
 class TokensRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):

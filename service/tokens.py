@@ -31,6 +31,10 @@ import ratecard_data
 # could otherwise make the service tokenize arbitrarily large bodies.
 MAX_TEXT_CHARS = 1_000_000
 
+# Counting is CPU-bound; past this many characters a request handler counts in a worker
+# thread (tiktoken releases the GIL), so one long prompt does not stall the event loop.
+THREAD_OVER_CHARS = 50_000
+
 APPROXIMATE_ENCODING = "o200k_base"  # what counts a model whose tokenizer we do not have
 
 # The two vocabularies we ship, as tiktoken_ext/openai_public.py defines them

@@ -144,3 +144,12 @@ def test_a_body_that_is_not_json_is_a_400_problem(client):
     response = client.post("/v1/estimate", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_long_text_is_counted_off_the_event_loop_with_the_same_answer(client):
+    # 120,000 characters: counted in a worker thread; "hello", " world", " hello", ... is 20,000 o200k tokens.
+    text = " ".join(["hello world"] * 10_000)
+    body = client.post("/v1/estimate", json={"models": ["gpt-4o"], "text": text, "tiers": ["standard"],
+                                             "as_of": "2026-11-20"}).json()
+    (standard,) = body["estimates"]
+    assert standard["input_tokens"] == 20_000 and standard["per_request"] == 0.05  # 20,000 x $2.50 / 1M

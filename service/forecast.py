@@ -59,7 +59,7 @@ from service.workload import (
     MAX_TOKENS_PER_REQUEST,
     Workload,
     WorkloadError,
-    decimal_places,
+    check_decimal,
 )
 
 __all__ = [
@@ -206,17 +206,17 @@ def validate_plan(plan: ForecastPlan) -> None:
             " the whole prompt",
         )
     _check_int("monthly_requests", plan.monthly_requests, 0, MAX_REQUESTS_PER_PERIOD)
-    _check_decimal("monthly_growth_percent", plan.monthly_growth_percent, MIN_GROWTH_PERCENT, MAX_GROWTH_PERCENT,
+    check_decimal("monthly_growth_percent", plan.monthly_growth_percent, MIN_GROWTH_PERCENT, MAX_GROWTH_PERCENT,
                    MAX_SHARE_DECIMAL_PLACES)
     for field in ("batch_share", "cache_hit_share"):
-        _check_decimal(field, getattr(plan, field), Decimal(0), _ONE, MAX_SHARE_DECIMAL_PLACES)
+        check_decimal(field, getattr(plan, field), Decimal(0), _ONE, MAX_SHARE_DECIMAL_PLACES)
     hours, rate = plan.migration_hours, plan.hourly_rate_usd
     if (hours is None) != (rate is None):
         missing = "hourly_rate_usd" if rate is None else "migration_hours"
         raise WorkloadError(missing, "give migration_hours and hourly_rate_usd together")
     if hours is not None:
-        _check_decimal("migration_hours", hours, Decimal(0), MAX_MIGRATION_HOURS, MAX_MONEY_DECIMAL_PLACES)
-        _check_decimal("hourly_rate_usd", rate, Decimal(0), MAX_HOURLY_RATE_USD, MAX_MONEY_DECIMAL_PLACES)
+        check_decimal("migration_hours", hours, Decimal(0), MAX_MIGRATION_HOURS, MAX_MONEY_DECIMAL_PLACES)
+        check_decimal("hourly_rate_usd", rate, Decimal(0), MAX_HOURLY_RATE_USD, MAX_MONEY_DECIMAL_PLACES)
     # Last: the only rule that needs the others valid (it compounds the growth).
     monthly_requests(plan)
 
@@ -459,14 +459,3 @@ def _check_int(field: str, value: object, low: int, high: int) -> None:
         raise WorkloadError(field, f"must be an integer, not {type(value).__name__}")
     if not low <= value <= high:
         raise WorkloadError(field, f"must be between {low:,} and {high:,}")
-
-
-def _check_decimal(field: str, value: object, low: Decimal, high: Decimal, places: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        # A float would carry a binary fraction into money; make the caller say the digits.
-        raise WorkloadError(field, f"must be a Decimal, not {type(value).__name__}")
-    value = Decimal(value)
-    if not value.is_finite() or not low <= value <= high:
-        raise WorkloadError(field, f"must be between {low} and {high}")
-    if decimal_places(value) > places:
-        raise WorkloadError(field, f"at most {places} decimal places")

@@ -29,7 +29,7 @@ from service.estimate import (
     estimate_model,
     rank_estimates,
 )
-from service.problems import ApiError, FieldError, problem_responses
+from service.problems import ApiError, bad_parameter, problem_responses
 from service.responses import json_response
 from service.routes import AsOf, Version, moment, rates_for, resolve, svc
 from service.schemas import Out
@@ -131,7 +131,7 @@ class EstimateResponse(Out):
 
 
 def _problem(field: str, reason: str) -> ApiError:
-    return ApiError(400, "invalid-workload", "Invalid workload", f"{field}: {reason}", errors=[FieldError(field, reason)])
+    return bad_parameter(field, reason, slug="invalid-workload", title="Invalid workload")
 
 
 def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:

@@ -30,7 +30,7 @@ from service.forecast import (
     month_label,
     month_starts,
 )
-from service.problems import ApiError, FieldError, problem_responses
+from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
 from service.routes import rates_for, resolve, svc
@@ -93,8 +93,7 @@ _EXAMPLE = {
 
 
 def _problem(field: str, reason: str) -> ApiError:
-    return ApiError(400, "invalid-forecast", "Invalid forecast", f"{field}: {reason}",
-                    errors=[FieldError(field, reason)])
+    return bad_parameter(field, reason, slug="invalid-forecast", title="Invalid forecast")
 
 
 def forecast_workload(service: Service, request: ForecastRequest) -> ForecastResponse:

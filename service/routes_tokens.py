@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.problems import ApiError, FieldError, problem_responses
+from service.problems import bad_parameter, problem_responses
 from service.responses import json_response
 from service.routes import resolve, svc
 from service.schemas import Out
@@ -63,8 +63,7 @@ async def post_tokens(
         else:
             counted = count_tokens(provider, model, data.text)
     except TokenCountError as exc:
-        raise ApiError(400, "invalid-text", "Invalid text", f"text: {exc}",
-                       errors=[FieldError("text", str(exc))]) from None
+        raise bad_parameter("text", str(exc), slug="invalid-text", title="Invalid text") from None
     note = None if counted.exact else (
         f"approximate: counted with {counted.encoding}; {provider} does not publish the tokenizer of {model}"
         if provider != "openai" else f"approximate: tiktoken does not know {model}; counted with {counted.encoding}"

@@ -72,15 +72,19 @@ def validate_workload(workload: Workload) -> None:
         raise WorkloadError("cache_ttl", f"must be one of {', '.join(CACHE_WRITE_KIND_BY_TTL)}")
     if workload.period not in PERIODS_PER_YEAR:
         raise WorkloadError("period", f"must be one of {', '.join(PERIODS_PER_YEAR)}")
-    discount = workload.discount_percent
-    if isinstance(discount, bool) or not isinstance(discount, Decimal | int):
+    check_decimal("discount_percent", workload.discount_percent, Decimal(0), Decimal(100), MAX_DISCOUNT_DECIMAL_PLACES)
+
+
+def check_decimal(field: str, value: object, low: Decimal, high: Decimal, places: int) -> None:
+    """WorkloadError naming ``field`` unless ``value`` is an exact number in [low, high] with at most ``places``."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
         # A float would carry a binary fraction into money; make the caller say the digits.
-        raise WorkloadError("discount_percent", f"must be a Decimal, not {type(discount).__name__}")
-    discount = Decimal(discount)
-    if not discount.is_finite() or not 0 <= discount <= 100:
-        raise WorkloadError("discount_percent", "must be between 0 and 100")
-    if decimal_places(discount) > MAX_DISCOUNT_DECIMAL_PLACES:
-        raise WorkloadError("discount_percent", f"at most {MAX_DISCOUNT_DECIMAL_PLACES} decimal places")
+        raise WorkloadError(field, f"must be a Decimal, not {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite() or not low <= value <= high:
+        raise WorkloadError(field, f"must be between {low} and {high}")
+    if decimal_places(value) > places:
+        raise WorkloadError(field, f"at most {places} decimal places")
 
 
 def _check_count(field: str, value: object, maximum: int) -> None:

@@ -60,9 +60,9 @@ class ApiError(Exception):
         )
 
 
-def bad_parameter(field: str, reason: str) -> ApiError:
-    """A 400 naming the query parameter or body field that is wrong."""
-    return ApiError(400, "invalid-parameter", "Invalid parameter", f"{field}: {reason}", errors=[FieldError(field, reason)])
+def bad_parameter(field: str, reason: str, *, slug: str = "invalid-parameter", title: str = "Invalid parameter") -> ApiError:
+    """A 400 naming the query parameter or body field that is wrong (``slug``/``title`` say which kind of input)."""
+    return ApiError(400, slug, title, f"{field}: {reason}", errors=[FieldError(field, reason)])
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:
@@ -106,22 +106,20 @@ _TOO_DEEP = "while deserializing"  # msgspec: "maximum recursion depth exceeded 
 _INT_TOO_LARGE = "too large to convert to SQLite INTEGER"
 
 
-def _on_too_deep(request: Request, exc: RecursionError) -> Response:
-    if _TOO_DEEP not in str(exc):
-        return _on_unexpected(request, exc)
-    return problem_response(
-        Problem(type=_TYPE_BASE + "invalid-request", title="Invalid request", status=400,
-                detail="the JSON body is nested too deeply")
-    )
+def _client_limit(marker: str, slug: str, title: str, detail: str):
+    """A handler answering 400 for an exception whose message has ``marker`` (the input's fault), else a 500."""
+
+    def handle(request: Request, exc: Exception) -> Response:
+        if marker not in str(exc):
+            return _on_unexpected(request, exc)
+        return problem_response(Problem(type=_TYPE_BASE + slug, title=title, status=400, detail=detail))
+
+    return handle
 
 
-def _on_overflow(request: Request, exc: OverflowError) -> Response:
-    if _INT_TOO_LARGE not in str(exc):
-        return _on_unexpected(request, exc)
-    return problem_response(
-        Problem(type=_TYPE_BASE + "invalid-parameter", title="Invalid parameter", status=400,
-                detail="a number in the request is out of range (at most 9223372036854775807)")
-    )
+_on_too_deep = _client_limit(_TOO_DEEP, "invalid-request", "Invalid request", "the JSON body is nested too deeply")
+_on_overflow = _client_limit(_INT_TOO_LARGE, "invalid-parameter", "Invalid parameter",
+                             "a number in the request is out of range (at most 9223372036854775807)")
 
 
 def _on_unexpected(request: Request, exc: Exception) -> Response:
@@ -143,8 +141,29 @@ def problem_responses(*statuses: int) -> dict:
         413: "Request body too large.",
         500: "Unexpected error (logged).",
     }
+    from litestar.openapi.spec import Example
+
+    # Real examples, so the schema does not carry (and change with) examples litestar would make up.
+    examples = {
+        400: Problem(type=_TYPE_BASE + "invalid-parameter", title="Invalid parameter", status=400,
+                     detail="tier: 'cheap' is not one of standard, batch, flex, priority, off_peak",
+                     errors=[FieldError("tier", "'cheap' is not one of standard, batch, flex, priority, off_peak")]),
+        401: Problem(type=_TYPE_BASE + "unauthorized", title="Unauthorized", status=401,
+                     detail="a valid bearer token is required"),
+        404: Problem(type=_TYPE_BASE + "unknown-model", title="Unknown model", status=404,
+                     detail="no model named 'gpt-4oo'", suggestions=["openai/gpt-4o", "openai/gpt-4.1"]),
+        409: Problem(type=_TYPE_BASE + "not-quarantined", title="Not quarantined", status=409,
+                     detail="changeset 12 is applied, not quarantined"),
+        413: Problem(type=_TYPE_BASE + "body-too-large", title="Request body too large", status=413,
+                     detail="Request Entity Too Large"),
+        500: Problem(type=_TYPE_BASE + "internal", title="Internal error", status=500,
+                     detail="an unexpected error occurred; it has been logged"),
+    }
     return {
-        status: ResponseSpec(data_container=Problem, description=described[status], media_type=PROBLEM_MEDIA_TYPE)
+        status: ResponseSpec(data_container=Problem, description=described[status], media_type=PROBLEM_MEDIA_TYPE,
+                             generate_examples=False,
+                             examples=[Example(summary=examples[status].title,
+                                               value=msgspec.to_builtins(examples[status]))])
         for status in sorted({400, 500, *statuses})
     }
 

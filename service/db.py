@@ -173,6 +173,30 @@ def m001_initial_schema(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX pages_by_source ON pages (source_id, fetched_at)")
 
 
+
+@MIGRATIONS()
+def m002_as_of_indexes(db: sqlite_utils.Database) -> None:
+    """Index current knowledge for as-of reads of a whole catalog that page in SQL.
+
+    ``rates_current`` is reordered to the order answers are listed in (provider,
+    model, tier, kind, min_prompt_tokens), with the lane and interval in the
+    index, so a page of rates in force at a moment is a walk of one index that
+    stops at the page's end, with no table lookups until the page's rows. The
+    diff and curated reads (lane, provider, model, ...) still seek on it.
+    ``rates_in_force`` leads with the interval start, so counting the rates in
+    force at a moment reads only the rows that had started by then.
+    """
+    db.execute("DROP INDEX rates_current")
+    db.execute(
+        "CREATE INDEX rates_current ON rates"
+        " (provider, model, tier, kind, min_prompt_tokens, lane, valid_from, valid_to)"
+        " WHERE closed_changeset_id IS NULL"
+    )
+    db.execute(
+        "CREATE INDEX rates_in_force ON rates (lane, valid_from, valid_to, provider, model, tier, kind)"
+        " WHERE closed_changeset_id IS NULL"
+    )
+
 def open_database(path: str | Path | None) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, or in memory for None, and migrate it.
 

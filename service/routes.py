@@ -14,7 +14,18 @@ from scrapers.vocabulary import KINDS, TIERS
 from service.agreement import AgreementReport, agreement_report, catalog_rates_at
 from service.app import Service
 from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
-from service.history import changeset_time, model_history, rates_as_of, version_known_at
+from service.history import (
+    AsOfFilter,
+    InForceCounts,
+    Served,
+    changeset_time,
+    in_force_counts,
+    model_history,
+    page_as_of,
+    priced_models_as_of,
+    rates_as_of,
+    version_known_at,
+)
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
@@ -121,14 +132,75 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     provider, model = key if key else (None, None)
-    lanes = (OFFICIAL_LANE, service.registry.designated_witness) if service.registry.designated_witness else (OFFICIAL_LANE,)
-    rates = rates_as_of(service.db, at, lanes=lanes, provider=provider, model=model, version=version)
-    # Each model is served from one lane, as in the snapshot; witness-served rates say so.
-    served = []
-    for r in rates:
-        info = catalog.models.get((r.provider, r.model))
-        if info is not None and r.lane == info.served_from:
-            served.append(r if r.lane == OFFICIAL_LANE else as_witness(r))
+    rates = rates_as_of(service.db, at, served=served_lanes(service), provider=provider, model=model, version=version)
+    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates]
+
+
+def prices_page(
+    service: Service, at: datetime, version: int | None, chosen: AsOfFilter, *, limit: int, offset: int
+) -> tuple[list[Rate], int]:
+    """A page of served rates at a moment and the count of all of them.
+
+    From the snapshot when it covers the moment; else paged in SQL, so a page
+    of a past catalog costs its rows, not the whole catalog's.
+    """
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        key = (chosen.provider, chosen.model) if chosen.model else None
+        rows = [
+            r for r in rates_for(service, at, None, key)
+            if (chosen.provider is None or r.provider == chosen.provider) and (chosen.tier is None or r.tier == chosen.tier)
+            and (chosen.kind is None or r.kind == chosen.kind)
+        ]
+        return rows[offset : offset + limit], len(rows)
+    chosen = chosen._replace(served=served_lanes(service))
+    counts = in_force_counts_of(service, chosen) if version is None and not (chosen.provider or chosen.model) else None
+    page, total = page_as_of(service.db, at, chosen, version=version, limit=limit, offset=offset, counts=counts)
+    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
+
+
+def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:
+    """The snapshot's step function of whole-catalog counts for a tier/kind filter, taken on first use.
+
+    None when the database has moved past the snapshot (a commit whose new
+    snapshot is not swapped in yet): the page then counts for itself.
+    """
+    catalog = service.catalog
+    memo_key = ("in-force-counts", chosen.tier, chosen.kind)
+    counts = catalog.memo.get(memo_key)
+    if counts is None:
+        counts = in_force_counts(service.db, chosen)
+        if counts.version != catalog.version:
+            return None
+        catalog.memo[memo_key] = counts
+    return counts
+
+
+def priced_models(service: Service, at: datetime, version: int | None) -> set[ModelKey]:
+    """The served models with a rate in force at a moment."""
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        return {k for k in catalog.models if catalog.rates_at(k, at)}
+    return priced_models_as_of(service.db, at, served=served_lanes(service), version=version)
+
+
+def served_lanes(service: Service) -> Served:
+    """The snapshot's lane choice for SQL reads of the past, worked out once per snapshot."""
+    catalog = service.catalog
+    served = catalog.memo.get(("served",))
+    if served is None:
+        witness = service.registry.designated_witness
+        official = frozenset(k[0] for k, info in catalog.models.items() if info.served_from == OFFICIAL_LANE)
+        # Every stored rate has a models row (changesets touch it), so this is every model not served now.
+        known = {(p, m) for p, m in service.db.execute("SELECT provider, model FROM models")}
+        hidden = {(lane, p, m) for p, m in known - catalog.models.keys() for lane in (OFFICIAL_LANE, witness) if lane}
+        for (p, m), info in catalog.models.items():
+            if info.served_from != OFFICIAL_LANE and service.db.execute(
+                    "SELECT 1 FROM rates INDEXED BY rates_current WHERE provider = ? AND model = ? AND lane = ?"
+                    " AND closed_changeset_id IS NULL LIMIT 1", [p, m, OFFICIAL_LANE]).fetchone():
+                hidden.add((OFFICIAL_LANE, p, m))  # old official rows of a model now served from the witness
+        served = Served(witness, official, frozenset(hidden))
+        catalog.memo[("served",)] = served
     return served
 
 
@@ -205,14 +277,11 @@ async def get_prices(
                        suggestions=sorted(service.catalog.providers))
     key = resolve(service, model, provider) if model else None
     at, ver = moment(service, as_of, version)
-    rows = [
-        r for r in rates_for(service, at, ver, key)
-        if (provider is None or r.provider == provider) and (tier is None or r.tier == tier)
-        and (kind is None or r.kind == kind)
-    ]
+    chosen = AsOfFilter(provider=key[0] if key else provider, model=key[1] if key else None, tier=tier, kind=kind)
+    page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
     body = PricesResponse(
-        catalog_version=ver or service.catalog.version, as_of=at, total=len(rows), limit=limit, offset=offset,
-        rates=[rate_out(r) for r in rows[offset : offset + limit]],
+        catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
+        rates=[rate_out(r) for r in page],
     )
     return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
 
@@ -238,7 +307,7 @@ async def list_models(
     """
     service = svc(state)
     at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
-    priced = None if at is None else {(r.provider, r.model) for r in rates_for(service, at, ver)}
+    priced = None if at is None else priced_models(service, at, ver)
     needle = (q or "").lower()
     infos = [
         info for key, info in service.catalog.models.items()
@@ -323,7 +392,7 @@ async def list_providers(
     """
     service = svc(state)
     at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
-    priced = None if at is None else {(r.provider, r.model) for r in rates_for(service, at, ver)}
+    priced = None if at is None else priced_models(service, at, ver)
     counts: dict[str, int] = {}
     served: dict[str, str] = {}
     for key, info in service.catalog.models.items():

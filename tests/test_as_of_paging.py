@@ -1,0 +1,163 @@
+"""Past-moment prices are paged in SQL with the snapshot's lane choice; the pages must add up.
+
+`GET /v1/prices?as_of=` before the snapshot no longer reads every row in force
+and filters them in Python: the lane each model is served from, the filters
+and the page are applied in one SQL statement (service/history.py). These
+tests hold it to the plain reading - every row in force in the official and
+designated-witness lanes, kept when its lane is the one the snapshot serves the
+model from - on the bundled data, which has both: 121 models served from the
+official pages and 82 long-tail models from models.dev, plus 436 models only
+the other witnesses know, which are not served at all.
+"""
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlite_utils
+from litestar.testing import TestClient
+
+from service.app import Service
+from service.catalog import as_witness
+from service.db import MIGRATIONS, open_database
+from service.history import AsOfFilter, InForceCounts, in_force_counts, page_as_of, rates_as_of
+from service.routes import priced_models, served_lanes
+from service.sources import OFFICIAL_LANE
+from service.timeutil import from_db
+from tests.test_as_of_everywhere import BEFORE_CURATED, GPT_4O_SWITCH, LATEST, O3_CUT
+
+# Moments around the curated history: before gpt-4o's alias switch, between it and o3's cut, after.
+MOMENTS = [datetime(2024, 6, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 6, 9, 23, 59, 59, tzinfo=UTC),
+           datetime(2025, 6, 10, tzinfo=UTC), datetime(2026, 11, 20, 11, 0, tzinfo=UTC)]
+
+
+def reference(service: Service, at: datetime, version: int | None, chosen: AsOfFilter) -> list:
+    """Every row in force in the served lanes, filtered in Python as the snapshot serves models."""
+    lanes = (OFFICIAL_LANE, service.registry.designated_witness)
+    served = []
+    for r in rates_as_of(service.db, at, lanes=lanes, version=version):
+        info = service.catalog.models.get((r.provider, r.model))
+        if info is None or r.lane != info.served_from:
+            continue
+        if any(v is not None and getattr(r, f) != v for f, v in
+               (("provider", chosen.provider), ("model", chosen.model), ("tier", chosen.tier), ("kind", chosen.kind))):
+            continue
+        served.append(r if r.lane == OFFICIAL_LANE else as_witness(r))
+    return served
+
+
+def walk(service: Service, at: datetime, version: int | None, chosen: AsOfFilter, limit: int) -> tuple[list, set]:
+    """Every page of the SQL read, and the totals each page reported."""
+    rows, totals, offset = [], set(), 0
+    while True:
+        page, total = page_as_of(service.db, at, chosen._replace(served=served_lanes(service)), version=version,
+                                 limit=limit, offset=offset)
+        totals.add(total)
+        if not page:
+            return rows, totals
+        rows += [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page]
+        offset += limit
+
+
+def test_the_bundled_data_has_both_lanes_and_unserved_models(bundled_service: Service) -> None:
+    served = served_lanes(bundled_service)
+    assert served.witness_lane == "models-dev"
+    assert sorted(served.official_providers) == ["anthropic", "deepseek", "google", "groq", "mistral", "openai", "xai"]
+    assert len(served.hidden) == 2 * 436
+    lanes = [info.served_from for info in bundled_service.catalog.models.values()]
+    assert (lanes.count("official"), lanes.count("models-dev")) == (121, 82)
+
+
+@pytest.mark.parametrize("at", MOMENTS, ids=lambda m: m.isoformat())
+@pytest.mark.parametrize("version", [None, BEFORE_CURATED, GPT_4O_SWITCH, O3_CUT, LATEST])
+def test_pages_add_up_to_the_plain_reading(bundled_service: Service, at: datetime, version: int | None) -> None:
+    expected = reference(bundled_service, at, version, AsOfFilter())
+    rows, totals = walk(bundled_service, at, version, AsOfFilter(), limit=97)
+    assert rows == expected
+    assert totals == {len(expected)}
+    assert {(r.provider, r.model) for r in expected} == priced_models(bundled_service, at, version)
+
+
+@pytest.mark.parametrize("chosen", [
+    AsOfFilter(provider="openai"), AsOfFilter(provider="openrouter"), AsOfFilter(provider="openai", model="o3"),
+    AsOfFilter(tier="batch"), AsOfFilter(kind="cache_write"), AsOfFilter(provider="anthropic", tier="standard",
+                                                                          kind="input"),
+], ids=repr)
+def test_filters_page_like_the_plain_reading(bundled_service: Service, chosen: AsOfFilter) -> None:
+    for at in MOMENTS:
+        expected = reference(bundled_service, at, None, chosen)
+        assert walk(bundled_service, at, None, chosen, limit=13) == (expected, {len(expected)})
+
+
+def test_the_past_catalogs_in_numbers(bundled_service: Service) -> None:
+    """What the pages above are checked against: rates, witness-served rates, models, o3's standard price.
+
+    Scraped rows take effect when their page was seen, so before 2026 only the
+    curated history is in force; an hour before the snapshot, everything is.
+    """
+    seen = []
+    for at in MOMENTS:
+        rates = reference(bundled_service, at, None, AsOfFilter())
+        o3 = {(r.tier, r.kind): str(r.usd_per_mtok) for r in rates if r.model == "o3" and not r.min_prompt_tokens}
+        seen.append((len(rates), sum(r.lane != OFFICIAL_LANE for r in rates), len({(r.provider, r.model) for r in rates}),
+                     o3.get(("standard", "input")), o3.get(("standard", "output"))))
+    assert seen == [(6, 0, 3, None, None), (15, 0, 6, None, None), (32, 0, 12, "10.00", "40.00"),
+                    (32, 0, 12, "2.00", "8.00"), (1236, 192, 203, "2.00", "8.00")]
+
+
+def test_http_pages_of_a_past_catalog(client: TestClient) -> None:
+    """An hour before the snapshot is read from SQLite: 1,236 rates in three pages of 500."""
+    moment = {"as_of": "2026-11-20T11:00:00Z", "limit": 500}
+    pages = [client.get("/v1/prices", params={**moment, "offset": offset}).json() for offset in (0, 500, 1000, 1500)]
+    assert [(p["total"], len(p["rates"])) for p in pages] == [(1236, 500), (1236, 500), (1236, 236), (1236, 0)]
+    keys = [(r["provider"], r["model"], r["tier"], r["kind"], r["min_prompt_tokens"]) for p in pages for r in p["rates"]]
+    assert keys == sorted(keys) and len(set(keys)) == 1236
+    witness = [r for p in pages for r in p["rates"] if r["basis"] == "witness"]
+    assert len(witness) == 192 and all(r["source"] == "models-dev" for r in witness)
+
+
+def test_the_count_step_function_matches_counting(bundled_service: Service) -> None:
+    """The memoised whole-catalog counts agree with counting rows, at every moment a row starts or ends."""
+    db = bundled_service.db
+    boundaries = sorted({m for (m,) in db.execute(
+        "SELECT valid_from FROM rates UNION SELECT valid_to FROM rates WHERE valid_to IS NOT NULL")})
+    moments = [from_db(m) for m in boundaries] + [from_db(m) - timedelta(seconds=1) for m in boundaries] + MOMENTS
+    assert len(boundaries) == 28
+    for chosen in (AsOfFilter(), AsOfFilter(tier="batch"), AsOfFilter(kind="input"),
+                   AsOfFilter(tier="standard", kind="cache_write")):
+        chosen = chosen._replace(served=served_lanes(bundled_service))
+        counts = in_force_counts(db, chosen)
+        assert counts.version == LATEST
+        for at in moments:
+            assert counts.at(at) == len(reference(bundled_service, at, None, chosen)), (chosen, at)
+
+
+def test_counts_of_another_version_are_not_used(bundled_service: Service) -> None:
+    """Counts taken before a commit that is not swapped in yet: the page counts for itself."""
+    chosen = AsOfFilter(served=served_lanes(bundled_service))
+    at = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    stale = InForceCounts(LATEST - 1, [("2020-01-01T00:00:00Z", 7)], [])
+    assert stale.at(at) == 7
+    assert page_as_of(bundled_service.db, at, chosen, limit=5, counts=stale)[1] == 1236
+    fresh = InForceCounts(LATEST, [("2020-01-01T00:00:00Z", 7)], [])
+    assert page_as_of(bundled_service.db, at, chosen, limit=5, counts=fresh)[1] == 7  # trusted at its version
+
+
+def test_a_database_of_the_first_schema_gets_the_as_of_indexes(tmp_path) -> None:
+    """An existing database (migration 1 only) is migrated on open, its rows kept."""
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(sqlite3.connect(str(path), isolation_level=None))
+    MIGRATIONS.apply(old, stop_before="m002_as_of_indexes")
+    old.execute("INSERT INTO changesets (id, created_at, source_id, status, reason, added, changed, delisted)"
+                " VALUES (1, '2025-01-01T00:00:00Z', 'curated', 'applied', '', 1, 0, 0)")
+    old.execute("INSERT INTO rates (lane, provider, model, tier, kind, min_prompt_tokens, usd_per_mtok, basis,"
+                " valid_from, changeset_id, source_id, url, body_sha256, observed_at) VALUES ('official', 'openai',"
+                " 'o3', 'standard', 'input', 0, '2', 'published', '2025-06-10T00:00:00Z', 1, 'curated', 'u', 's',"
+                " '2025-06-10T00:00:00Z')")
+    old.conn.close()
+    db = open_database(path)
+    indexes = {row[0]: row[1] for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")}
+    assert "(provider, model, tier, kind, min_prompt_tokens, lane, valid_from, valid_to)" in indexes["rates_current"]
+    assert "(lane, valid_from, valid_to, provider, model, tier, kind)" in indexes["rates_in_force"]
+    (rate,) = rates_as_of(db, datetime(2025, 7, 1, tzinfo=UTC))
+    assert (rate.model, str(rate.usd_per_mtok)) == ("o3", "2")

@@ -183,8 +183,9 @@ def m002_as_of_indexes(db: sqlite_utils.Database) -> None:
     index, so a page of rates in force at a moment is a walk of one index that
     stops at the page's end, with no table lookups until the page's rows. The
     diff and curated reads (lane, provider, model, ...) still seek on it.
-    ``rates_in_force`` leads with the interval start, so counting the rates in
-    force at a moment reads only the rows that had started by then.
+    ``rates_in_force`` holds each model's intervals in time order, so the
+    per-model counts of rows in force at any moment (service/history.py) are
+    one grouped walk without a sort.
     """
     db.execute("DROP INDEX rates_current")
     db.execute(
@@ -193,7 +194,7 @@ def m002_as_of_indexes(db: sqlite_utils.Database) -> None:
         " WHERE closed_changeset_id IS NULL"
     )
     db.execute(
-        "CREATE INDEX rates_in_force ON rates (lane, valid_from, valid_to, provider, model, tier, kind)"
+        "CREATE INDEX rates_in_force ON rates (provider, model, valid_from, valid_to, lane, tier, kind)"
         " WHERE closed_changeset_id IS NULL"
     )
 

@@ -2,6 +2,7 @@
 
 import bisect
 import json
+from collections import defaultdict
 from array import array
 from datetime import datetime
 from typing import NamedTuple
@@ -107,75 +108,108 @@ def page_as_of(
     """One page of :func:`rates_as_of` and the count of every row it pages through.
 
     The page is paged in SQL: the walk along rates_current stops at the page's
-    end and reads the table only for the page's rows. The count comes from
-    ``counts`` when they were taken at the version the page is read at, else
-    from a count in the same statement (over a whole catalog along
-    rates_in_force, which leads with the interval start, so it reads only the
-    rows that had started by ``at``). Either way page and count describe one
-    committed state, even while a refresh commits.
+    end and reads the table only for the page's rows. With ``counts`` taken at
+    the version the page is read at, the count is theirs and the walk starts
+    at the model the page starts in, so any page costs about its own rows.
+    Else the count runs in the same statement (a walk of rates_in_force, the
+    narrower index) and the walk starts at the first row. Either way page and count describe one committed state,
+    even while a refresh commits.
     """
     where, params = _as_of_where(at, chosen, version)
     walk = "INDEXED BY rates_current " if version is None else ""
-    by_start = "INDEXED BY rates_current " if chosen.provider or chosen.model else "INDEXED BY rates_in_force "
-    count = f"SELECT count(*) FROM rates {by_start if version is None else ''}WHERE {where}"
-    page = f"FROM rates {walk}WHERE {where} ORDER BY provider, model, tier, kind, min_prompt_tokens, lane LIMIT ? OFFSET ?"
+    order = "ORDER BY provider, model, tier, kind, min_prompt_tokens, lane LIMIT ? OFFSET ?"
     if counts is not None:
+        total, start, skip = counts.locate(at, offset)
         latest = "SELECT max(id) FROM changesets WHERE status = 'applied'"  # as service.db.data_version
-        rows = list(db.query(f"SELECT ({latest}) AS as_of_version, * {page}", [*params, limit, offset]))
-        if rows and rows[0]["as_of_version"] == counts.version:
-            return [rate_from_row(row) for row in rows], counts.at(at)
-    rows = list(db.query(f"SELECT ({count}) AS as_of_total, * {page}", [*params, *params, limit, offset]))
+        if start is None:  # past the last page
+            if db.execute(latest).fetchone()[0] == counts.version:
+                return [], total
+        else:
+            rows = list(db.query(f"SELECT ({latest}) AS as_of_version, * FROM rates {walk}WHERE {where}"
+                                 f" AND (provider, model) >= (?, ?) {order}", [*params, *start, limit, skip]))
+            if rows and rows[0]["as_of_version"] == counts.version:
+                return [rate_from_row(row) for row in rows], total
+    count = f"SELECT count(*) FROM rates {'INDEXED BY rates_in_force ' if version is None else ''}WHERE {where}"
+    rows = list(db.query(f"SELECT ({count}) AS as_of_total, * FROM rates {walk}WHERE {where} {order}",
+                         [*params, *params, limit, offset]))
     if not rows:  # past the last page (or nothing in force): the count alone
         return [], db.execute(count, params).fetchone()[0]
     return [rate_from_row(row) for row in rows], rows[0]["as_of_total"]
 
 
 class InForceCounts:
-    """How many rows a filter selects at any moment, as a step function: counts in O(log n).
+    """How many rows a filter selects in each model at any moment, as step functions.
 
-    A row is in force at t when ``valid_from <= t < valid_to``, so the count at
-    t is the number of rows started by t minus the number ended by t. Taken
-    once per catalog version (two grouped walks of rates_in_force) and then
-    free, where counting at each request walks every row started by t.
+    A row is in force at t when ``valid_from <= t < valid_to``, so a model's
+    count at t is its rows started by t minus its rows ended by t: two
+    bisections. Taken once per catalog version (two grouped walks), they give
+    the total and the model a page starts in without reading the rows in
+    force, where counting walks every row started by t and an offset walks
+    every row before the page.
     """
 
-    def __init__(self, version: int, starts: list[tuple[str, int]], ends: list[tuple[str, int]]) -> None:
+    def __init__(self, version: int, spans: list[tuple]) -> None:
+        """``spans``: (provider, model, valid_from, valid_to or None - epoch seconds - and how many rows)."""
         self.version = version
-        self._starts, self._started = self._cumulative(starts)
-        self._ends, self._ended = self._cumulative(ends)
+        starts: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        ends: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        for provider, model, valid_from, valid_to, count in spans:
+            starts[(provider, model)].append((valid_from, count))
+            if valid_to is not None:
+                ends[(provider, model)].append((valid_to, count))
+        self._models = sorted(starts)
+        self._steps = {key: (*self._cumulative(starts[key]), *self._cumulative(ends.get(key, []))) for key in self._models}
 
     @staticmethod
-    def _cumulative(steps: list[tuple[str, int]]) -> tuple[array, array]:
-        # Epoch seconds and running totals in flat arrays: 16 bytes a step, not two Python objects.
-        moments, running, total = array("q"), array("q", [0]), 0
-        for moment, count in steps:
-            moments.append(int(from_db(moment).timestamp()))
-            total += count
-            running.append(total)
+    def _cumulative(steps: list[tuple[int, int]]) -> tuple[array, array]:
+        # Epoch seconds and running totals in flat arrays, 16 bytes a step.
+        moments, running = array("q"), array("q", [0])
+        for second, count in sorted(steps):
+            moments.append(second)
+            running.append(running[-1] + count)
         return moments, running
 
-    def at(self, at: datetime) -> int:
-        """The count at ``at``, to the second as stored."""
+    def by_model(self, at: datetime) -> list[tuple[tuple[str, str], int]]:
+        """Each model with rows in force at ``at`` (to the second, as stored), in answer order, and how many."""
         second = int(from_db(to_db(at)).timestamp())
-        started = self._started[bisect.bisect_right(self._starts, second)]
-        return started - self._ended[bisect.bisect_right(self._ends, second)]
+        counted = []
+        for key in self._models:
+            starts, started, ends, ended = self._steps[key]
+            count = started[bisect.bisect_right(starts, second)] - ended[bisect.bisect_right(ends, second)]
+            if count:
+                counted.append((key, count))
+        return counted
+
+    def at(self, at: datetime) -> int:
+        """How many rows are in force at ``at``."""
+        return sum(count for _, count in self.by_model(at))
+
+    def locate(self, at: datetime, offset: int) -> tuple[int, tuple[str, str] | None, int]:
+        """(total, the model row ``offset`` falls in, rows of that model before it) at ``at``; None past the end."""
+        counted = self.by_model(at)
+        total = sum(count for _, count in counted)
+        before = 0
+        for key, count in counted:
+            if before + count > offset:
+                return total, key, offset - before
+            before += count
+        return total, None, 0
 
 
 def in_force_counts(db: sqlite_utils.Database, chosen: AsOfFilter) -> InForceCounts:
-    """The step function of how many rows ``chosen`` selects at each moment, as known now."""
+    """The per-model step functions of how many rows ``chosen`` selects, as known now: one grouped walk."""
     where, params = _as_of_where(None, chosen, None)
-    # Intervals that end where (or before) they start are never in force; leave them out of both sides.
+    # Intervals that end where (or before) they start are never in force; leave them out.
     with read_snapshot(db):
         version = data_version(db)
-        starts = db.execute(
-            f"SELECT valid_from, count(*) FROM rates INDEXED BY rates_in_force WHERE {where}"
-            " AND (valid_to IS NULL OR valid_to > valid_from) GROUP BY valid_from ORDER BY valid_from", params,
+        # Epoch seconds from SQLite's own date parser, which reads the stored form (2025-06-10T00:00:00Z).
+        spans = db.execute(
+            "SELECT provider, model, CAST(strftime('%s', valid_from) AS INTEGER),"
+            " CAST(strftime('%s', valid_to) AS INTEGER), count(*)"
+            f" FROM rates INDEXED BY rates_in_force WHERE {where} AND (valid_to IS NULL OR valid_to > valid_from)"
+            " GROUP BY provider, model, valid_from, valid_to", params,
         ).fetchall()
-        ends = db.execute(
-            f"SELECT valid_to, count(*) FROM rates INDEXED BY rates_in_force WHERE {where}"
-            " AND valid_to > valid_from GROUP BY valid_to ORDER BY valid_to", params,
-        ).fetchall()
-    return InForceCounts(version, starts, ends)
+    return InForceCounts(version, spans)
 
 
 def priced_models_as_of(

@@ -154,19 +154,19 @@ def prices_page(
         ]
         return rows[offset : offset + limit], len(rows)
     chosen = chosen._replace(served=served_lanes(service))
-    counts = in_force_counts_of(service, chosen) if version is None and not (chosen.provider or chosen.model) else None
+    counts = in_force_counts_of(service, chosen) if version is None and chosen.model is None else None
     page, total = page_as_of(service.db, at, chosen, version=version, limit=limit, offset=offset, counts=counts)
     return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
 
 
 def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:
-    """The snapshot's step function of whole-catalog counts for a tier/kind filter, taken on first use.
+    """The snapshot's per-model counts for a provider/tier/kind filter, taken on first use.
 
     None when the database has moved past the snapshot (a commit whose new
     snapshot is not swapped in yet): the page then counts for itself.
     """
     catalog = service.catalog
-    memo_key = ("in-force-counts", chosen.tier, chosen.kind)
+    memo_key = ("in-force-counts", chosen.provider, chosen.tier, chosen.kind)
     counts = catalog.memo.get(memo_key)
     if counts is None:
         counts = in_force_counts(service.db, chosen)
@@ -181,7 +181,11 @@ def priced_models(service: Service, at: datetime, version: int | None) -> set[Mo
     catalog = service.catalog
     if version is None and at >= catalog.built_at:
         return {k for k in catalog.models if catalog.rates_at(k, at)}
-    return priced_models_as_of(service.db, at, served=served_lanes(service), version=version)
+    served = served_lanes(service)
+    counts = in_force_counts_of(service, AsOfFilter(served=served)) if version is None else None
+    if counts is not None:
+        return {key for key, _ in counts.by_model(at)}
+    return priced_models_as_of(service.db, at, served=served, version=version)
 
 
 def served_lanes(service: Service) -> Served:

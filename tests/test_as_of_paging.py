@@ -11,6 +11,7 @@ the other witnesses know, which are not served at all.
 """
 
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -116,31 +117,51 @@ def test_http_pages_of_a_past_catalog(client: TestClient) -> None:
     assert len(witness) == 192 and all(r["source"] == "models-dev" for r in witness)
 
 
-def test_the_count_step_function_matches_counting(bundled_service: Service) -> None:
-    """The memoised whole-catalog counts agree with counting rows, at every moment a row starts or ends."""
+def test_the_per_model_counts_match_counting(bundled_service: Service) -> None:
+    """The memoised counts agree with counting rows, model by model, at every moment a row starts or ends."""
     db = bundled_service.db
     boundaries = sorted({m for (m,) in db.execute(
         "SELECT valid_from FROM rates UNION SELECT valid_to FROM rates WHERE valid_to IS NOT NULL")})
     moments = [from_db(m) for m in boundaries] + [from_db(m) - timedelta(seconds=1) for m in boundaries] + MOMENTS
     assert len(boundaries) == 28
-    for chosen in (AsOfFilter(), AsOfFilter(tier="batch"), AsOfFilter(kind="input"),
+    for chosen in (AsOfFilter(), AsOfFilter(tier="batch"), AsOfFilter(kind="input"), AsOfFilter(provider="openai"),
                    AsOfFilter(tier="standard", kind="cache_write")):
         chosen = chosen._replace(served=served_lanes(bundled_service))
         counts = in_force_counts(db, chosen)
         assert counts.version == LATEST
         for at in moments:
-            assert counts.at(at) == len(reference(bundled_service, at, None, chosen)), (chosen, at)
+            expected = Counter((r.provider, r.model) for r in reference(bundled_service, at, None, chosen))
+            assert counts.by_model(at) == sorted(expected.items()), (chosen, at)
+            assert counts.at(at) == sum(expected.values())
+
+
+def test_pages_located_by_the_counts_match_walking_from_the_start(bundled_service: Service) -> None:
+    """Every page, with the walk started at the model the counts name, equals the page walked from row one."""
+    at = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+    for chosen in (AsOfFilter(), AsOfFilter(provider="openai"), AsOfFilter(kind="output")):
+        chosen = chosen._replace(served=served_lanes(bundled_service))
+        counts = in_force_counts(bundled_service.db, chosen)
+        total = counts.at(at)
+        for offset in [*range(0, total + 40, 37), total - 1, total, total + 1]:
+            located = page_as_of(bundled_service.db, at, chosen, limit=37, offset=offset, counts=counts)
+            walked = page_as_of(bundled_service.db, at, chosen, limit=37, offset=offset)
+            assert located == walked, (chosen, offset)
+    assert (total, located[1]) == (356, 356)  # kind=output: the last total checked
 
 
 def test_counts_of_another_version_are_not_used(bundled_service: Service) -> None:
     """Counts taken before a commit that is not swapped in yet: the page counts for itself."""
     chosen = AsOfFilter(served=served_lanes(bundled_service))
     at = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
-    stale = InForceCounts(LATEST - 1, [("2020-01-01T00:00:00Z", 7)], [])
-    assert stale.at(at) == 7
+    steps = [("openai", "o3", int(datetime(2020, 1, 1, tzinfo=UTC).timestamp()), None, 7)]
+    stale = InForceCounts(LATEST - 1, steps)
+    assert (stale.at(at), stale.locate(at, 3)) == (7, (7, ("openai", "o3"), 3))
     assert page_as_of(bundled_service.db, at, chosen, limit=5, counts=stale)[1] == 1236
-    fresh = InForceCounts(LATEST, [("2020-01-01T00:00:00Z", 7)], [])
-    assert page_as_of(bundled_service.db, at, chosen, limit=5, counts=fresh)[1] == 7  # trusted at its version
+    assert page_as_of(bundled_service.db, at, chosen, limit=5, offset=10, counts=stale)[1] == 1236
+    fresh = InForceCounts(LATEST, steps)  # trusted at its version: o3's rows from its fourth
+    page, total = page_as_of(bundled_service.db, at, chosen, limit=2, offset=3, counts=fresh)
+    assert total == 7 and [(r.model, r.tier, r.kind) for r in page] == [("o3", "batch", "output"),
+                                                                           ("o3", "flex", "cache_write")]
 
 
 def test_a_database_of_the_first_schema_gets_the_as_of_indexes(tmp_path) -> None:
@@ -158,6 +179,6 @@ def test_a_database_of_the_first_schema_gets_the_as_of_indexes(tmp_path) -> None
     db = open_database(path)
     indexes = {row[0]: row[1] for row in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")}
     assert "(provider, model, tier, kind, min_prompt_tokens, lane, valid_from, valid_to)" in indexes["rates_current"]
-    assert "(lane, valid_from, valid_to, provider, model, tier, kind)" in indexes["rates_in_force"]
+    assert "(provider, model, valid_from, valid_to, lane, tier, kind)" in indexes["rates_in_force"]
     (rate,) = rates_as_of(db, datetime(2025, 7, 1, tzinfo=UTC))
     assert (rate.model, str(rate.usd_per_mtok)) == ("o3", "2")

@@ -20,6 +20,11 @@ discount): exact by construction, independent of any Decimal context, and
 cheap; each figure becomes a Decimal once, dropping trailing zeros
 (65.000 -> 65, never 6.5E+1). The one rounded figure is
 ``Savings.percent`` (2 decimal places, half-even): a ratio, not money.
+
+Which rate bills which tokens, with its provenance and most warnings, depends
+on the rates and on the shape of a workload (which counts are zero, the cache
+TTL, the prompt's context band), never on the counts themselves: the index
+works it out once per shape, so an estimate is integer sums and conversions.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -155,10 +160,12 @@ class RateIndex:
     ``priced`` keeps each rate that has a price with that price as an integer
     in units of 10^-scale USD per token, so estimates multiply integers.
     Build it with :func:`index_rates`; it is immutable by convention and safe
-    to share between threads.
+    to share between threads (``bill`` only ever adds the same answer for a key).
     """
 
-    __slots__ = ("provider", "model", "rates", "priced", "scale", "levels", "all_levels", "tiers", "witnesses")
+    __slots__ = (
+        "provider", "model", "rates", "priced", "scale", "levels", "all_levels", "tiers", "witnesses", "_bills",
+    )
 
     def __init__(self, provider: str, model: str, rates: dict[Key, Rate]) -> None:
         self.provider = provider
@@ -186,6 +193,103 @@ class RateIndex:
         self.all_levels = tuple(sorted(set().union(*by_tier.values()), reverse=True))
         self.tiers = tuple([t for t in TIERS if t in by_tier] + sorted(t for t in by_tier if t not in TIERS))
         self.witnesses = frozenset(rate.source_id for rate in rates.values() if rate.basis == "witness")
+        self._bills: dict[tuple[str, int | None, _Shape], _Bill | str | None] = {}
+
+    def bill(self, tier: str, band: int | None, shape: "_Shape") -> "_Bill | str | None":
+        """How ``tier`` bills workloads of ``shape`` with prompts in ``band``, worked out on first use.
+
+        A str says why the tier cannot bill them, None that it has no rates. The key is all
+        the answer depends on, so the table stays small (tiers x bands x shapes) whatever
+        the traffic, and an estimate only does the arithmetic of its own counts.
+        """
+        key = (tier, band, shape)
+        bill = self._bills.get(key, _UNKNOWN)
+        if bill is _UNKNOWN:
+            bill = self._bills[key] = _work_out_bill(self, tier, band, shape)
+        return bill  # type: ignore[return-value]
+
+
+_UNKNOWN = object()
+# Which counts of a workload are not zero (fresh input, cached input, cache writes, output),
+# and the kind its cache writes bill at ("" without writes): all a bill depends on but the counts.
+_Shape = tuple[bool, bool, bool, bool, str]
+_FRESH, _CACHED, _WRITTEN, _OUTPUT = range(4)  # where each part's tokens are in _Shared.counts
+# A billed line: kind, count index, usd_per_mtok, units per token, basis, rate kind.
+_LineSpec = tuple[str, int, Decimal, int, str, str]
+
+
+class _Bill:
+    """How one tier bills the workloads of one shape whose prompts are in one band.
+
+    A band is ``_context_level(index.all_levels, prompt)``: prompts in a band exceed the same
+    levels, so a tier bills them all at one ``level``. ``lines`` are the parts with tokens to
+    bill, in order; ``valid_from`` and ``source_ids`` the provenance of their rates (the input
+    rate's when nothing is billed); ``fallbacks`` the notes on tokens billed at the input rate,
+    as (count index, text after the count); ``notes`` the warnings after the long-context one.
+    """
+
+    __slots__ = ("level", "lines", "valid_from", "source_ids", "fallbacks", "notes")
+
+    def __init__(
+        self, level: int, lines: tuple[_LineSpec, ...], valid_from: datetime, source_ids: tuple[str, ...],
+        fallbacks: tuple[tuple[int, str], ...], notes: tuple[str, ...],
+    ) -> None:
+        self.level, self.lines, self.valid_from, self.source_ids = level, lines, valid_from, source_ids
+        self.fallbacks, self.notes = fallbacks, notes
+
+
+def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: _Shape) -> _Bill | str | None:
+    """Which rate bills which tokens on ``tier`` (DESIGN.md §4); else why it cannot (None: it has no rates)."""
+    levels = index.levels.get(tier)
+    if levels is None:
+        return None
+    name = f"{index.provider}/{index.model}"
+    # The band's smallest prompt (token counts are whole) exceeds what every prompt of the band exceeds.
+    level = _context_level(levels, 0 if band is None else band + 1)
+    if level is None:
+        return f"{name} {tier} has rates only for prompts over {levels[-1]} tokens"
+    input_rate = index.priced.get((tier, "input", level))
+    output_rate = index.priced.get((tier, "output", level))
+    if input_rate is None:
+        return f"{name} does not offer the {tier} tier{_over(level)} (no input rate)"
+    has_fresh, has_cached, has_written, has_output, write_kind = shape
+    # An embedding model has no output rate; it can still price a workload with no output.
+    if output_rate is None and has_output:
+        return f"{name} does not offer the {tier} tier{_over(level)} (no output rate)"
+
+    parts = [("input", _FRESH, input_rate, has_fresh)]  # (kind, count index, entry, has tokens)
+    fallbacks = []
+    for kind, source, billed in (("cached_input", _CACHED, has_cached), (write_kind, _WRITTEN, has_written)):
+        if billed:
+            entry = index.priced.get((tier, kind, level))
+            if entry is None:
+                # Never invent a discount: without the tier's own rate these tokens cost the full input price.
+                why = "not offered" if (tier, kind, level) in index.rates else "no rate published"
+                fallbacks.append((source, f" {kind} tokens billed at the input rate:"
+                                          f" {tier} has no {kind} rate{_over(level)} ({why})"))
+                entry = input_rate
+            parts.append((kind, source, entry, True))
+    if output_rate is not None:
+        parts.append(("output", _OUTPUT, output_rate, has_output))
+    notes = []
+    top = band or 0
+    if len(levels) < len(index.all_levels) and top > level:  # another tier has a context level this one lacks
+        billed_at = f"over-{level}" if level else "base"
+        notes.append(
+            f"{tier} has no rates for prompts over {top} tokens (other tiers do); billed at its {billed_at} rates"
+        )
+    if index.witnesses:
+        witnesses = sorted({rate.source_id for _, _, (rate, _), _ in parts if rate.basis == "witness"})
+        if witnesses:
+            notes.append(f"rates read from {', '.join(witnesses)} (a witness), not {index.provider}'s own page")
+    # A line of nothing is noise, and its rate did not bill the request.
+    billed = [(kind, source, rate, units) for kind, source, (rate, units), has_tokens in parts if has_tokens]
+    lines = tuple((kind, src, rate.usd_per_mtok, units, rate.basis, rate.kind) for kind, src, rate, units in billed)
+    rates = [rate for _, _, rate, _ in billed] or [input_rate[0]]
+    return _Bill(
+        level, lines, max(rate.valid_from for rate in rates), tuple(sorted(dict.fromkeys(r.source_id for r in rates))),
+        tuple(fallbacks), tuple(notes),
+    )
 
 
 def index_rates(rates: Sequence[Rate]) -> RateIndex:
@@ -226,13 +330,23 @@ def _index_for(rates: Sequence[Rate] | RateIndex) -> RateIndex:
     return index
 
 
-class _Volume:
-    """What every tier of one estimate shares: the workload, its discount as an integer factor, the year."""
+class _Shared:
+    """What every tier of one estimate shares: the workload's counts and shape, its band, the money units.
 
-    __slots__ = ("workload", "factor", "scale", "per_year")
+    ``factor`` is the discount as an integer over 10^(scale - index.scale); figures are in
+    units of 10^-scale USD.
+    """
+
+    __slots__ = ("counts", "shape", "band", "prompt", "period", "requests", "per_year", "factor", "scale")
 
     def __init__(self, workload: Workload, index: RateIndex) -> None:
-        self.workload = workload
+        prompt, cached, written = workload.input_tokens, workload.cached_input_tokens, workload.cache_write_tokens
+        output, fresh = workload.output_tokens, prompt - cached - written
+        self.counts = (fresh, cached, written, output)
+        write_kind = CACHE_WRITE_KIND_BY_TTL[workload.cache_ttl] if written else ""
+        self.shape = (fresh > 0, cached > 0, written > 0, output > 0, write_kind)
+        self.band = _context_level(index.all_levels, prompt)
+        self.prompt, self.period, self.requests = prompt, workload.period, workload.requests
         self.per_year = PERIODS_PER_YEAR[workload.period]
         discount = workload.discount_percent
         if not discount:
@@ -268,15 +382,20 @@ def estimate_model(
         wanted = tuple(dict.fromkeys(tiers)) if len(tiers) > 1 else tuple(tiers)
     else:
         wanted = index.tiers
-    volume = _Volume(workload, index)
+    shared = _Shared(workload, index)
     # Standard is billed whether asked for or not: every other tier's savings are against it.
-    standard = _bill(index, STANDARD_TIER, workload)
-    standard_units = _units(standard[1], volume) * workload.requests if isinstance(standard, tuple) else None
+    standard = index.bill(STANDARD_TIER, shared.band, shared.shape)
+    standard_units = None
+    if isinstance(standard, _Bill):
+        counts, standard_units = shared.counts, 0
+        for _, source, _, units, _, _ in standard.lines:
+            standard_units += counts[source] * units
+        standard_units *= shared.factor * shared.requests
     warnings: list[str] = []
     estimates: list[TierEstimate] = []
     for tier in wanted:
-        bill = standard if tier == STANDARD_TIER else _bill(index, tier, workload)
-        if not isinstance(bill, tuple):
+        bill = standard if tier == STANDARD_TIER else index.bill(tier, shared.band, shared.shape)
+        if not isinstance(bill, _Bill):
             if tiers is not None:  # a tier asked for by name deserves a word when it is missing
                 warnings.append(bill or f"{index.provider}/{index.model} does not offer the {tier} tier")
             continue
@@ -286,10 +405,13 @@ def estimate_model(
             if limit is not None:
                 plan = plan_batches(limit, requests=workload.requests, input_tokens=workload.input_tokens)
         against = None if tier == STANDARD_TIER else standard_units
-        estimates.append(_estimate_tier(index, tier, bill, volume, against, plan))
+        estimates.append(_estimate_tier(index, tier, bill, shared, against, plan))
     if not estimates and tiers is None:
         warnings.append(f"no tier of {index.provider}/{index.model} has the input and output rates this workload needs")
-    cheapest = min(estimates, key=_per_period, default=None)
+    cheapest = None  # the first of the lowest usd_per_period, as min() would pick
+    for estimate in estimates:
+        if cheapest is None or estimate.usd_per_period < cheapest.usd_per_period:
+            cheapest = estimate
     return ModelEstimate(
         provider=index.provider,
         model=index.model,
@@ -297,10 +419,6 @@ def estimate_model(
         warnings=warnings,
         cheapest_tier=cheapest.tier if cheapest else None,
     )
-
-
-def _per_period(estimate: TierEstimate) -> Decimal:
-    return estimate.usd_per_period
 
 
 def _context_level(levels: tuple[int, ...], prompt_tokens: int) -> int | None:
@@ -311,125 +429,50 @@ def _context_level(levels: tuple[int, ...], prompt_tokens: int) -> int | None:
     return None
 
 
-# A bill: the context level, the parts (kind, tokens, (rate, units per token)), and warnings.
-_Part = tuple[str, int, tuple[Rate, int]]
-_BillT = tuple[int, list[_Part], list[str]]
-
-
-def _bill(index: RateIndex, tier: str, workload: Workload) -> _BillT | str | None:
-    """Which rate bills which tokens on ``tier``; else why the tier cannot (None: it has no rates)."""
-    levels = index.levels.get(tier)
-    if levels is None:
-        return None
-    prompt = workload.input_tokens
-    level = _context_level(levels, prompt)
-    if level is None:
-        return f"{index.provider}/{index.model} {tier} has rates only for prompts over {levels[-1]} tokens"
-    priced = index.priced
-    input_rate = priced.get((tier, "input", level))
-    output_rate = priced.get((tier, "output", level))
-    if input_rate is None:
-        return f"{index.provider}/{index.model} does not offer the {tier} tier{_over(level)} (no input rate)"
-    # An embedding model has no output rate; it can still price a workload with no output.
-    if output_rate is None and workload.output_tokens:
-        return f"{index.provider}/{index.model} does not offer the {tier} tier{_over(level)} (no output rate)"
-
-    warnings: list[str] = []
-    cached, written = workload.cached_input_tokens, workload.cache_write_tokens
-    parts: list[_Part] = [("input", prompt - cached - written, input_rate)]
-    if cached or written:
-        for kind, tokens in (("cached_input", cached), (CACHE_WRITE_KIND_BY_TTL[workload.cache_ttl], written)):
-            if tokens:
-                entry = priced.get((tier, kind, level))
-                if entry is None:
-                    # Never invent a discount: without the tier's own rate these tokens cost the full input price.
-                    why = "not offered" if (tier, kind, level) in index.rates else "no rate published"
-                    warnings.append(
-                        f"{tokens} {kind} tokens billed at the input rate:"
-                        f" {tier} has no {kind} rate{_over(level)} ({why})"
-                    )
-                    entry = input_rate
-                parts.append((kind, tokens, entry))
-    if output_rate is not None:
-        parts.append(("output", workload.output_tokens, output_rate))
-    if level:
-        warnings.append(f"prompt of {prompt} tokens is over {level}: every token billed at the long-context rates")
-    if len(levels) < len(index.all_levels):  # another tier has a context level this one lacks
-        top = _context_level(index.all_levels, prompt) or 0
-        if top > level:
-            billed_at = f"over-{level}" if level else "base"
-            warnings.append(
-                f"{tier} has no rates for prompts over {top} tokens (other tiers do); billed at its {billed_at} rates"
-            )
-    if index.witnesses:
-        witnesses = sorted({rate.source_id for _, _, (rate, _) in parts if rate.basis == "witness"})
-        if witnesses:
-            warnings.append(f"rates read from {', '.join(witnesses)} (a witness), not {index.provider}'s own page")
-    return level, parts, warnings
-
-
-def _units(parts: list[_Part], volume: _Volume) -> int:
-    """Cost of one request in units of 10^-volume.scale USD, discount included."""
-    total = 0
-    for _, tokens, (_, units) in parts:
-        total += tokens * units
-    return total * volume.factor
-
-
 def _estimate_tier(
-    index: RateIndex, tier: str, bill: _BillT, volume: _Volume, standard_units: int | None, plan: BatchPlan | None
+    index: RateIndex, tier: str, bill: _Bill, shared: _Shared, standard_units: int | None, plan: BatchPlan | None
 ) -> TierEstimate:
-    """Turn a tier's bill into figures (savings against ``standard_units`` per period, if given)."""
-    level, parts, warnings = bill
-    workload = volume.workload
-    factor, scale = volume.factor, volume.scale
+    """Turn a tier's bill into figures for the shared counts (savings against ``standard_units`` per period)."""
+    counts, factor, scale = shared.counts, shared.factor, shared.scale
     lines = []
     total = 0
-    # Provenance of the rates that billed something (the input rate's when nothing was billed).
-    valid_from: datetime | None = None
-    source_ids: list[str] = []
-    for kind, tokens, (rate, units) in parts:
-        if not tokens:  # a line of nothing is noise, and its rate did not bill this request
-            continue
+    for kind, source, usd_per_mtok, units, basis, rate_kind in bill.lines:
+        tokens = counts[source]
         cost = tokens * units * factor
         total += cost
-        lines.append(
-            Line(
-                kind=kind,
-                tokens=tokens,
-                usd_per_mtok=rate.usd_per_mtok,  # type: ignore[arg-type]  # priced rates have one
-                cost_usd=_usd(cost, scale),
-                basis=rate.basis,
-                rate_kind=rate.kind,
-            )
+        lines.append(Line(kind=kind, tokens=tokens, usd_per_mtok=usd_per_mtok, cost_usd=_usd(cost, scale),
+                          basis=basis, rate_kind=rate_kind))
+    warnings = [f"{counts[source]}{text}" for source, text in bill.fallbacks] if bill.fallbacks else []
+    if bill.level:
+        warnings.append(
+            f"prompt of {shared.prompt} tokens is over {bill.level}: every token billed at the long-context rates"
         )
-        if valid_from is None or rate.valid_from > valid_from:
-            valid_from = rate.valid_from
-        if rate.source_id not in source_ids:
-            source_ids.append(rate.source_id)
-    if valid_from is None:
-        input_rate = parts[0][2][0]
-        valid_from, source_ids = input_rate.valid_from, [input_rate.source_id]
-    per_period = total * workload.requests
+    if bill.notes:
+        warnings.extend(bill.notes)
+    per_request = _usd(total, scale)
+    per_period = total * shared.requests
+    usd_per_period = _usd(per_period, scale)
     savings = None
     if standard_units is not None:
         saved = standard_units - per_period
-        savings = Savings(usd_per_period=_usd(saved, scale), percent=_percent(saved, standard_units))
+        # Half price saves as much as it costs: the figure is already there (one conversion fewer).
+        usd_saved = usd_per_period if saved == per_period else _usd(saved, scale)
+        savings = Savings(usd_per_period=usd_saved, percent=_percent(saved, standard_units))
     return TierEstimate(
         provider=index.provider,
         model=index.model,
         tier=tier,
-        min_prompt_tokens=level,
-        usd_per_request=_usd(total, scale),
-        usd_per_1k_requests=_usd(total * 1000, scale),
-        usd_per_period=_usd(per_period, scale),
-        usd_per_year=_usd(per_period * volume.per_year, scale),
-        period=workload.period,
+        min_prompt_tokens=bill.level,
+        usd_per_request=per_request,
+        usd_per_1k_requests=_usd_times_1000(per_request, total, scale),
+        usd_per_period=usd_per_period,
+        usd_per_year=_usd(per_period * shared.per_year, scale),
+        period=shared.period,
         lines=lines,
         savings_vs_standard=savings,
-        valid_from=valid_from,
-        source_ids=sorted(source_ids) if len(source_ids) > 1 else source_ids,
-        warnings=list(warnings),  # the standard bill's list is shared when standard is both basis and answer
+        valid_from=bill.valid_from,
+        source_ids=list(bill.source_ids),
+        warnings=warnings,
         batch_plan=plan,
     )
 
@@ -440,10 +483,22 @@ def _over(level: int) -> str:
 
 def _usd(units: int, scale: int) -> Decimal:
     """``units`` x 10^-scale USD as an exact Decimal without trailing zeros (65.000 -> 65, never 6.5E+1)."""
-    whole, fraction = divmod(units, _POW10[scale])
-    if not fraction:
-        return Decimal(whole)
-    return Decimal(units).scaleb(-scale, _EXACT).normalize(_EXACT)
+    if units % _POW10[scale]:
+        return Decimal(units).scaleb(-scale, _EXACT).normalize(_EXACT)
+    return Decimal(units // _POW10[scale])
+
+
+def _usd_times_1000(usd: Decimal, units: int, scale: int) -> Decimal:
+    """``_usd(units * 1000, scale)`` from ``usd = _usd(units, scale)``: the point moved, not a new conversion.
+
+    When units x 1000 is not whole, ``usd`` has more than 3 places and no trailing zeros, so
+    shifting its exponent by 3 gives the same digits ``_usd`` would; a whole result is
+    converted as ``_usd`` does it (65000, never 6.5E+4).
+    """
+    thousand = units * 1000
+    if thousand % _POW10[scale]:
+        return usd.scaleb(3, _EXACT)
+    return Decimal(thousand // _POW10[scale])
 
 
 def _percent(saved: int, of: int) -> Decimal | None:
@@ -467,9 +522,12 @@ def rank_estimates(estimates: Iterable[ModelEstimate], *, tier: str | None = Non
 
     def key(estimate: ModelEstimate) -> tuple[int, Decimal, str, str]:
         wanted = tier or estimate.cheapest_tier
-        chosen = next((e for e in estimate.tiers if e.tier == wanted), None)
-        if chosen is None:
-            return (1, Decimal(0), estimate.provider, estimate.model)
-        return (0, chosen.usd_per_period, estimate.provider, estimate.model)
+        for chosen in estimate.tiers:
+            if chosen.tier == wanted:
+                return (0, chosen.usd_per_period, estimate.provider, estimate.model)
+        return (1, _ZERO, estimate.provider, estimate.model)
 
     return sorted(estimates, key=key)
+
+
+_ZERO = Decimal(0)

@@ -56,11 +56,24 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         validate_workload(self)
 
 
+# The counted fields with their bounds, in the order they are checked.
+_COUNTS = (
+    ("input_tokens", MAX_TOKENS_PER_REQUEST),
+    ("cached_input_tokens", MAX_TOKENS_PER_REQUEST),
+    ("cache_write_tokens", MAX_TOKENS_PER_REQUEST),
+    ("output_tokens", MAX_TOKENS_PER_REQUEST),
+    ("requests", MAX_REQUESTS_PER_PERIOD),
+)
+_NO_DISCOUNT, _FULL_DISCOUNT, _ONE = Decimal(0), Decimal(100), Decimal(1)
+
+
 def validate_workload(workload: Workload) -> None:
     """Raise WorkloadError naming the first invalid field of ``workload``."""
-    for field in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"):
-        _check_count(field, getattr(workload, field), MAX_TOKENS_PER_REQUEST)
-    _check_count("requests", workload.requests, MAX_REQUESTS_PER_PERIOD)
+    for field, maximum in _COUNTS:
+        value = getattr(workload, field)
+        # A plain int in range is by far the common case; anything else gets the full check and its message.
+        if value.__class__ is not int or not 0 <= value <= maximum:
+            _check_count(field, value, maximum)
     if workload.cached_input_tokens + workload.cache_write_tokens > workload.input_tokens:
         field = "cached_input_tokens" if workload.cached_input_tokens else "cache_write_tokens"
         raise WorkloadError(
@@ -72,18 +85,20 @@ def validate_workload(workload: Workload) -> None:
         raise WorkloadError("cache_ttl", f"must be one of {', '.join(CACHE_WRITE_KIND_BY_TTL)}")
     if workload.period not in PERIODS_PER_YEAR:
         raise WorkloadError("period", f"must be one of {', '.join(PERIODS_PER_YEAR)}")
-    check_decimal("discount_percent", workload.discount_percent, Decimal(0), Decimal(100), MAX_DISCOUNT_DECIMAL_PLACES)
+    check_decimal("discount_percent", workload.discount_percent, _NO_DISCOUNT, _FULL_DISCOUNT,
+                  MAX_DISCOUNT_DECIMAL_PLACES)
 
 
 def check_decimal(field: str, value: object, low: Decimal, high: Decimal, places: int) -> None:
     """WorkloadError naming ``field`` unless ``value`` is an exact number in [low, high] with at most ``places``."""
-    if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        # A float would carry a binary fraction into money; make the caller say the digits.
-        raise WorkloadError(field, f"must be a Decimal, not {type(value).__name__}")
-    value = Decimal(value)
-    if not value.is_finite() or not low <= value <= high:
+    if value.__class__ is not Decimal:
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            # A float would carry a binary fraction into money; make the caller say the digits.
+            raise WorkloadError(field, f"must be a Decimal, not {type(value).__name__}")
+        value = Decimal(value)  # type: ignore[arg-type]
+    if not value.is_finite() or not low <= value <= high:  # type: ignore[union-attr]
         raise WorkloadError(field, f"must be between {low} and {high}")
-    if decimal_places(value) > places:
+    if decimal_places(value) > places:  # type: ignore[arg-type]
         raise WorkloadError(field, f"at most {places} decimal places")
 
 
@@ -98,5 +113,7 @@ def _check_count(field: str, value: object, maximum: int) -> None:
 
 def decimal_places(value: Decimal) -> int:
     """Digits after the point as written (2.50 -> 2, 3 -> 0, 1E+1 -> 0)."""
+    if value.same_quantum(_ONE):  # written without a point, like most discounts: no digits tuple to build
+        return 0
     exponent = value.as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0

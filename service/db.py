@@ -173,7 +173,6 @@ def m001_initial_schema(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX pages_by_source ON pages (source_id, fetched_at)")
 
 
-
 @MIGRATIONS()
 def m002_as_of_indexes(db: sqlite_utils.Database) -> None:
     """Index current knowledge for as-of reads of a whole catalog that page in SQL.
@@ -197,6 +196,7 @@ def m002_as_of_indexes(db: sqlite_utils.Database) -> None:
         "CREATE INDEX rates_in_force ON rates (provider, model, valid_from, valid_to, lane, tier, kind)"
         " WHERE closed_changeset_id IS NULL"
     )
+
 
 def open_database(path: str | Path | None) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, or in memory for None, and migrate it.

@@ -2,8 +2,8 @@
 
 import bisect
 import json
-from collections import defaultdict
 from array import array
+from collections import defaultdict
 from datetime import datetime
 from typing import NamedTuple
 
@@ -112,8 +112,8 @@ def page_as_of(
     the version the page is read at, the count is theirs and the walk starts
     at the model the page starts in, so any page costs about its own rows.
     Else the count runs in the same statement (a walk of rates_in_force, the
-    narrower index) and the walk starts at the first row. Either way page and count describe one committed state,
-    even while a refresh commits.
+    narrower index) and the walk starts at the first row. Either way page and
+    count describe one committed state, even while a refresh commits.
     """
     where, params = _as_of_where(at, chosen, version)
     walk = "INDEXED BY rates_current " if version is None else ""
@@ -142,7 +142,7 @@ class InForceCounts:
 
     A row is in force at t when ``valid_from <= t < valid_to``, so a model's
     count at t is its rows started by t minus its rows ended by t: two
-    bisections. Taken once per catalog version (two grouped walks), they give
+    bisections. Taken once per catalog version (one grouped walk), they give
     the total and the model a page starts in without reading the rows in
     force, where counting walks every row started by t and an offset walks
     every row before the page.
@@ -158,7 +158,8 @@ class InForceCounts:
             if valid_to is not None:
                 ends[(provider, model)].append((valid_to, count))
         self._models = sorted(starts)
-        self._steps = {key: (*self._cumulative(starts[key]), *self._cumulative(ends.get(key, []))) for key in self._models}
+        self._steps = {key: (*self._cumulative(starts[key]), *self._cumulative(ends.get(key, [])))
+                       for key in self._models}
 
     @staticmethod
     def _cumulative(steps: list[tuple[int, int]]) -> tuple[array, array]:

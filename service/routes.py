@@ -149,8 +149,8 @@ def prices_page(
         key = (chosen.provider, chosen.model) if chosen.model else None
         rows = [
             r for r in rates_for(service, at, None, key)
-            if (chosen.provider is None or r.provider == chosen.provider) and (chosen.tier is None or r.tier == chosen.tier)
-            and (chosen.kind is None or r.kind == chosen.kind)
+            if (chosen.provider is None or r.provider == chosen.provider)
+            and (chosen.tier is None or r.tier == chosen.tier) and (chosen.kind is None or r.kind == chosen.kind)
         ]
         return rows[offset : offset + limit], len(rows)
     chosen = chosen._replace(served=served_lanes(service))

@@ -79,6 +79,7 @@ MAX_RATE_DECIMAL_PLACES = 30
 # bounded figure, and trapping Inexact so a rounding could never pass silently.
 _EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
 _POW10 = [10**i for i in range(200)]
+_POW10_DEC = [Decimal(power) for power in _POW10]
 
 
 class NoRatesError(ValueError):
@@ -434,13 +435,17 @@ def _estimate_tier(
 ) -> TierEstimate:
     """Turn a tier's bill into figures for the shared counts (savings against ``standard_units`` per period)."""
     counts, factor, scale = shared.counts, shared.factor, shared.scale
+    # A figure is ``divide(units, unit)``: units x 10^-scale USD, exact. An exact division takes
+    # the exponent nearest its ideal one, 0 here (integer over integer), so a whole figure keeps
+    # exponent 0 and any other has no trailing zeros: 65, never 6.5E+1 or 65.000.
+    divide, unit = _EXACT.divide, _POW10_DEC[scale]
     lines = []
     total = 0
     for kind, source, usd_per_mtok, units, basis, rate_kind in bill.lines:
         tokens = counts[source]
         cost = tokens * units * factor
         total += cost
-        lines.append(Line(kind=kind, tokens=tokens, usd_per_mtok=usd_per_mtok, cost_usd=_usd(cost, scale),
+        lines.append(Line(kind=kind, tokens=tokens, usd_per_mtok=usd_per_mtok, cost_usd=divide(cost, unit),
                           basis=basis, rate_kind=rate_kind))
     warnings = [f"{counts[source]}{text}" for source, text in bill.fallbacks] if bill.fallbacks else []
     if bill.level:
@@ -449,14 +454,14 @@ def _estimate_tier(
         )
     if bill.notes:
         warnings.extend(bill.notes)
-    per_request = _usd(total, scale)
+    per_request = divide(total, unit)
     per_period = total * shared.requests
-    usd_per_period = _usd(per_period, scale)
+    usd_per_period = divide(per_period, unit)
     savings = None
     if standard_units is not None:
         saved = standard_units - per_period
         # Half price saves as much as it costs: the figure is already there (one conversion fewer).
-        usd_saved = usd_per_period if saved == per_period else _usd(saved, scale)
+        usd_saved = usd_per_period if saved == per_period else divide(saved, unit)
         savings = Savings(usd_per_period=usd_saved, percent=_percent(saved, standard_units))
     return TierEstimate(
         provider=index.provider,
@@ -464,9 +469,9 @@ def _estimate_tier(
         tier=tier,
         min_prompt_tokens=bill.level,
         usd_per_request=per_request,
-        usd_per_1k_requests=_usd_times_1000(per_request, total, scale),
+        usd_per_1k_requests=divide(total * 1000, unit),
         usd_per_period=usd_per_period,
-        usd_per_year=_usd(per_period * shared.per_year, scale),
+        usd_per_year=divide(per_period * shared.per_year, unit),
         period=shared.period,
         lines=lines,
         savings_vs_standard=savings,
@@ -479,26 +484,6 @@ def _estimate_tier(
 
 def _over(level: int) -> str:
     return f" for prompts over {level} tokens" if level else ""
-
-
-def _usd(units: int, scale: int) -> Decimal:
-    """``units`` x 10^-scale USD as an exact Decimal without trailing zeros (65.000 -> 65, never 6.5E+1)."""
-    if units % _POW10[scale]:
-        return Decimal(units).scaleb(-scale, _EXACT).normalize(_EXACT)
-    return Decimal(units // _POW10[scale])
-
-
-def _usd_times_1000(usd: Decimal, units: int, scale: int) -> Decimal:
-    """``_usd(units * 1000, scale)`` from ``usd = _usd(units, scale)``: the point moved, not a new conversion.
-
-    When units x 1000 is not whole, ``usd`` has more than 3 places and no trailing zeros, so
-    shifting its exponent by 3 gives the same digits ``_usd`` would; a whole result is
-    converted as ``_usd`` does it (65000, never 6.5E+4).
-    """
-    thousand = units * 1000
-    if thousand % _POW10[scale]:
-        return usd.scaleb(3, _EXACT)
-    return Decimal(thousand // _POW10[scale])
 
 
 def _percent(saved: int, of: int) -> Decimal | None:

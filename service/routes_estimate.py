@@ -8,7 +8,7 @@ get cacheable answers. Both price from the in-memory snapshot unless
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 import msgspec
@@ -22,16 +22,18 @@ from service.estimate import (
     Line,
     MAX_REQUESTS_PER_PERIOD,
     MAX_TOKENS_PER_REQUEST,
-    ModelEstimate,
     NoRatesError,
+    PricedModel,
+    PricedTier,
     TierEstimate,
     Workload,
     WorkloadError,
-    estimate_model,
-    rank_estimates,
+    price_model,
+    rank_priced,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
-from service.responses import json_response
+from service.batch_limits import BatchPlan
+from service.responses import encode, json_response
 from service.routes import AsOf, Version, moment, rates_for, resolve, svc
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
@@ -135,7 +137,20 @@ def _problem(field: str, reason: str) -> ApiError:
     return bad_parameter(field, reason, slug="invalid-workload", title="Invalid workload")
 
 
-def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
+class PricedWorkload(msgspec.Struct, frozen=True):
+    """A workload priced on each model that had prices, ranked cheapest first, not yet written out.
+
+    ``models`` holds each priced model with the input tokens it was priced at (counted per
+    model when the workload gave ``text``) and the notes to put before its tiers' warnings.
+    """
+
+    models: list[tuple[PricedModel, int, list[str]]]
+    warnings: list[str]
+    at: datetime
+    version: int
+
+
+def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload:
     """Resolve the models, count text if given, price each model at the moment asked for, and rank."""
     if request.input_tokens is None and request.text is None:
         raise _problem("input_tokens", "give input_tokens or text")
@@ -143,7 +158,7 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
         raise _problem("text", "give input_tokens or text, not both")
     at, version = moment(service, request.as_of, request.version)
     keys = resolve_models(service, request.models)
-    results: list[tuple[ModelEstimate, int, list[str]]] = []
+    results: dict[PricedModel, tuple[PricedModel, int, list[str]]] = {}
     warnings: list[str] = []
     workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
     for key in keys:
@@ -170,23 +185,106 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
             if not rates:
                 warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
                 continue
-            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers)
+            priced = price_model(tuple(rates), workload, tiers=request.tiers)
         except WorkloadError as exc:
             raise _problem(exc.field, exc.reason) from None
         except NoRatesError as exc:
             warnings.append(str(exc))
             continue
-        warnings.extend(estimate.warnings)
-        results.append((estimate, input_tokens, notes))
-    ranked = rank_estimates([r[0] for r in results])
-    by_key = {(r[0].provider, r[0].model): r for r in results}
+        warnings.extend(priced.warnings)
+        results[priced] = (priced, input_tokens, notes)  # type: ignore[assignment]
+    ranked = [results[model] for model in rank_priced(results)]
+    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
+
+
+def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
+    """The answer to an estimate request as structs: what :func:`render_estimate` writes as JSON."""
+    priced = price_workload(service, request)
     out = []
-    for estimate in ranked:
-        _, input_tokens, notes = by_key[(estimate.provider, estimate.model)]
-        for tier in estimate.tiers:
+    for model, input_tokens, notes in priced.models:
+        for tier in model.estimate().tiers:
             out.append(_estimate_out(tier, input_tokens, notes))
-    return EstimateResponse(catalog_version=version or service.catalog.version, as_of=at, requests=request.requests,
-                            period=request.period, estimates=out, warnings=warnings)
+    return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
+                            period=request.period, estimates=out, warnings=priced.warnings)
+
+
+def render_estimate(service: Service, request: EstimateRequest) -> msgspec.Raw:
+    """The answer to an estimate request, written as JSON: the bytes encoding :func:`estimate_workload` gives.
+
+    A tier's JSON is the same for every workload of one bill but for its figures, so it is
+    encoded once per bill with a hole for each figure (``_tier_template``), and each answer
+    fills the holes: the tier's structs are never built and encoded. On /v1/estimate that
+    was about a third of the request. A test holds the two paths to the same bytes for
+    every bundled model over varied workloads.
+    """
+    priced = price_workload(service, request)
+    tiers = [msgspec.Raw(_tier_json(model, tier, input_tokens, notes))
+             for model, input_tokens, notes in priced.models for tier in model.tiers]
+    return msgspec.Raw(encode(EstimateResponse(
+        catalog_version=priced.version, as_of=priced.at, requests=request.requests, period=request.period,
+        estimates=tiers,  # type: ignore[arg-type]  # each one an EstimateOut, already encoded
+        warnings=priced.warnings,
+    )))
+
+
+# Marks a figure's place in a tier's JSON. JSON strings carry a NUL byte escaped, so a raw one
+# can only be a mark.
+_MARK = msgspec.Raw(b"\0")
+_TEMPLATES: dict[tuple[object, str, bool, bool], str] = {}
+_TEMPLATES_MAX = 4096
+
+
+def _tier_template(model: PricedModel, tier: PricedTier) -> str:
+    """A tier's EstimateOut as JSON with ``%s`` for each figure, encoded once per bill and period.
+
+    A bill fixes the rest of the answer (tier, rates, provenance, context level, lines).
+    Whether there are savings and a batch plan follows from the model's rates too, but is
+    part of the key so that a template is only ever filled for the shape it was encoded for.
+    """
+    key = (tier.bill, model.period, tier.saved is not None, tier.plan is not None)
+    template = _TEMPLATES.get(key)
+    if template is not None:
+        return template
+    bill = tier.bill
+    mark: Any = _MARK
+    prototype = EstimateOut(
+        provider=model.provider, model=model.model, tier=tier.tier, min_prompt_tokens=bill.level,
+        input_tokens=mark, per_request=mark, per_1k_requests=mark, per_period=mark, per_year=mark, period=model.period,
+        lines=[Line(kind=kind, tokens=mark, usd_per_mtok=usd_per_mtok, cost_usd=mark, basis=basis, rate_kind=rate_kind)
+               for kind, _, usd_per_mtok, _, basis, rate_kind in bill.lines],
+        savings_vs_standard=None if tier.saved is None else SavingsOut(usd=mark, percent=mark),
+        valid_from=bill.valid_from, source=list(bill.source_ids), warnings=mark,
+        batch_plan=None if tier.plan is None else mark,
+    )
+    text = encode(prototype).decode()
+    marks = 6 + 2 * len(bill.lines) + 2 * (tier.saved is not None) + (tier.plan is not None)
+    if text.count("\0") != marks:  # fields this module does not know: never put a figure in the wrong place
+        raise AssertionError(f"{text.count(chr(0))} marks in a tier template, expected {marks}")
+    template = text.replace("%", "%%").replace("\0", "%s")
+    if len(_TEMPLATES) >= _TEMPLATES_MAX:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = template
+    return template
+
+
+def _tier_json(model: PricedModel, tier: PricedTier, input_tokens: int, notes: list[str]) -> bytes:
+    """One tier's EstimateOut as JSON: its template filled with this workload's figures.
+
+    A Decimal is written as ``str()`` writes it, which is how the encoder writes it as a
+    JSON number (both give the to-scientific-string form; a test checks they agree).
+    """
+    values: list[object] = [input_tokens, tier.per_request, tier.per_1k_requests, tier.per_period, tier.per_year]
+    for tokens, cost in zip(tier.line_tokens, tier.line_costs):
+        values.append(tokens)
+        values.append(cost)
+    if tier.saved is not None:
+        values.append(tier.saved)
+        values.append("null" if tier.percent is None else tier.percent)
+    warnings = notes + tier.warnings if notes else tier.warnings
+    values.append(encode(warnings).decode() if warnings else "[]")
+    if tier.plan is not None:
+        values.append(encode(_batch_plan_out(tier.plan)).decode())
+    return (_tier_template(model, tier) % tuple(values)).encode()
 
 
 _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo
@@ -215,15 +313,15 @@ def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
     return keys
 
 
-async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> EstimateResponse:
-    """``estimate_workload``, in a worker thread when a long ``text`` must be counted for each model.
+async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> msgspec.Raw:
+    """``render_estimate``, in a worker thread when a long ``text`` must be counted for each model.
 
     Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
     counted on the event loop would stall every other request meanwhile.
     """
     if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
-        return await anyio.to_thread.run_sync(estimate_workload, service, request)
-    return estimate_workload(service, request)
+        return await anyio.to_thread.run_sync(render_estimate, service, request)
+    return render_estimate(service, request)
 
 
 def _estimate_out(t: TierEstimate, input_tokens: int, notes: list[str]) -> EstimateOut:
@@ -244,11 +342,15 @@ def _estimate_out(t: TierEstimate, input_tokens: int, notes: list[str]) -> Estim
     plan = t.batch_plan
     if plan is None:
         return out
-    return msgspec.structs.replace(out, batch_plan=BatchPlanOut(
+    return msgspec.structs.replace(out, batch_plan=_batch_plan_out(plan))
+
+
+def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
+    return BatchPlanOut(
         jobs_per_period=plan.jobs_per_period, max_requests_per_batch=plan.max_requests_per_batch,
         max_bytes_per_batch=plan.max_bytes_per_batch, estimated_bytes_per_request=plan.estimated_bytes_per_request,
         limited_by=plan.limited_by, url=plan.url,
-    ))
+    )
 
 
 @post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,

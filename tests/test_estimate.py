@@ -315,6 +315,18 @@ def test_bad_rate_sets_are_refused():
         estimate_model(GPT_4O + (rate("openai", "gpt-4o", "flex", "input", "1E-40"),), Workload(input_tokens=1))
 
 
+def test_figures_of_more_than_40_digits_stay_exact():
+    """The largest workloads on the finest rates give figures of 59 digits, every one of them exact."""
+    fine = "999999.999999999999999999999999999999"  # 30 decimal places, the most a rate may have
+    rates = rates_of("x", "fine", {("standard", "input"): fine, ("standard", "output"): fine})
+    tokens, requests = 999_999_999, 999_999_999_999
+    standard = tiers_of(rates, Workload(input_tokens=tokens, output_tokens=tokens, requests=requests, period="day"))[
+        "standard"]
+    assert standard.usd_per_request == Decimal("1999999997.999999999999999999999999998000000002")  # fine x 2t / 1M
+    assert standard.usd_per_year == Decimal("729999999269270000000729.99999999999927000000073072999999927")
+    assert len(standard.usd_per_year.as_tuple().digits) == 59  # x requests x 365
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

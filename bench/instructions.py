@@ -1,7 +1,7 @@
 """Instructions a real ``ratecard serve`` executes per request, counted by valgrind's callgrind.
 
 Wall time and even CPU time on a shared 2-core machine move by 30% from one minute to the
-next; an instruction count does not (about 1% between runs). So this is the tool for an
+next; an instruction count moves by about 2% at most. So this is the tool for an
 A/B of a change to a hot path; http_load.py stays the judge of the targets. The server
 runs under callgrind with instrumentation off, is switched on for each endpoint's
 requests (sent one after another on one keep-alive connection) and dumped after them.

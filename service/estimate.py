@@ -24,17 +24,28 @@ cheap; each figure becomes a Decimal once, dropping trailing zeros
 Which rate bills which tokens, with its provenance and most warnings, depends
 on the rates and on the shape of a workload (which counts are zero, the cache
 TTL, the prompt's context band), never on the counts themselves: the index
-works it out once per shape, so an estimate is integer sums and conversions.
+(service.rate_index) works it out once per shape, so an estimate is integer
+sums and conversions.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from decimal import Context, Decimal, Inexact, InvalidOperation
+from decimal import Decimal
 
 import msgspec
 
 from scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL, TIERS
 from service.batch_limits import BatchLimit, BatchPlan, bundled_batch_limits, plan_batches
+from service.rate_index import (
+    EXACT as _EXACT,
+    MAX_RATE_DECIMAL_PLACES,
+    Bill,
+    NoRatesError,
+    RateIndex,
+    context_level,
+    index_for,
+    index_rates,
+)
 from service.rates import Rate
 from service.workload import (
     MAX_REQUESTS_PER_PERIOD,
@@ -46,8 +57,9 @@ from service.workload import (
     validate_workload,
 )
 
-__all__ = [  # the workload names live in service.workload; they are part of this API too
+__all__ = [  # the workload and rate-index names live in their modules; they are part of this API too
     "BATCH_TIER",
+    "MAX_RATE_DECIMAL_PLACES",
     "MAX_REQUESTS_PER_PERIOD",
     "MAX_TOKENS_PER_REQUEST",
     "PERIODS_PER_YEAR",
@@ -74,20 +86,8 @@ STANDARD_TIER = "standard"  # the tier savings are measured against
 BATCH_TIER = "batch"  # the tier that gets a batch plan
 assert STANDARD_TIER in TIERS and BATCH_TIER in TIERS
 
-_MTOK_DIGITS = 6  # rates are per 10^6 tokens
-# A rate with more decimal places than this is a parsing accident, not a price;
-# refusing it keeps every figure well inside _EXACT's digits.
-MAX_RATE_DECIMAL_PLACES = 30
-
-# Turning integer units back into Decimals: wide enough to be exact for any
-# bounded figure, and trapping Inexact so a rounding could never pass silently.
-_EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
 _POW10 = [10**i for i in range(200)]
 _POW10_DEC = [Decimal(power) for power in _POW10]
-
-
-class NoRatesError(ValueError):
-    """Nothing sound to estimate from: no rates, several models' rates, one key twice, an absurd rate."""
 
 
 class Line(msgspec.Struct, frozen=True, kw_only=True):
@@ -156,185 +156,6 @@ class ModelEstimate(msgspec.Struct, frozen=True, kw_only=True):
     cheapest_tier: str | None
 
 
-Key = tuple[str, str, int]  # (tier, kind, min_prompt_tokens)
-
-
-class RateIndex:
-    """The in-force rates of one model keyed by (tier, kind, min_prompt_tokens), built once.
-
-    ``priced`` keeps each rate that has a price with that price as an integer
-    in units of 10^-scale USD per token, so estimates multiply integers.
-    Build it with :func:`index_rates`; it is immutable by convention and safe
-    to share between threads (``bill`` only ever adds the same answer for a key).
-    """
-
-    __slots__ = (
-        "provider", "model", "rates", "priced", "scale", "levels", "all_levels", "tiers", "witnesses", "_bills",
-    )
-
-    def __init__(self, provider: str, model: str, rates: dict[Key, Rate]) -> None:
-        self.provider = provider
-        self.model = model
-        self.rates = rates
-        with_price = {key: rate for key, rate in rates.items() if rate.usd_per_mtok is not None}
-        for rate in with_price.values():
-            if not rate.usd_per_mtok.is_finite():  # type: ignore[union-attr]
-                raise NoRatesError(f"{provider}/{model} {rate.tier} {rate.kind} is {rate.usd_per_mtok}, not a price")
-        places = max((decimal_places(r.usd_per_mtok) for r in with_price.values()), default=0)  # type: ignore[arg-type]
-        if places > MAX_RATE_DECIMAL_PLACES:
-            raise NoRatesError(
-                f"{provider}/{model} has a rate with {places} decimal places; at most {MAX_RATE_DECIMAL_PLACES}"
-            )
-        self.scale = places + _MTOK_DIGITS
-        self.priced: dict[Key, tuple[Rate, int]] = {
-            key: (rate, int(rate.usd_per_mtok.scaleb(places, _EXACT)))  # type: ignore[union-attr]
-            for key, rate in with_price.items()
-        }
-        by_tier: dict[str, set[int]] = {}
-        for tier, _, level in rates:
-            by_tier.setdefault(tier, set()).add(level)
-        # Largest first, so the first level a prompt exceeds is the one that bills it.
-        self.levels = {tier: tuple(sorted(levels, reverse=True)) for tier, levels in by_tier.items()}
-        self.all_levels = tuple(sorted(set().union(*by_tier.values()), reverse=True))
-        self.tiers = tuple([t for t in TIERS if t in by_tier] + sorted(t for t in by_tier if t not in TIERS))
-        self.witnesses = frozenset(rate.source_id for rate in rates.values() if rate.basis == "witness")
-        self._bills: dict[tuple[str, int | None, _Shape], _Bill | str | None] = {}
-
-    def bill(self, tier: str, band: int | None, shape: "_Shape") -> "_Bill | str | None":
-        """How ``tier`` bills workloads of ``shape`` with prompts in ``band``, worked out on first use.
-
-        A str says why the tier cannot bill them, None that it has no rates. The key is all
-        the answer depends on, so the table stays small (tiers x bands x shapes) whatever
-        the traffic, and an estimate only does the arithmetic of its own counts.
-        """
-        key = (tier, band, shape)
-        bill = self._bills.get(key, _UNKNOWN)
-        if bill is _UNKNOWN:
-            bill = self._bills[key] = _work_out_bill(self, tier, band, shape)
-        return bill  # type: ignore[return-value]
-
-
-_UNKNOWN = object()
-# Which counts of a workload are not zero (fresh input, cached input, cache writes, output),
-# and the kind its cache writes bill at ("" without writes): all a bill depends on but the counts.
-_Shape = tuple[bool, bool, bool, bool, str]
-_FRESH, _CACHED, _WRITTEN, _OUTPUT = range(4)  # where each part's tokens are in _Shared.counts
-# A billed line: kind, count index, usd_per_mtok, units per token, basis, rate kind.
-_LineSpec = tuple[str, int, Decimal, int, str, str]
-
-
-class _Bill:
-    """How one tier bills the workloads of one shape whose prompts are in one band.
-
-    A band is ``_context_level(index.all_levels, prompt)``: prompts in a band exceed the same
-    levels, so a tier bills them all at one ``level``. ``lines`` are the parts with tokens to
-    bill, in order; ``valid_from`` and ``source_ids`` the provenance of their rates (the input
-    rate's when nothing is billed); ``fallbacks`` the notes on tokens billed at the input rate,
-    as (count index, text after the count); ``notes`` the warnings after the long-context one.
-    """
-
-    __slots__ = ("level", "lines", "valid_from", "source_ids", "fallbacks", "notes")
-
-    def __init__(
-        self, level: int, lines: tuple[_LineSpec, ...], valid_from: datetime, source_ids: tuple[str, ...],
-        fallbacks: tuple[tuple[int, str], ...], notes: tuple[str, ...],
-    ) -> None:
-        self.level, self.lines, self.valid_from, self.source_ids = level, lines, valid_from, source_ids
-        self.fallbacks, self.notes = fallbacks, notes
-
-
-def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: _Shape) -> _Bill | str | None:
-    """Which rate bills which tokens on ``tier`` (DESIGN.md §4); else why it cannot (None: it has no rates)."""
-    levels = index.levels.get(tier)
-    if levels is None:
-        return None
-    name = f"{index.provider}/{index.model}"
-    # The band's smallest prompt (token counts are whole) exceeds what every prompt of the band exceeds.
-    level = _context_level(levels, 0 if band is None else band + 1)
-    if level is None:
-        return f"{name} {tier} has rates only for prompts over {levels[-1]} tokens"
-    input_rate = index.priced.get((tier, "input", level))
-    output_rate = index.priced.get((tier, "output", level))
-    if input_rate is None:
-        return f"{name} does not offer the {tier} tier{_over(level)} (no input rate)"
-    has_fresh, has_cached, has_written, has_output, write_kind = shape
-    # An embedding model has no output rate; it can still price a workload with no output.
-    if output_rate is None and has_output:
-        return f"{name} does not offer the {tier} tier{_over(level)} (no output rate)"
-
-    parts = [("input", _FRESH, input_rate, has_fresh)]  # (kind, count index, entry, has tokens)
-    fallbacks = []
-    for kind, source, billed in (("cached_input", _CACHED, has_cached), (write_kind, _WRITTEN, has_written)):
-        if billed:
-            entry = index.priced.get((tier, kind, level))
-            if entry is None:
-                # Never invent a discount: without the tier's own rate these tokens cost the full input price.
-                why = "not offered" if (tier, kind, level) in index.rates else "no rate published"
-                fallbacks.append((source, f" {kind} tokens billed at the input rate:"
-                                          f" {tier} has no {kind} rate{_over(level)} ({why})"))
-                entry = input_rate
-            parts.append((kind, source, entry, True))
-    if output_rate is not None:
-        parts.append(("output", _OUTPUT, output_rate, has_output))
-    notes = []
-    top = band or 0
-    if len(levels) < len(index.all_levels) and top > level:  # another tier has a context level this one lacks
-        billed_at = f"over-{level}" if level else "base"
-        notes.append(
-            f"{tier} has no rates for prompts over {top} tokens (other tiers do); billed at its {billed_at} rates"
-        )
-    if index.witnesses:
-        witnesses = sorted({rate.source_id for _, _, (rate, _), _ in parts if rate.basis == "witness"})
-        if witnesses:
-            notes.append(f"rates read from {', '.join(witnesses)} (a witness), not {index.provider}'s own page")
-    # A line of nothing is noise, and its rate did not bill the request.
-    billed = [(kind, source, rate, units) for kind, source, (rate, units), has_tokens in parts if has_tokens]
-    lines = tuple((kind, src, rate.usd_per_mtok, units, rate.basis, rate.kind) for kind, src, rate, units in billed)
-    rates = [rate for _, _, rate, _ in billed] or [input_rate[0]]
-    return _Bill(
-        level, lines, max(rate.valid_from for rate in rates), tuple(sorted(dict.fromkeys(r.source_id for r in rates))),
-        tuple(fallbacks), tuple(notes),
-    )
-
-
-def index_rates(rates: Sequence[Rate]) -> RateIndex:
-    """Index the in-force rates of one model; NoRatesError on none, several models or a key twice."""
-    if not rates:
-        raise NoRatesError("no rates to estimate from")
-    provider, model = rates[0].provider, rates[0].model
-    keyed: dict[Key, Rate] = {}
-    for rate in rates:
-        if (rate.provider, rate.model) != (provider, model):
-            raise NoRatesError(f"rates of several models: {provider}/{model} and {rate.provider}/{rate.model}")
-        key = (rate.tier, rate.kind, rate.min_prompt_tokens)
-        if key in keyed:
-            raise NoRatesError(f"two rates for {provider}/{model} {key}: pass the ones in force at one moment")
-        keyed[key] = rate
-    return RateIndex(provider, model, keyed)
-
-
-# Indexes of rate tuples recently estimated, by identity: the catalog hands out
-# the same tuple for a model until its prices change, so repeat estimates skip
-# indexing. An entry holds its tuple, so the id cannot be reused while cached.
-_INDEX_CACHE: dict[int, tuple[tuple[Rate, ...], RateIndex]] = {}
-_INDEX_CACHE_SIZE = 4096
-
-
-def _index_for(rates: Sequence[Rate] | RateIndex) -> RateIndex:
-    if isinstance(rates, RateIndex):
-        return rates
-    if not isinstance(rates, tuple):  # a list may change under us: index it afresh
-        return index_rates(rates)
-    cached = _INDEX_CACHE.get(id(rates))
-    if cached is not None and cached[0] is rates:
-        return cached[1]
-    index = index_rates(rates)
-    if len(_INDEX_CACHE) >= _INDEX_CACHE_SIZE:
-        _INDEX_CACHE.clear()
-    _INDEX_CACHE[id(rates)] = (rates, index)
-    return index
-
-
 class _Shared:
     """What every tier of one estimate shares: the workload's counts and shape, its band, the money units.
 
@@ -347,10 +168,10 @@ class _Shared:
     def __init__(self, workload: Workload, index: RateIndex) -> None:
         prompt, cached, written = workload.input_tokens, workload.cached_input_tokens, workload.cache_write_tokens
         output, fresh = workload.output_tokens, prompt - cached - written
-        self.counts = (fresh, cached, written, output)
+        self.counts = (fresh, cached, written, output)  # in the order of service.rate_index's FRESH..OUTPUT
         write_kind = CACHE_WRITE_KIND_BY_TTL[workload.cache_ttl] if written else ""
         self.shape = (fresh > 0, cached > 0, written > 0, output > 0, write_kind)
-        self.band = _context_level(index.all_levels, prompt)
+        self.band = context_level(index.all_levels, prompt)
         self.prompt, self.period, self.requests = prompt, workload.period, workload.requests
         self.per_year = PERIODS_PER_YEAR[workload.period]
         discount = workload.discount_percent
@@ -394,7 +215,7 @@ class PricedTier:
     __slots__ = ("tier", "bill", "line_tokens", "line_costs", "per_request", "per_1k_requests", "per_period",
                  "per_year", "saved", "percent", "warnings", "plan")
 
-    def __init__(self, tier: str, bill: "_Bill", shared: "_Shared", standard_units: int | None,
+    def __init__(self, tier: str, bill: "Bill", shared: "_Shared", standard_units: int | None,
                  plan: BatchPlan | None) -> None:
         counts, factor = shared.counts, shared.factor
         # A figure is ``divide(units, unit)``: units x 10^-scale USD, exact. An exact division takes
@@ -468,7 +289,7 @@ def price_model(
     batch_limits: Mapping[str, BatchLimit] | None = None,
 ) -> PricedModel:
     """:func:`estimate_model`, its tiers' figures worked out but not yet shaped as TierEstimates."""
-    index = _index_for(rates)
+    index = index_for(rates)
     if tiers is not None:
         for tier in tiers:
             if tier not in TIERS:
@@ -480,7 +301,7 @@ def price_model(
     # Standard is billed whether asked for or not: every other tier's savings are against it.
     standard = index.bill(STANDARD_TIER, shared.band, shared.shape)
     standard_units = None
-    if isinstance(standard, _Bill):
+    if isinstance(standard, Bill):
         counts, standard_units = shared.counts, 0
         for _, source, _, units, _, _ in standard.lines:
             standard_units += counts[source] * units
@@ -489,7 +310,7 @@ def price_model(
     priced: list[PricedTier] = []
     for tier in wanted:
         bill = standard if tier == STANDARD_TIER else index.bill(tier, shared.band, shared.shape)
-        if not isinstance(bill, _Bill):
+        if not isinstance(bill, Bill):
             if tiers is not None:  # a tier asked for by name deserves a word when it is missing
                 warnings.append(bill or f"{index.provider}/{index.model} does not offer the {tier} tier")
             continue
@@ -502,14 +323,6 @@ def price_model(
     if not priced and tiers is None:
         warnings.append(f"no tier of {index.provider}/{index.model} has the input and output rates this workload needs")
     return PricedModel(index, shared.period, priced, warnings)
-
-
-def _context_level(levels: tuple[int, ...], prompt_tokens: int) -> int | None:
-    """The largest level the prompt exceeds (0 always applies), from levels sorted largest first."""
-    for level in levels:
-        if prompt_tokens > level or level == 0:
-            return level
-    return None
 
 
 def _estimate_tier(model: PricedModel, tier: PricedTier) -> TierEstimate:
@@ -534,10 +347,6 @@ def _estimate_tier(model: PricedModel, tier: PricedTier) -> TierEstimate:
         warnings=tier.warnings,
         batch_plan=tier.plan,
     )
-
-
-def _over(level: int) -> str:
-    return f" for prompts over {level} tokens" if level else ""
 
 
 def _percent(saved: int, of: int) -> Decimal | None:

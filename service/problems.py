@@ -7,6 +7,7 @@ validation errors ``errors``, a list of ``{field, reason}``.
 """
 
 import logging
+import re
 
 import msgspec
 from litestar import Request, Response
@@ -79,11 +80,22 @@ def _on_api_error(_: Request, exc: ApiError) -> Response:
     return problem_response(exc.problem)
 
 
+# msgspec's words for a body object with a field too many or too few; Litestar files both under
+# the body parameter, ``data``, which tells a client nothing.
+_BODY_FIELD = re.compile(r"Object (contains unknown|missing required) field `([^`]+)`")
+_BODY_FIELD_REASONS = {"contains unknown": "unknown field, not part of this request",
+                       "missing required": "required field missing"}
+
+
 def _on_validation(_: Request, exc: ValidationException) -> Response:
     errors = []
     for item in exc.extra or []:
         if isinstance(item, dict):
-            errors.append(FieldError(str(item.get("key") or item.get("source") or "body"), str(item.get("message", ""))))
+            field = str(item.get("key") or item.get("source") or "body")
+            reason = str(item.get("message", ""))
+            if field == "data" and (named := _BODY_FIELD.fullmatch(reason)):
+                field, reason = named[2], _BODY_FIELD_REASONS[named[1]]
+            errors.append(FieldError(field, reason))
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors) or str(exc.detail)
     return problem_response(
         Problem(type=_TYPE_BASE + "invalid-request", title="Invalid request", status=400, detail=detail, errors=errors)

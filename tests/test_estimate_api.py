@@ -134,6 +134,14 @@ def test_bad_workloads_are_400_problems_naming_the_field(client, body, field):
     assert problem["status"] == 400 and field in problem["detail"]
 
 
+def test_a_misspelt_or_missing_body_field_is_named_in_the_problem(client):
+    misspelt = client.post("/v1/estimate", json={"models": ["gpt-4o"], "input_tokenz": 2000}).json()
+    assert misspelt["errors"] == [{"field": "input_tokenz", "reason": "unknown field, not part of this request"}]
+    missing = client.post("/v1/estimate", json={"input_tokens": 2000}).json()
+    assert missing["errors"] == [{"field": "models", "reason": "required field missing"}]
+    assert missing["detail"] == "models: required field missing"
+
+
 def test_unknown_model_in_an_estimate_is_404_with_suggestions(client):
     response = client.post("/v1/estimate", json={"models": ["gpt-4o-minii"], "input_tokens": 10})
     assert response.status_code == 404

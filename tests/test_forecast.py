@@ -361,9 +361,11 @@ def test_bad_input_is_a_400_problem_naming_the_field(client, fields, field):
 def test_unknown_and_missing_fields_are_400_problems(client):
     unknown = problem_for(client, {"models": ["gpt-4o"], "input_tokens": 1000, "monthly_requests": 100,
                                    "requests": 100})
-    assert unknown["detail"] == "data: Object contains unknown field `requests`"
+    assert unknown["errors"] == [{"field": "requests", "reason": "unknown field, not part of this request"}]
+    assert unknown["detail"] == "requests: unknown field, not part of this request"
     missing = problem_for(client, {"models": ["gpt-4o"], "input_tokens": 1000})
-    assert missing["detail"] == "data: Object missing required field `monthly_requests`"
+    assert missing["errors"] == [{"field": "monthly_requests", "reason": "required field missing"}]
+    assert missing["detail"] == "monthly_requests: required field missing"
 
 
 def problem_for(client, body: dict) -> dict:

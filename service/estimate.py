@@ -67,8 +67,6 @@ __all__ = [  # the workload and rate-index names live in their modules; they are
     "Line",
     "ModelEstimate",
     "NoRatesError",
-    "PricedModel",
-    "PricedTier",
     "RateIndex",
     "Savings",
     "TierEstimate",
@@ -76,9 +74,8 @@ __all__ = [  # the workload and rate-index names live in their modules; they are
     "WorkloadError",
     "estimate_model",
     "index_rates",
-    "price_model",
+    "estimate_with_bills",
     "rank_estimates",
-    "rank_priced",
     "validate_workload",
 ]
 
@@ -200,95 +197,22 @@ def estimate_model(
     estimate. ``batch_limits`` maps provider to its limits (the bundled table
     when None) and drives the batch tier's plan.
     """
-    return price_model(rates, workload, tiers=tiers, batch_limits=batch_limits).estimate()
+    return estimate_with_bills(rates, workload, tiers=tiers, batch_limits=batch_limits)[0]
 
 
-class PricedTier:
-    """One tier's bill applied to a workload, its figures exact Decimals but not yet in a TierEstimate.
-
-    ``line_tokens`` and ``line_costs`` follow ``bill.lines``. ``saved`` (against standard, per
-    period) and ``percent`` are None on standard and when standard cannot bill the workload;
-    ``percent`` alone is None when standard costs 0. :meth:`PricedModel.estimate` shapes
-    this into a TierEstimate; an HTTP answer can write the figures into JSON without that step.
-    """
-
-    __slots__ = ("tier", "bill", "line_tokens", "line_costs", "per_request", "per_1k_requests", "per_period",
-                 "per_year", "saved", "percent", "warnings", "plan")
-
-    def __init__(self, tier: str, bill: "Bill", shared: "_Shared", standard_units: int | None,
-                 plan: BatchPlan | None) -> None:
-        counts, factor = shared.counts, shared.factor
-        # A figure is ``divide(units, unit)``: units x 10^-scale USD, exact. An exact division takes
-        # the exponent nearest its ideal one, 0 here (integer over integer), so a whole figure keeps
-        # exponent 0 and any other has no trailing zeros: 65, never 6.5E+1 or 65.000.
-        divide, unit = _EXACT.divide, _POW10_DEC[shared.scale]
-        tokens, costs = [], []
-        total = 0
-        for _, source, _, units, _, _ in bill.lines:
-            count = counts[source]
-            cost = count * units * factor
-            total += cost
-            tokens.append(count)
-            costs.append(divide(cost, unit))
-        self.tier, self.bill, self.plan, self.line_tokens, self.line_costs = tier, bill, plan, tokens, costs
-        per_period = total * shared.requests
-        self.per_request = divide(total, unit)
-        self.per_1k_requests = divide(total * 1000, unit)
-        self.per_period = usd_per_period = divide(per_period, unit)
-        self.per_year = divide(per_period * shared.per_year, unit)
-        if standard_units is None:
-            self.saved = self.percent = None
-        else:
-            saved = standard_units - per_period
-            # Half price saves as much as it costs: the figure is already there (one conversion fewer).
-            self.saved = usd_per_period if saved == per_period else divide(saved, unit)
-            self.percent = _percent(saved, standard_units)
-        warnings = [f"{counts[source]}{text}" for source, text in bill.fallbacks] if bill.fallbacks else []
-        if bill.level:
-            warnings.append(
-                f"prompt of {shared.prompt} tokens is over {bill.level}: every token billed at the long-context rates"
-            )
-        if bill.notes:
-            warnings.extend(bill.notes)
-        self.warnings = warnings
-
-
-class PricedModel:
-    """A workload priced on the tiers of one model (see :class:`PricedTier`).
-
-    ``cheapest`` is the first tier with the lowest ``per_period``, None when there is none.
-    """
-
-    __slots__ = ("provider", "model", "period", "tiers", "warnings", "cheapest")
-
-    def __init__(self, index: RateIndex, period: str, tiers: list[PricedTier], warnings: list[str]) -> None:
-        self.provider, self.model, self.period, self.tiers, self.warnings = (
-            index.provider, index.model, period, tiers, warnings)
-        cheapest = None
-        for tier in tiers:
-            if cheapest is None or tier.per_period < cheapest.per_period:
-                cheapest = tier
-        self.cheapest = cheapest
-
-    def estimate(self) -> ModelEstimate:
-        """The priced tiers as a ModelEstimate."""
-        return ModelEstimate(
-            provider=self.provider,
-            model=self.model,
-            tiers=[_estimate_tier(self, tier) for tier in self.tiers],
-            warnings=self.warnings,
-            cheapest_tier=self.cheapest.tier if self.cheapest else None,
-        )
-
-
-def price_model(
+def estimate_with_bills(
     rates: Sequence[Rate] | RateIndex,
     workload: Workload,
     *,
     tiers: Sequence[str] | None = None,
     batch_limits: Mapping[str, BatchLimit] | None = None,
-) -> PricedModel:
-    """:func:`estimate_model`, its tiers' figures worked out but not yet shaped as TierEstimates."""
+) -> tuple[ModelEstimate, list[Bill]]:
+    """:func:`estimate_model`, with the bill each tier estimate was made from, in the same order.
+
+    A bill fixes everything in a tier's estimate but the figures and the warnings that
+    carry counts, so a caller can key work that depends only on that (an answer's
+    JSON template) by the bill.
+    """
     index = index_for(rates)
     if tiers is not None:
         for tier in tiers:
@@ -307,7 +231,8 @@ def price_model(
             standard_units += counts[source] * units
         standard_units *= shared.factor * shared.requests
     warnings: list[str] = []
-    priced: list[PricedTier] = []
+    estimates: list[TierEstimate] = []
+    bills: list[Bill] = []
     for tier in wanted:
         bill = standard if tier == STANDARD_TIER else index.bill(tier, shared.band, shared.shape)
         if not isinstance(bill, Bill):
@@ -319,33 +244,73 @@ def price_model(
             limit = (bundled_batch_limits() if batch_limits is None else batch_limits).get(index.provider)
             if limit is not None:
                 plan = plan_batches(limit, requests=workload.requests, input_tokens=workload.input_tokens)
-        priced.append(PricedTier(tier, bill, shared, None if tier == STANDARD_TIER else standard_units, plan))
-    if not priced and tiers is None:
+        against = None if tier == STANDARD_TIER else standard_units
+        estimates.append(_estimate_tier(index, tier, bill, shared, against, plan))
+        bills.append(bill)
+    if not estimates and tiers is None:
         warnings.append(f"no tier of {index.provider}/{index.model} has the input and output rates this workload needs")
-    return PricedModel(index, shared.period, priced, warnings)
+    cheapest = None  # the first of the lowest usd_per_period, as min() would pick
+    for estimate in estimates:
+        if cheapest is None or estimate.usd_per_period < cheapest.usd_per_period:
+            cheapest = estimate
+    return ModelEstimate(
+        provider=index.provider,
+        model=index.model,
+        tiers=estimates,
+        warnings=warnings,
+        cheapest_tier=cheapest.tier if cheapest else None,
+    ), bills
 
 
-def _estimate_tier(model: PricedModel, tier: PricedTier) -> TierEstimate:
-    """A priced tier with its lines and provenance, as the library's TierEstimate."""
-    bill = tier.bill
+def _estimate_tier(
+    index: RateIndex, tier: str, bill: Bill, shared: _Shared, standard_units: int | None, plan: BatchPlan | None
+) -> TierEstimate:
+    """Turn a tier's bill into figures for the shared counts (savings against ``standard_units`` per period)."""
+    counts, factor, scale = shared.counts, shared.factor, shared.scale
+    # A figure is ``divide(units, unit)``: units x 10^-scale USD, exact. An exact division takes
+    # the exponent nearest its ideal one, 0 here (integer over integer), so a whole figure keeps
+    # exponent 0 and any other has no trailing zeros: 65, never 6.5E+1 or 65.000.
+    divide, unit = _EXACT.divide, _POW10_DEC[scale]
+    lines = []
+    total = 0
+    for kind, source, usd_per_mtok, units, basis, rate_kind in bill.lines:
+        tokens = counts[source]
+        cost = tokens * units * factor
+        total += cost
+        lines.append(Line(kind=kind, tokens=tokens, usd_per_mtok=usd_per_mtok, cost_usd=divide(cost, unit),
+                          basis=basis, rate_kind=rate_kind))
+    warnings = [f"{counts[source]}{text}" for source, text in bill.fallbacks] if bill.fallbacks else []
+    if bill.level:
+        warnings.append(
+            f"prompt of {shared.prompt} tokens is over {bill.level}: every token billed at the long-context rates"
+        )
+    if bill.notes:
+        warnings.extend(bill.notes)
+    per_request = divide(total, unit)
+    per_period = total * shared.requests
+    usd_per_period = divide(per_period, unit)
+    savings = None
+    if standard_units is not None:
+        saved = standard_units - per_period
+        # Half price saves as much as it costs: the figure is already there (one conversion fewer).
+        usd_saved = usd_per_period if saved == per_period else divide(saved, unit)
+        savings = Savings(usd_per_period=usd_saved, percent=_percent(saved, standard_units))
     return TierEstimate(
-        provider=model.provider,
-        model=model.model,
-        tier=tier.tier,
+        provider=index.provider,
+        model=index.model,
+        tier=tier,
         min_prompt_tokens=bill.level,
-        usd_per_request=tier.per_request,
-        usd_per_1k_requests=tier.per_1k_requests,
-        usd_per_period=tier.per_period,
-        usd_per_year=tier.per_year,
-        period=model.period,
-        lines=[Line(kind=kind, tokens=tokens, usd_per_mtok=usd_per_mtok, cost_usd=cost, basis=basis, rate_kind=rate_kind)
-               for (kind, _, usd_per_mtok, _, basis, rate_kind), tokens, cost
-               in zip(bill.lines, tier.line_tokens, tier.line_costs)],
-        savings_vs_standard=None if tier.saved is None else Savings(usd_per_period=tier.saved, percent=tier.percent),
+        usd_per_request=per_request,
+        usd_per_1k_requests=divide(total * 1000, unit),
+        usd_per_period=usd_per_period,
+        usd_per_year=divide(per_period * shared.per_year, unit),
+        period=shared.period,
+        lines=lines,
+        savings_vs_standard=savings,
         valid_from=bill.valid_from,
         source_ids=list(bill.source_ids),
-        warnings=tier.warnings,
-        batch_plan=tier.plan,
+        warnings=warnings,
+        batch_plan=plan,
     )
 
 
@@ -380,13 +345,3 @@ def rank_estimates(estimates: Iterable[ModelEstimate], *, tier: str | None = Non
 
 _ZERO = Decimal(0)
 
-
-def rank_priced(models: Iterable[PricedModel]) -> list[PricedModel]:
-    """:func:`rank_estimates` by each model's cheapest tier, on priced models."""
-
-    def key(model: PricedModel) -> tuple[int, Decimal, str, str]:
-        cheapest = model.cheapest
-        return (1, _ZERO, model.provider, model.model) if cheapest is None else (
-            0, cheapest.per_period, model.provider, model.model)
-
-    return sorted(models, key=key)

@@ -22,17 +22,17 @@ from service.estimate import (
     Line,
     MAX_REQUESTS_PER_PERIOD,
     MAX_TOKENS_PER_REQUEST,
+    ModelEstimate,
     NoRatesError,
-    PricedModel,
-    PricedTier,
     TierEstimate,
     Workload,
     WorkloadError,
-    price_model,
-    rank_priced,
+    estimate_with_bills,
+    rank_estimates,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.batch_limits import BatchPlan
+from service.rate_index import Bill
 from service.responses import encode, json_response
 from service.routes import AsOf, Version, moment, rates_for, resolve, svc
 from service.schemas import Out
@@ -140,11 +140,12 @@ def _problem(field: str, reason: str) -> ApiError:
 class PricedWorkload(msgspec.Struct, frozen=True):
     """A workload priced on each model that had prices, ranked cheapest first, not yet written out.
 
-    ``models`` holds each priced model with the input tokens it was priced at (counted per
-    model when the workload gave ``text``) and the notes to put before its tiers' warnings.
+    ``models`` holds each model's estimate with the bills of its tiers (in the same order),
+    the input tokens it was priced at (counted per model when the workload gave ``text``)
+    and the notes to put before its tiers' warnings.
     """
 
-    models: list[tuple[PricedModel, int, list[str]]]
+    models: list[tuple[ModelEstimate, list[Bill], int, list[str]]]
     warnings: list[str]
     at: datetime
     version: int
@@ -158,7 +159,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
         raise _problem("text", "give input_tokens or text, not both")
     at, version = moment(service, request.as_of, request.version)
     keys = resolve_models(service, request.models)
-    results: dict[PricedModel, tuple[PricedModel, int, list[str]]] = {}
+    results: dict[ModelKey, tuple[ModelEstimate, list[Bill], int, list[str]]] = {}
     warnings: list[str] = []
     workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
     for key in keys:
@@ -185,15 +186,15 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
             if not rates:
                 warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
                 continue
-            priced = price_model(tuple(rates), workload, tiers=request.tiers)
+            estimate, bills = estimate_with_bills(tuple(rates), workload, tiers=request.tiers)
         except WorkloadError as exc:
             raise _problem(exc.field, exc.reason) from None
         except NoRatesError as exc:
             warnings.append(str(exc))
             continue
-        warnings.extend(priced.warnings)
-        results[priced] = (priced, input_tokens, notes)  # type: ignore[assignment]
-    ranked = [results[model] for model in rank_priced(results)]
+        warnings.extend(estimate.warnings)
+        results[(estimate.provider, estimate.model)] = (estimate, bills, input_tokens, notes)  # type: ignore[assignment]
+    ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
     return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
 
 
@@ -201,8 +202,8 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
     """The answer to an estimate request as structs: what :func:`render_estimate` writes as JSON."""
     priced = price_workload(service, request)
     out = []
-    for model, input_tokens, notes in priced.models:
-        for tier in model.estimate().tiers:
+    for estimate, _, input_tokens, notes in priced.models:
+        for tier in estimate.tiers:
             out.append(_estimate_out(tier, input_tokens, notes))
     return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
                             period=request.period, estimates=out, warnings=priced.warnings)
@@ -213,13 +214,13 @@ def render_estimate(service: Service, request: EstimateRequest) -> msgspec.Raw:
 
     A tier's JSON is the same for every workload of one bill but for its figures, so it is
     encoded once per bill with a hole for each figure (``_tier_template``), and each answer
-    fills the holes: the tier's structs are never built and encoded. On /v1/estimate that
+    fills the holes from the TierEstimate: the API's EstimateOut is never built and encoded. On /v1/estimate that
     was about a third of the request. A test holds the two paths to the same bytes for
     every bundled model over varied workloads.
     """
     priced = price_workload(service, request)
-    tiers = [msgspec.Raw(_tier_json(model, tier, input_tokens, notes))
-             for model, input_tokens, notes in priced.models for tier in model.tiers]
+    tiers = [msgspec.Raw(_tier_json(tier, bill, input_tokens, notes))
+             for estimate, bills, input_tokens, notes in priced.models for tier, bill in zip(estimate.tiers, bills)]
     return msgspec.Raw(encode(EstimateResponse(
         catalog_version=priced.version, as_of=priced.at, requests=request.requests, period=request.period,
         estimates=tiers,  # type: ignore[arg-type]  # each one an EstimateOut, already encoded
@@ -234,30 +235,29 @@ _TEMPLATES: dict[tuple[object, str, bool, bool], str] = {}
 _TEMPLATES_MAX = 4096
 
 
-def _tier_template(model: PricedModel, tier: PricedTier) -> str:
+def _tier_template(tier: TierEstimate, bill: Bill) -> str:
     """A tier's EstimateOut as JSON with ``%s`` for each figure, encoded once per bill and period.
 
     A bill fixes the rest of the answer (tier, rates, provenance, context level, lines).
     Whether there are savings and a batch plan follows from the model's rates too, but is
     part of the key so that a template is only ever filled for the shape it was encoded for.
     """
-    key = (tier.bill, model.period, tier.saved is not None, tier.plan is not None)
+    saves, plans = tier.savings_vs_standard is not None, tier.batch_plan is not None
+    key = (bill, tier.period, saves, plans)
     template = _TEMPLATES.get(key)
     if template is not None:
         return template
-    bill = tier.bill
     mark: Any = _MARK
     prototype = EstimateOut(
-        provider=model.provider, model=model.model, tier=tier.tier, min_prompt_tokens=bill.level,
-        input_tokens=mark, per_request=mark, per_1k_requests=mark, per_period=mark, per_year=mark, period=model.period,
-        lines=[Line(kind=kind, tokens=mark, usd_per_mtok=usd_per_mtok, cost_usd=mark, basis=basis, rate_kind=rate_kind)
-               for kind, _, usd_per_mtok, _, basis, rate_kind in bill.lines],
-        savings_vs_standard=None if tier.saved is None else SavingsOut(usd=mark, percent=mark),
-        valid_from=bill.valid_from, source=list(bill.source_ids), warnings=mark,
-        batch_plan=None if tier.plan is None else mark,
+        provider=tier.provider, model=tier.model, tier=tier.tier, min_prompt_tokens=tier.min_prompt_tokens,
+        input_tokens=mark, per_request=mark, per_1k_requests=mark, per_period=mark, per_year=mark, period=tier.period,
+        lines=[msgspec.structs.replace(line, tokens=mark, cost_usd=mark) for line in tier.lines],
+        savings_vs_standard=SavingsOut(usd=mark, percent=mark) if saves else None,
+        valid_from=tier.valid_from, source=tier.source_ids, warnings=mark,
+        batch_plan=mark if plans else None,
     )
     text = encode(prototype).decode()
-    marks = 6 + 2 * len(bill.lines) + 2 * (tier.saved is not None) + (tier.plan is not None)
+    marks = 6 + 2 * len(tier.lines) + 2 * saves + plans
     if text.count("\0") != marks:  # fields this module does not know: never put a figure in the wrong place
         raise AssertionError(f"{text.count(chr(0))} marks in a tier template, expected {marks}")
     template = text.replace("%", "%%").replace("\0", "%s")
@@ -267,24 +267,26 @@ def _tier_template(model: PricedModel, tier: PricedTier) -> str:
     return template
 
 
-def _tier_json(model: PricedModel, tier: PricedTier, input_tokens: int, notes: list[str]) -> bytes:
+def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[str]) -> bytes:
     """One tier's EstimateOut as JSON: its template filled with this workload's figures.
 
     A Decimal is written as ``str()`` writes it, which is how the encoder writes it as a
     JSON number (both give the to-scientific-string form; a test checks they agree).
     """
-    values: list[object] = [input_tokens, tier.per_request, tier.per_1k_requests, tier.per_period, tier.per_year]
-    for tokens, cost in zip(tier.line_tokens, tier.line_costs):
-        values.append(tokens)
-        values.append(cost)
-    if tier.saved is not None:
-        values.append(tier.saved)
-        values.append("null" if tier.percent is None else tier.percent)
+    values: list[object] = [input_tokens, tier.usd_per_request, tier.usd_per_1k_requests, tier.usd_per_period,
+                            tier.usd_per_year]
+    for line in tier.lines:
+        values.append(line.tokens)
+        values.append(line.cost_usd)
+    saved = tier.savings_vs_standard
+    if saved is not None:
+        values.append(saved.usd_per_period)
+        values.append("null" if saved.percent is None else saved.percent)
     warnings = notes + tier.warnings if notes else tier.warnings
     values.append(encode(warnings).decode() if warnings else "[]")
-    if tier.plan is not None:
-        values.append(encode(_batch_plan_out(tier.plan)).decode())
-    return (_tier_template(model, tier) % tuple(values)).encode()
+    if tier.batch_plan is not None:
+        values.append(encode(_batch_plan_out(tier.batch_plan)).decode())
+    return (_tier_template(tier, bill) % tuple(values)).encode()
 
 
 _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo

@@ -83,8 +83,7 @@ STANDARD_TIER = "standard"  # the tier savings are measured against
 BATCH_TIER = "batch"  # the tier that gets a batch plan
 assert STANDARD_TIER in TIERS and BATCH_TIER in TIERS
 
-_POW10 = [10**i for i in range(200)]
-_POW10_DEC = [Decimal(power) for power in _POW10]
+_POW10_DEC = [Decimal(10**i) for i in range(200)]  # the unit of each scale
 
 
 class Line(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,6 +4,7 @@ import bisect
 import json
 from array import array
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import NamedTuple
 
@@ -58,6 +59,23 @@ class Served(NamedTuple):
     witness_lane: str | None
     official_providers: frozenset[str]
     hidden: frozenset[tuple[str, str, str]]
+
+
+def served_lanes_of(
+    db: sqlite_utils.Database, served_from: Mapping[tuple[str, str], str], witness_lane: str | None
+) -> Served:
+    """The Served choice for a snapshot that serves each model in ``served_from`` from the lane given."""
+    official = frozenset(p for (p, _), lane in served_from.items() if lane == OFFICIAL_LANE)
+    # Every stored rate has a models row (changesets touch it), so this is every model not served now.
+    known = {(p, m) for p, m in db.execute("SELECT provider, model FROM models")}
+    lanes = [lane for lane in (OFFICIAL_LANE, witness_lane) if lane]
+    hidden = {(lane, p, m) for p, m in known - served_from.keys() for lane in lanes}
+    for (p, m), lane in served_from.items():
+        if lane != OFFICIAL_LANE and db.execute(
+                "SELECT 1 FROM rates INDEXED BY rates_current WHERE provider = ? AND model = ? AND lane = ?"
+                " AND closed_changeset_id IS NULL LIMIT 1", [p, m, OFFICIAL_LANE]).fetchone():
+            hidden.add((OFFICIAL_LANE, p, m))  # old official rows of a model now served from the witness
+    return Served(witness_lane, official, frozenset(hidden))
 
 
 class AsOfFilter(NamedTuple):

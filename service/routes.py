@@ -24,6 +24,7 @@ from service.history import (
     page_as_of,
     priced_models_as_of,
     rates_as_of,
+    served_lanes_of,
     version_known_at,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
@@ -193,17 +194,8 @@ def served_lanes(service: Service) -> Served:
     catalog = service.catalog
     served = catalog.memo.get(("served",))
     if served is None:
-        witness = service.registry.designated_witness
-        official = frozenset(k[0] for k, info in catalog.models.items() if info.served_from == OFFICIAL_LANE)
-        # Every stored rate has a models row (changesets touch it), so this is every model not served now.
-        known = {(p, m) for p, m in service.db.execute("SELECT provider, model FROM models")}
-        hidden = {(lane, p, m) for p, m in known - catalog.models.keys() for lane in (OFFICIAL_LANE, witness) if lane}
-        for (p, m), info in catalog.models.items():
-            if info.served_from != OFFICIAL_LANE and service.db.execute(
-                    "SELECT 1 FROM rates INDEXED BY rates_current WHERE provider = ? AND model = ? AND lane = ?"
-                    " AND closed_changeset_id IS NULL LIMIT 1", [p, m, OFFICIAL_LANE]).fetchone():
-                hidden.add((OFFICIAL_LANE, p, m))  # old official rows of a model now served from the witness
-        served = Served(witness, official, frozenset(hidden))
+        served_from = {key: info.served_from for key, info in catalog.models.items()}
+        served = served_lanes_of(service.db, served_from, service.registry.designated_witness)
         catalog.memo[("served",)] = served
     return served
 

@@ -193,7 +193,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
             warnings.append(str(exc))
             continue
         warnings.extend(estimate.warnings)
-        results[(estimate.provider, estimate.model)] = (estimate, bills, input_tokens, notes)  # type: ignore[assignment]
+        results[(estimate.provider, estimate.model)] = (estimate, bills, input_tokens, notes)
     ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
     return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
 
@@ -214,9 +214,8 @@ def render_estimate(service: Service, request: EstimateRequest) -> msgspec.Raw:
 
     A tier's JSON is the same for every workload of one bill but for its figures, so it is
     encoded once per bill with a hole for each figure (``_tier_template``), and each answer
-    fills the holes from the TierEstimate: the API's EstimateOut is never built and encoded. On /v1/estimate that
-    was about a third of the request. A test holds the two paths to the same bytes for
-    every bundled model over varied workloads.
+    fills the holes from the TierEstimate: the API's EstimateOut is never built and encoded.
+    A test holds the two paths to the same bytes for every bundled model over varied workloads.
     """
     priced = price_workload(service, request)
     tiers = [msgspec.Raw(_tier_json(tier, bill, input_tokens, notes))

@@ -327,6 +327,21 @@ def test_figures_of_more_than_40_digits_stay_exact():
     assert len(standard.usd_per_year.as_tuple().digits) == 59  # x requests x 365
 
 
+def test_figures_of_more_than_60_digits_stay_exact():
+    """A discount with 6 places on the widest workload gives figures of 67 digits: figured exactly all the same."""
+    fine = "999999.999999999999999999999999999999"
+    rates = rates_of("x", "fine", {("standard", "input"): fine, ("standard", "output"): fine})
+    tokens, requests = 999_999_999, 999_999_999_999
+    workload = Workload(input_tokens=tokens, output_tokens=tokens, requests=requests, period="day",
+                        discount_percent=Decimal("0.000001"))
+    standard = tiers_of(rates, workload)["standard"]
+    # fine x 2 x tokens / 1M per request, x requests x 365 a year, x (100 - 0.000001) / 100.
+    assert standard.usd_per_year == Decimal(
+        "729999991969270007308029.9999926999992700000080307299926919700000073")
+    assert len(standard.usd_per_year.as_tuple().digits) == 67
+    assert standard.usd_per_request == Decimal("1999999978.00000001999999999999999999800000002199999998")
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

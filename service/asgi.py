@@ -22,6 +22,7 @@ def settings_from_env() -> Settings:
         admin_token=env.get("RATECARD_ADMIN_TOKEN", ""),
         cors_origins=tuple(o.strip() for o in env.get("RATECARD_CORS_ORIGINS", "").split(",") if o.strip()),
         scheduler=env.get("RATECARD_SCHEDULER", "1") == "1",
+        fast_path=env.get("RATECARD_FAST_PATH", "1") == "1",
     )
 
 

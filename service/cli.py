@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app, prepare_service
 
-    settings = settings_from(args, scheduler=not args.no_scheduler)
+    settings = settings_from(args, scheduler=not args.no_scheduler, fast_path=not args.no_fast_path)
     service = prepare_service(settings)  # bootstraps an empty database once, before any worker starts
     print(
         f"ratecard: catalog version {service.catalog.version}, {len(service.catalog.models)} models, "
@@ -62,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "RATECARD_DB": str(settings.db_path), "RATECARD_SOURCES": settings.sources_path or "",
         "RATECARD_SCHEDULER": "1" if settings.scheduler else "0",
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
+        "RATECARD_FAST_PATH": "1" if settings.fast_path else "0",
     })
     uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
@@ -308,6 +309,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1,
                    help="Worker processes (default 1); only one of them runs the scheduler.")
     p.add_argument("--cors-origins", help="Comma-separated origins allowed to call the API from a browser.")
+    p.add_argument("--no-fast-path", action="store_true",
+                   help="Answer every estimate by its Litestar handler (the fast path gives the same bytes, faster).")
     p.add_argument("--log-level", default="info")
 
     p = add("parse", cmd_parse, "Parse a saved page and print its rates as JSON (no database).")

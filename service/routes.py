@@ -279,7 +279,7 @@ async def get_prices(
         catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
         rates=[rate_out(r) for r in page],
     )
-    return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
+    return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
 
 @get("/v1/models", summary="Models with aliases and status, current or at a moment", tags=["models"],
@@ -331,7 +331,7 @@ async def get_model(
         rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
         agreement=list(agreement_for(service, at, ver, key=key).rows),
     )
-    return json_response(request, body, version=service.catalog.version, etag_extra=_epoch(service, as_of, version))
+    return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
 
 @get("/v1/models/{provider:str}/{model:str}/history", tags=["history"], responses=problem_responses(404),
@@ -443,7 +443,7 @@ async def readyz(state: State) -> Response[Health]:
                                    models=len(service.catalog.models)))
 
 
-def _epoch(service: Service, as_of: str | None, version: int | None) -> str:
+def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:
     """ETag salt for current-price answers: changes when an announced price takes effect."""
     if as_of or version:
         return ""

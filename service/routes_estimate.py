@@ -34,11 +34,15 @@ from service.problems import ApiError, bad_parameter, problem_responses
 from service.batch_limits import BatchPlan
 from service.rate_index import Bill
 from service.responses import encode, json_response
-from service.routes import AsOf, Version, moment, rates_for, resolve, svc
+from service.routes import AsOf, Version, epoch_salt, moment, rates_for, resolve, svc
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
 
 MAX_MODELS = 20
+# How long a client may reuse an answer: a GET (priced now: until the day's prices change, by
+# its ETag) for a minute; a POST, which shared caches do not keep anyway, not at all.
+GET_MAX_AGE_S = 60
+POST_MAX_AGE_S = 0
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
 
 
@@ -209,7 +213,7 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
                             period=request.period, estimates=out, warnings=priced.warnings)
 
 
-def render_estimate(service: Service, request: EstimateRequest) -> msgspec.Raw:
+def render_estimate(service: Service, request: EstimateRequest) -> bytes:
     """The answer to an estimate request, written as JSON: the bytes encoding :func:`estimate_workload` gives.
 
     A tier's JSON is the same for every workload of one bill but for its figures, so it is
@@ -218,13 +222,16 @@ def render_estimate(service: Service, request: EstimateRequest) -> msgspec.Raw:
     A test holds the two paths to the same bytes for every bundled model over varied workloads.
     """
     priced = price_workload(service, request)
-    tiers = [msgspec.Raw(_tier_json(tier, bill, input_tokens, notes))
-             for estimate, bills, input_tokens, notes in priced.models for tier, bill in zip(estimate.tiers, bills)]
-    return msgspec.Raw(encode(EstimateResponse(
+    tiers = ",".join([_tier_json(tier, bill, input_tokens, notes)
+                      for estimate, bills, input_tokens, notes in priced.models
+                      for tier, bill in zip(estimate.tiers, bills)])
+    outline = encode(EstimateResponse(
         catalog_version=priced.version, as_of=priced.at, requests=request.requests, period=request.period,
-        estimates=tiers,  # type: ignore[arg-type]  # each one an EstimateOut, already encoded
+        estimates=_MARK,  # type: ignore[arg-type]  # the tiers go in its place, already written
         warnings=priced.warnings,
-    )))
+    ))
+    before, after = outline.split(b"\0")
+    return b"".join((before, b"[", tiers.encode(), b"]", after))
 
 
 # Marks a figure's place in a tier's JSON. JSON strings carry a NUL byte escaped, so a raw one
@@ -266,7 +273,7 @@ def _tier_template(tier: TierEstimate, bill: Bill) -> str:
     return template
 
 
-def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[str]) -> bytes:
+def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[str]) -> str:
     """One tier's EstimateOut as JSON: its template filled with this workload's figures.
 
     A Decimal is written as ``str()`` writes it, which is how the encoder writes it as a
@@ -285,7 +292,7 @@ def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[st
     values.append(encode(warnings).decode() if warnings else "[]")
     if tier.batch_plan is not None:
         values.append(encode(_batch_plan_out(tier.batch_plan)).decode())
-    return (_tier_template(tier, bill) % tuple(values)).encode()
+    return _tier_template(tier, bill) % tuple(values)
 
 
 _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo
@@ -314,7 +321,7 @@ def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
     return keys
 
 
-async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> msgspec.Raw:
+async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> bytes:
     """``render_estimate``, in a worker thread when a long ``text`` must be counted for each model.
 
     Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
@@ -354,8 +361,15 @@ def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
     )
 
 
+def _fast_path(app):
+    """The estimate routes' middleware (service.fast_path imports this module, so it is imported here)."""
+    from service.fast_path import EstimateFastPath
+
+    return EstimateFastPath(app)
+
+
 @post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,
-      responses=problem_responses(404, 413))
+      responses=problem_responses(404, 413), middleware=[_fast_path])
 async def post_estimate(
     request: Request,
     data: Annotated[EstimateRequest, Body(description="A workload and the models to price it on.",
@@ -364,11 +378,11 @@ async def post_estimate(
     """Price a workload on every tier of each model: per request, per 1k requests, per period, per year."""
     service = svc(request.app.state)  # not a `state` parameter: Litestar injecting one costs ~7 µs a request
     body = await estimate_off_the_loop(service, data)
-    return json_response(request, body, version=service.catalog.version, max_age_s=0)
+    return json_response(request, msgspec.Raw(body), version=service.catalog.version, max_age_s=POST_MAX_AGE_S)
 
 
 @get("/v1/estimate", summary="Estimate a workload's cost (query parameters, cacheable)", tags=["estimate"],
-     responses=problem_responses(404))
+     responses=problem_responses(404), middleware=[_fast_path])
 async def get_estimate(
     request: Request,
     model: Annotated[list[str], Parameter(description=f"Model to price (repeatable, 1 to {MAX_MODELS}): `model` or "
@@ -414,8 +428,8 @@ async def get_estimate(
                         requests=requests, period=period, tiers=tier, as_of=as_of, version=version,
                         discount_percent=discount_percent),
     )
-    epoch = "" if (as_of or version) else service.catalog.epoch(service.clock())
-    return json_response(request, body, version=service.catalog.version, max_age_s=60, etag_extra=epoch)
+    return json_response(request, msgspec.Raw(body), version=service.catalog.version, max_age_s=GET_MAX_AGE_S,
+                         etag_extra=epoch_salt(service, as_of, version))
 
 
 ESTIMATE_ROUTES = [post_estimate, get_estimate]

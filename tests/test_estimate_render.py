@@ -31,7 +31,7 @@ def request(**fields) -> EstimateRequest:
 
 
 def both(service, req: EstimateRequest) -> tuple[bytes, bytes]:
-    return bytes(render_estimate(service, req)), encode(estimate_workload(service, req))
+    return render_estimate(service, req), encode(estimate_workload(service, req))
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=["plain", "cached-1h-day", "huge-week", "no-requests", "free"])

@@ -69,3 +69,30 @@ def test_unknown_model_is_a_problem_with_suggestions(served):
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "anthropic/claude-sonnet-4-5" in response.json()["suggestions"]
+
+
+def test_estimates_over_real_http_fast_path_and_handler_alike(served):
+    """GET and POST estimates as uvicorn sends them; a chunked POST (read by the handler) says the same."""
+    body = {"models": ["gpt-4o", "claude-sonnet-4-5"], "input_tokens": 2000, "output_tokens": 800, "requests": 5000,
+            "tiers": ["standard", "batch"]}
+    with httpx.Client(base_url=served) as client:
+        got = client.get("/v1/estimate", params={"model": "gpt-4o", "input_tokens": 2000, "output_tokens": 800,
+                                                  "requests": 5000})
+        assert got.status_code == 200 and got.headers["cache-control"] == "public, max-age=60"
+        tiers = {e["tier"]: e["per_period"] for e in got.json()["estimates"]}
+        assert tiers["standard"] == 65 and tiers["batch"] == 32.5  # 5,000 x (2,000 x $2.50 + 800 x $10) / 1M
+        assert client.get("/v1/estimate", params={"model": "gpt-4o", "input_tokens": 2000},
+                          headers={"If-None-Match": got.headers["etag"]}).status_code in (200, 304)
+        posted = client.post("/v1/estimate", json=body)
+        data = httpx.Request("POST", "/", json=body).content
+        chunked = client.post("/v1/estimate", content=iter([data[:20], data[20:]]))  # no Content-Length
+    assert posted.status_code == chunked.status_code == 200
+    assert "content-length" not in chunked.request.headers
+    answers = [response.json() for response in (posted, chunked)]
+    for answer in answers:
+        answer.pop("as_of")  # the moment each was priced: the server's clock
+    assert answers[0] == answers[1]
+    # 5,000 x (2,000 x $3 + 800 x $15) / 1M = $90 standard on Sonnet 4.5; gpt-4o's $65 ranks first.
+    assert [(e["model"], e["tier"], e["per_period"]) for e in answers[0]["estimates"]] == [
+        ("gpt-4o", "standard", 65), ("gpt-4o", "batch", 32.5),
+        ("claude-sonnet-4-5", "standard", 90), ("claude-sonnet-4-5", "batch", 45)]

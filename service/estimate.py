@@ -337,7 +337,16 @@ def _percent(saved: int, of: int) -> Decimal | None:
     hundredths, remainder = divmod(saved * 10_000, of)  # floor division, so 0 <= remainder < of
     if 2 * remainder > of or (2 * remainder == of and hundredths % 2):
         hundredths += 1
-    return Decimal(hundredths).scaleb(-2, _EXACT)
+    percent = _PERCENTS.get(hundredths)
+    if percent is None:
+        percent = Decimal(hundredths).scaleb(-2, _EXACT)
+        if -10_000 <= hundredths <= 10_000:
+            _PERCENTS[hundredths] = percent
+    return percent
+
+
+# The percentages from -100.00 to 100.00 (almost every saving), each made once.
+_PERCENTS: dict[int, Decimal] = {}
 
 
 def rank_estimates(estimates: Iterable[ModelEstimate], *, tier: str | None = None) -> list[ModelEstimate]:

@@ -28,7 +28,13 @@ import msgspec
 from service.problems import ApiError
 from service.responses import ready_json
 from service.routes import epoch_salt
-from service.routes_estimate import GET_MAX_AGE_S, POST_MAX_AGE_S, EstimateRequest, estimate_off_the_loop
+from service.routes_estimate import (
+    GET_MAX_AGE_S,
+    POST_MAX_AGE_S,
+    EstimateRequest,
+    estimate_off_the_loop,
+    render_estimate,
+)
 
 # Larger bodies carry a `text` to count, which costs far more than the handler does.
 MAX_BODY_BYTES = 65_536
@@ -65,7 +71,10 @@ class EstimateFastPath:
         if request is None:
             return await self.app(scope, replay, send)
         try:
-            body = await estimate_off_the_loop(service, request)
+            if request.text is None:  # nothing to count: no need to look at moving off the loop
+                body = render_estimate(service, request)
+            else:
+                body = await estimate_off_the_loop(service, request)
         except ApiError:  # the handler makes the problem answer, from the same request
             return await self.app(scope, replay, send)
         version = service.catalog.version
@@ -116,6 +125,7 @@ async def _from_body(scope, receive, limit: int):
     for name, value in scope["headers"]:
         if name == b"content-length":
             length = value
+            break
     if length is None or not length.isdigit() or int(length) > limit:
         return None, receive
     chunks: list[bytes] = []

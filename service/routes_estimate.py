@@ -237,7 +237,7 @@ def render_estimate(service: Service, request: EstimateRequest) -> bytes:
 # Marks a figure's place in a tier's JSON. JSON strings carry a NUL byte escaped, so a raw one
 # can only be a mark.
 _MARK = msgspec.Raw(b"\0")
-_TEMPLATES: dict[tuple[object, str, bool, bool], str] = {}
+_TEMPLATES: dict[tuple[object, str, bool, tuple | None], str] = {}
 _TEMPLATES_MAX = 4096
 
 
@@ -246,10 +246,12 @@ def _tier_template(tier: TierEstimate, bill: Bill) -> str:
 
     A bill fixes the rest of the answer (tier, rates, provenance, context level, lines).
     Whether there are savings and a batch plan follows from the model's rates too, but is
-    part of the key so that a template is only ever filled for the shape it was encoded for.
+    part of the key so that a template is only ever filled for the shape it was encoded for;
+    so are the plan's limits and what limits it, leaving its two counts to fill.
     """
-    saves, plans = tier.savings_vs_standard is not None, tier.batch_plan is not None
-    key = (bill, tier.period, saves, plans)
+    saves, plan = tier.savings_vs_standard is not None, tier.batch_plan
+    limits = (plan.limited_by, plan.max_requests_per_batch, plan.max_bytes_per_batch, plan.url) if plan else None
+    key = (bill, tier.period, saves, limits)
     template = _TEMPLATES.get(key)
     if template is not None:
         return template
@@ -260,10 +262,11 @@ def _tier_template(tier: TierEstimate, bill: Bill) -> str:
         lines=[msgspec.structs.replace(line, tokens=mark, cost_usd=mark) for line in tier.lines],
         savings_vs_standard=SavingsOut(usd=mark, percent=mark) if saves else None,
         valid_from=tier.valid_from, source=tier.source_ids, warnings=mark,
-        batch_plan=mark if plans else None,
+        batch_plan=msgspec.structs.replace(_batch_plan_out(plan), jobs_per_period=mark,
+                                           estimated_bytes_per_request=mark) if plan else None,
     )
     text = encode(prototype).decode()
-    marks = 6 + 2 * len(tier.lines) + 2 * saves + plans
+    marks = 6 + 2 * len(tier.lines) + 2 * saves + 2 * (plan is not None)
     if text.count("\0") != marks:  # fields this module does not know: never put a figure in the wrong place
         raise AssertionError(f"{text.count(chr(0))} marks in a tier template, expected {marks}")
     template = text.replace("%", "%%").replace("\0", "%s")
@@ -290,8 +293,10 @@ def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[st
         values.append("null" if saved.percent is None else saved.percent)
     warnings = notes + tier.warnings if notes else tier.warnings
     values.append(encode(warnings).decode() if warnings else "[]")
-    if tier.batch_plan is not None:
-        values.append(encode(_batch_plan_out(tier.batch_plan)).decode())
+    plan = tier.batch_plan
+    if plan is not None:
+        values.append(plan.jobs_per_period)
+        values.append(plan.estimated_bytes_per_request)
     return _tier_template(tier, bill) % tuple(values)
 
 

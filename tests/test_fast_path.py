@@ -346,3 +346,16 @@ def test_generated_bodies_are_answered_alike(clients, body):
 @given(st.lists(st.sampled_from(["a", "b", "=", "&", "%41", "+", " ", "é", ";"]), max_size=12).map("".join))
 def test_query_pairs_are_parse_qsls(query):
     assert _query_pairs(query) == parse_qsl(query, keep_blank_values=True, separator="&")
+
+
+def test_cross_origin_answers_carry_the_same_cors_headers(bundled_service):
+    """CORS wraps the route, the fast path included: its headers come out alike."""
+    pair = [twin(bundled_service, fast_path=on, cors_origins=("https://calc.example",)) for on in (True, False)]
+    with TestClient(create_app(pair[0].settings, service=pair[0], clock=fixed_clock)) as fast, \
+            TestClient(create_app(pair[1].settings, service=pair[1], clock=fixed_clock)) as slow:
+        origin = {"Origin": "https://calc.example"}
+        status, headers, _ = assert_alike((fast, slow), "GET", f"/v1/estimate?{GOOD_QUERIES[0]}", headers=origin)
+        assert status == 200 and dict(headers)[b"access-control-allow-origin"] == b"https://calc.example"
+        status, headers, _ = assert_alike((fast, slow), "POST", "/v1/estimate", content=GOOD_BODIES[0].encode(),
+                                          headers=origin)
+        assert status == 200 and dict(headers)[b"access-control-expose-headers"] == b"ETag"

@@ -13,6 +13,7 @@ processes, from /proc), a cross-check that other load on the machine disturbs le
 
     python bench/http_load.py                  # workers 1 and 2, 10 s per endpoint, about 3 minutes
     python bench/http_load.py --workers 1 --duration 5 --no-results
+    python bench/http_load.py --rounds 3       # each row the median of 3 interleaved rounds, about 9 minutes
 """
 
 import argparse
@@ -147,29 +148,37 @@ def bench_workers(workers: int, db_path: Path, workdir: Path, args: argparse.Nam
         print(f"\nworkers={workers}: ready in {ready_s:.2f} s; warming up", flush=True)
         for endpoint, script, _ in [(None, None, 0), *endpoints]:
             run_wrk(server, endpoint.path if endpoint else CEILING_PATH, script, duration_s=args.warmup, args=args)
+        # Each round measures every endpoint between ceiling runs; a row is the endpoint's median round.
+        rounds: dict[str, list[tuple]] = {endpoint.name: [] for endpoint, _, _ in endpoints}
+        for number in range(args.rounds):
+            before = run_wrk(server, CEILING_PATH, None, duration_s=args.ceiling_duration, args=args)
+            for endpoint, script, size in endpoints:
+                measured = run_wrk(server, endpoint.path, script, duration_s=args.duration, args=args)
+                after = run_wrk(server, CEILING_PATH, None, duration_s=args.ceiling_duration, args=args)
+                ceiling = ((before.rps + after.rps) / 2, (before.p99_ms + after.p99_ms) / 2,
+                           (before.cpu_us + after.cpu_us) / 2, before.bad + after.bad)
+                rounds[endpoint.name].append((measured.rps / ceiling[0], measured, ceiling))
+                print(f"  round {number + 1}: {endpoint.name}: {measured.rps:.0f} rps "
+                      f"({measured.rps / ceiling[0]:.2f}x ceiling {ceiling[0]:.0f}), p50 {measured.p50_ms:.2f} ms, "
+                      f"p99 {measured.p99_ms:.2f} ms ({measured.p99_ms / ceiling[1]:.2f}x)", flush=True)
+                before = after
         rows = []
-        before = run_wrk(server, CEILING_PATH, None, duration_s=args.ceiling_duration, args=args)
-        for endpoint, script, size in endpoints:
-            measured = run_wrk(server, endpoint.path, script, duration_s=args.duration, args=args)
-            after = run_wrk(server, CEILING_PATH, None, duration_s=args.ceiling_duration, args=args)
-            ceiling_rps = (before.rps + after.rps) / 2
-            ceiling_p99 = (before.p99_ms + after.p99_ms) / 2
-            ceiling_cpu = (before.cpu_us + after.cpu_us) / 2
-            rps_ratio = measured.rps / ceiling_rps
+        for endpoint, _, size in endpoints:
+            ranked = sorted(rounds[endpoint.name], key=lambda r: r[0])
+            rps_ratio, measured, (ceiling_rps, ceiling_p99, ceiling_cpu, ceiling_bad) = ranked[len(ranked) // 2]
             p99_ratio = measured.p99_ms / ceiling_p99
-            ok = rps_ratio >= endpoint.min_rps_ratio and measured.bad == 0
+            bad = sum(m.bad + c[3] for _, m, c in ranked)
+            ok = rps_ratio >= endpoint.min_rps_ratio and bad == 0
             target = f">= {endpoint.min_rps_ratio}x rps"
             if endpoint.max_p99_ratio is not None:
                 ok = ok and p99_ratio <= endpoint.max_p99_ratio
                 target += f", p99 <= {endpoint.max_p99_ratio:g}x"
+            spread = "-".join(f"{ranked[i][0]:.2f}" for i in (0, -1)) if len(ranked) > 1 else "-"
             rows.append([workers, endpoint.name, size, f"{measured.rps:.0f}", f"{measured.p50_ms:.2f}",
                          f"{measured.p99_ms:.2f}", f"{ceiling_rps:.0f}",
-                         f"{ceiling_p99:.2f}", f"{rps_ratio:.2f}x", f"{p99_ratio:.2f}x", target,
-                         benchlib.pass_fail(ok), measured.bad + before.bad + after.bad,
+                         f"{ceiling_p99:.2f}", f"{rps_ratio:.2f}x", spread, f"{p99_ratio:.2f}x", target,
+                         benchlib.pass_fail(ok), bad,
                          f"{measured.cpu_us:.0f}", f"{ceiling_cpu:.0f}", f"{ceiling_cpu / measured.cpu_us:.2f}x"])
-            print(f"  {endpoint.name}: {measured.rps:.0f} rps ({rps_ratio:.2f}x ceiling {ceiling_rps:.0f}), "
-                  f"p50 {measured.p50_ms:.2f} ms, p99 {measured.p99_ms:.2f} ms ({p99_ratio:.2f}x)", flush=True)
-            before = after
         return rows, notes
     finally:
         server.stop()
@@ -183,6 +192,8 @@ def main() -> None:
     parser.add_argument("--ceiling-duration", type=int, default=5,
                         help="seconds per ceiling run; one before and after each endpoint (default 5)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per endpoint (default 2)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of every endpoint; a row is the endpoint's median round (default 1)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--threads", type=int, default=1,
                         help="wrk threads (default 1: wrk shares the 2 cores with the server)")
@@ -206,20 +217,21 @@ def main() -> None:
             notes += worker_notes
 
     headers = ["workers", "endpoint", "bytes", "rps", "p50 ms", "p99 ms", "ceiling rps",
-               "ceiling p99 ms", "rps / ceiling", "p99 / ceiling", "target", "verdict", "errors",
+               "ceiling p99 ms", "rps / ceiling", "rounds' range", "p99 / ceiling", "target", "verdict", "errors",
                "server CPU µs/req", "ceiling CPU µs/req", "CPU ceiling / endpoint"]
     table = benchlib.markdown_table(headers, rows)
     print("\n" + table)
     notes += [
         f"wrk {args.threads} threads, {args.connections} connections, {args.duration:g} s per endpoint, "
         f"ceiling runs of {args.ceiling_duration:g} s before and after each endpoint (ceiling = their mean), "
-        f"{args.warmup:g} s warm-up per endpoint.",
+        f"{args.warmup:g} s warm-up per endpoint; {args.rounds} round(s), each row the endpoint's median round by "
+        "rps ratio, with the range of the rounds' ratios beside it.",
         "wrk and the server share the machine's cores, so absolute numbers are low; read the ratios.",
         "Ceiling: GET /healthz of the same server (a trivial handler in the same app, same middleware). "
         "The app has no minimal POST endpoint, so POST /v1/estimate is judged against GET /healthz too, which "
         "skips reading and decoding a body: that ratio is slightly pessimistic.",
         f"POST body: {json.dumps(POST_BODY)}",
-        "errors = non-2xx/3xx responses + socket errors in the endpoint and its ceiling runs; any error fails the row.",
+        "errors = non-2xx/3xx responses + socket errors in the endpoint and its ceiling runs (all rounds); any error fails the row.",
         "server CPU µs/req: user+system CPU of all the server's processes during the run, per request. It is "
         "much less disturbed by other work on the machine than requests/s, so 'CPU ceiling / endpoint' is a "
         "cross-check of the rps ratio (the verdict is on the rps ratio, as the issue asks).",

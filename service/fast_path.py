@@ -1,20 +1,21 @@
 """A route middleware that answers ordinary estimates without Litestar's handler machinery.
 
-On ``/v1/estimate`` most of a request's cost was the framework, not the pricing: a
-Litestar handler builds a Request, extracts and converts its parameters through a
-signature model and turns the returned Response into ASGI messages, which is about
-190k of the 280k instructions of a do-nothing GET, and another 90k for a JSON body
-(bench/RESULTS.md). This middleware sits on the two estimate routes, after Litestar's
-routing, CORS and exception handling, and answers a request it can read plainly:
+A Litestar handler builds a Request, extracts and converts its parameters through a
+signature model and turns the returned Response into ASGI messages. On ``/v1/estimate``
+that was about 70k instructions of a GET's 607k (13 query parameters) and 130k of the
+POST's 892k (a JSON body): more than pricing one model (bench/RESULTS.md). This
+middleware sits on the two estimate routes, after Litestar's routing, CORS and exception
+handling, and answers a request without an If-None-Match that it can read plainly:
 
 - GET: only the workload parameters (``model``, the token counts, ``requests``,
   ``period``, ``tier``, ``cache_ttl``, ``discount_percent``), none blank, none but
-  ``model`` and ``tier`` repeated, and no If-None-Match;
+  ``model`` and ``tier`` repeated;
 - POST: a body of at most ``MAX_BODY_BYTES`` with a Content-Length.
 
-It reads them the way Litestar does (the query split by ``parse_qsl`` of the latin-1
-text, the body decoded as JSON and converted with ``strict=False``), prices with the
-same ``render_estimate`` and sends the same headers and bytes as the handler would.
+It reads them the way Litestar does (the query split as ``parse_qsl`` splits the latin-1
+text; the body decoded as JSON and converted with ``strict=False``, or decoded straight
+into the struct where that reads the same values), prices with the same
+``render_estimate`` and sends the same headers and bytes as the handler would.
 Anything else, and every request whose answer would be an error, goes on to the
 handler, so errors keep their one shape and one source. tests/test_fast_path.py holds
 the two paths to the same status, headers and body over a corpus of good and bad
@@ -61,7 +62,7 @@ class EstimateFastPath:
     async def __call__(self, scope, receive, send) -> None:
         service = scope["app"].state.service
         method = scope["method"]
-        if not service.settings.fast_path or method not in ("GET", "POST"):
+        if not service.settings.fast_path or method not in ("GET", "POST") or _revalidating(scope):
             return await self.app(scope, receive, send)
         if method == "GET":
             request = _from_query(scope)
@@ -86,11 +87,16 @@ class EstimateFastPath:
         await answer(scope, receive, send)
 
 
+def _revalidating(scope) -> bool:
+    """Whether the request has an If-None-Match: the handler answers those (a 304 or the full answer)."""
+    for name, _ in scope["headers"]:
+        if name == b"if-none-match":
+            return True
+    return False
+
+
 def _from_query(scope) -> EstimateRequest | None:
     """The GET's workload, or None when the handler should read the query itself."""
-    for name, _ in scope["headers"]:
-        if name == b"if-none-match":  # the handler answers revalidations (a 304 or the full answer)
-            return None
     fields: dict[str, object] = {}
     for key, value in _query_pairs(scope["query_string"].decode("latin-1")):
         field = _QUERY_FIELDS.get(key)

@@ -78,6 +78,11 @@ ProviderPath = Annotated[str, Parameter(description="Provider id, e.g. `anthropi
 ModelPath = Annotated[str, Parameter(description="Model id, display name or alias, case-insensitive.",
                                      examples=[Example(value="gpt-4o"),
                                                Example(summary="A display name", value="GPT-4o")])]
+# A model id with a slash (Groq serves `openai/gpt-oss-120b`) takes two path segments.
+VendorPath = Annotated[str | None, Parameter(
+    description="For a model id with a slash, the part before it (e.g. `openai` of Groq's `openai/gpt-oss-120b`).",
+    examples=[Example(value="openai")])]
+_MODEL_PATHS = ["/v1/models/{provider:str}/{model:str}", "/v1/models/{provider:str}/{vendor:str}/{model:str}"]
 ProviderFilter = Annotated[str | None, Parameter(description="Only this provider id.",
                                                  examples=[Example(value="anthropic")])]
 
@@ -317,14 +322,15 @@ async def list_models(
     return json_response(request, body, version=service.catalog.version)
 
 
-@get("/v1/models/{provider:str}/{model:str}", summary="One model with its rates", tags=["models"], responses=problem_responses(404))
+@get(_MODEL_PATHS, summary="One model with its rates", tags=["models"], responses=problem_responses(404))
 async def get_model(
-    request: Request, state: State, provider: ProviderPath, model: ModelPath, as_of: AsOf = None, version: Version = None
+    request: Request, state: State, provider: ProviderPath, model: ModelPath, as_of: AsOf = None,
+    version: Version = None, vendor: VendorPath = None,
 ) -> Response[ModelDetail]:
     """One model (resolved through aliases) with every rate in force now or at `as_of` / `version`,
     and what the witnesses stated for those rates at that moment."""
     service = svc(state)
-    key = resolve(service, model, provider)
+    key = resolve(service, f"{vendor}/{model}" if vendor else model, provider)
     at, ver = moment(service, as_of, version)
     body = ModelDetail(
         catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
@@ -334,13 +340,14 @@ async def get_model(
     return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
 
-@get("/v1/models/{provider:str}/{model:str}/history", tags=["history"], responses=problem_responses(404),
+@get([f"{path}/history" for path in _MODEL_PATHS], tags=["history"], responses=problem_responses(404),
      summary="Every interval of every rate of a model, as known now or then")
 async def get_model_history(
     request: Request,
     state: State,
     provider: ProviderPath,
     model: ModelPath,
+    vendor: VendorPath = None,
     as_of: Annotated[str | None, Parameter(
         description="A date or ISO-8601 time: the history as ratecard knew it then, i.e. as recorded by the "
         "changesets committed by that moment (when a row was recorded, not when its price took effect; "
@@ -355,7 +362,7 @@ async def get_model_history(
     """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance,
     as known now or at `as_of` / `version`."""
     service = svc(state)
-    key = resolve(service, model, provider)
+    key = resolve(service, f"{vendor}/{model}" if vendor else model, provider)
     lane = service.catalog.models[key].served_from
     at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
     catalog = service.catalog

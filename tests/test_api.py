@@ -154,3 +154,19 @@ def test_a_provider_without_a_page_is_served_from_the_designated_witness_and_fla
     # The same holds when the answer comes from SQLite (as_of) instead of the snapshot.
     past = exact(client.get("/v1/prices", params={"provider": "qwen", "as_of": "2026-06-01"}))["rates"]
     assert {r["basis"] for r in past} <= {"witness", "not_offered"} and len(past) == len(rates)
+
+
+def test_a_model_id_with_a_slash_has_its_own_paths(client):
+    """Groq's `openai/gpt-oss-120b` takes two path segments: the model, and its history below it."""
+    detail = client.get("/v1/models/groq/openai/gpt-oss-120b")
+    assert detail.status_code == 200
+    assert detail.json()["model"]["model"] == "openai/gpt-oss-120b"
+    rates = {(r["tier"], r["kind"]): r["usd_per_mtok"] for r in detail.json()["rates"]}
+    assert (rates[("standard", "input")], rates[("standard", "output")]) == (0.15, 0.6)  # Groq's page: $0.15 / $0.60
+    history = client.get("/v1/models/groq/openai/gpt-oss-120b/history")
+    assert history.status_code == 200 and history.json()["model"] == "openai/gpt-oss-120b"
+    assert {r["model"] for r in history.json()["intervals"]} == {"openai/gpt-oss-120b"}
+    # One segment still means one model id; an unknown two-segment id is the usual problem.
+    assert client.get("/v1/models/anthropic/claude-sonnet-4-5/history").json()["model"] == "claude-sonnet-4-5"
+    missing = client.get("/v1/models/groq/openai/nope")
+    assert missing.status_code == 404 and "openai/nope" in missing.json()["detail"]

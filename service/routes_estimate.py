@@ -234,8 +234,8 @@ def render_estimate(service: Service, request: EstimateRequest) -> bytes:
     return b"".join((before, b"[", tiers.encode(), b"]", after))
 
 
-# Marks a figure's place in a tier's JSON. JSON strings carry a NUL byte escaped, so a raw one
-# can only be a mark.
+# Marks a figure's place in a tier's JSON, and the tiers' place in the answer's. JSON strings
+# carry a NUL byte escaped, so a raw one can only be a mark.
 _MARK = msgspec.Raw(b"\0")
 _TEMPLATES: dict[tuple[object, str, bool, tuple | None], str] = {}
 _TEMPLATES_MAX = 4096

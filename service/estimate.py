@@ -73,8 +73,8 @@ __all__ = [  # the workload and rate-index names live in their modules; they are
     "Workload",
     "WorkloadError",
     "estimate_model",
-    "index_rates",
     "estimate_with_bills",
+    "index_rates",
     "rank_estimates",
     "validate_workload",
 ]

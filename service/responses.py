@@ -28,8 +28,8 @@ def json_response(
     A request whose If-None-Match holds that ETag gets an empty 304.
     """
     headers = answer_headers(request.scope, version, max_age_s, etag_extra)
-    if revalidates(request.scope, headers):
-        return Response(content=b"", status_code=304, headers=headers)
+    if (unchanged := not_modified(request.scope, headers)) is not None:
+        return unchanged
     return _Encoded(content=encode(body), status_code=status_code, media_type=_JSON, headers=headers)
 
 
@@ -64,9 +64,11 @@ _VARY = "Accept-Encoding, Origin"
 _ENCODED_CACHING: dict[int, tuple[tuple[bytes, bytes], ...]] = {}  # by max-age: the few the routes use
 
 
-def revalidates(scope, headers: dict[str, str]) -> bool:
-    """Whether the request carries an If-None-Match that the answer's ETag satisfies (a 304)."""
-    return _matches(_if_none_match(scope), headers["ETag"])
+def not_modified(scope, headers: dict[str, str]) -> Response | None:
+    """The empty 304 for a request whose If-None-Match the answer's ETag satisfies; else None."""
+    if _matches(_if_none_match(scope), headers["ETag"]):
+        return Response(content=b"", status_code=304, headers=headers)
+    return None
 
 
 _JSON = "application/json"

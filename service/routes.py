@@ -83,8 +83,14 @@ VendorPath = Annotated[str | None, Parameter(
     description="For a model id with a slash, the part before it (e.g. `openai` of Groq's `openai/gpt-oss-120b`).",
     examples=[Example(value="openai")])]
 _MODEL_PATHS = ["/v1/models/{provider:str}/{model:str}", "/v1/models/{provider:str}/{vendor:str}/{model:str}"]
+
 ProviderFilter = Annotated[str | None, Parameter(description="Only this provider id.",
                                                  examples=[Example(value="anthropic")])]
+
+
+def _model_id(vendor: str | None, model: str) -> str:
+    """The model named by the path: ``vendor/model`` when it took two segments."""
+    return f"{vendor}/{model}" if vendor else model
 
 
 def svc(state: State) -> Service:
@@ -330,7 +336,7 @@ async def get_model(
     """One model (resolved through aliases) with every rate in force now or at `as_of` / `version`,
     and what the witnesses stated for those rates at that moment."""
     service = svc(state)
-    key = resolve(service, f"{vendor}/{model}" if vendor else model, provider)
+    key = resolve(service, _model_id(vendor, model), provider)
     at, ver = moment(service, as_of, version)
     body = ModelDetail(
         catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
@@ -362,7 +368,7 @@ async def get_model_history(
     """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance,
     as known now or at `as_of` / `version`."""
     service = svc(state)
-    key = resolve(service, f"{vendor}/{model}" if vendor else model, provider)
+    key = resolve(service, _model_id(vendor, model), provider)
     lane = service.catalog.models[key].served_from
     at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
     catalog = service.catalog

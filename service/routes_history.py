@@ -15,7 +15,7 @@ from service.feed import ATOM_MEDIA_TYPE, atom_feed
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
-from service.responses import json_response
+from service.responses import answer_headers, json_response, not_modified
 from service.routes import (
     MOMENT_PATTERN,
     AsOf,
@@ -230,11 +230,10 @@ def _file_response(
     etag_extra: str, max_age_s: int,
 ) -> Response:
     """A non-JSON answer with the same versioned ETag, Cache-Control and 304 as the JSON ones."""
-    # json_response owns the ETag rule; ask it for the headers (or the 304) of this request.
-    probe = json_response(request, None, version=service.catalog.version, etag_extra=etag_extra, max_age_s=max_age_s)
-    if probe.status_code == 304:
-        return probe
-    response = Response(content=content, media_type=media_type, headers=dict(probe.headers))
+    headers = answer_headers(request.scope, service.catalog.version, max_age_s, etag_extra)
+    if (unchanged := not_modified(request.scope, headers)) is not None:
+        return unchanged
+    response = Response(content=content, media_type=media_type, headers=headers)
     return _attach(response, filename) if filename else response
 
 

@@ -37,6 +37,40 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         return (self.provider, self.model, self.tier, self.kind, self.min_prompt_tokens)
 
 
+class SkippedSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A part of a page (a model family, a tier tab, a table) the parser could not read.
+
+    ``section`` names it as the page does ("Batch pricing data", "Gemini 3 Pro
+    / Batch"); ``reason`` says what was expected and not found. ``providers``,
+    ``models`` and ``tiers`` say what the section would have priced, as far as
+    the page lets the parser tell (empty means "unknown"): the refresh pipeline
+    leaves rates in that scope untouched rather than treating them as gone.
+    """
+
+    section: str
+    reason: str
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+
+
+class Reading(msgspec.Struct, frozen=True, kw_only=True):
+    """What a parser returns for a page: the rates it read and the sections it skipped.
+
+    A page with at least one readable section is a Reading; a page that is not
+    the page (a challenge, the wrong page, no readable section) is a
+    :class:`~scrapers.errors.PageRejected` instead.
+    """
+
+    observations: list[Observation]
+    skipped: list[SkippedSection] = []
+
+    @property
+    def partial(self) -> bool:
+        """True when some section of the page could not be read."""
+        return bool(self.skipped)
+
+
 def dump_observations(observations: list[Observation]) -> bytes:
     """Encode observations as a JSON array with prices as exact decimal numbers."""
     return _ENCODER.encode(observations)

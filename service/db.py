@@ -12,7 +12,7 @@ Tables (see DESIGN.md section 2):
 - ``changesets`` and ``changes``: each committed refresh that changes anything
   is one changeset; its id is the catalog version. A quarantined changeset
   keeps its proposed changes in ``changes`` until approved or rejected.
-- ``runs``: every refresh attempt, successful or not.
+- ``runs``: every refresh attempt, successful or not, with the page sections it skipped.
 - ``pages``: fetched bodies archived by sha256, so a fixed parser can re-read them.
 """
 
@@ -196,6 +196,17 @@ def m002_as_of_indexes(db: sqlite_utils.Database) -> None:
         "CREATE INDEX rates_in_force ON rates (provider, model, valid_from, valid_to, lane, tier, kind)"
         " WHERE closed_changeset_id IS NULL"
     )
+
+
+@MIGRATIONS()
+def m003_run_skipped_sections(db: sqlite_utils.Database) -> None:
+    """Keep, with each run, the sections of its page the parser skipped and why.
+
+    ``skipped_sections`` is a JSON array of ``{section, reason, providers,
+    models, tiers}`` (scrapers.observation.SkippedSection); ``[]`` for a run
+    that read its whole page, and for every run recorded before this.
+    """
+    db.execute("ALTER TABLE runs ADD COLUMN skipped_sections TEXT NOT NULL DEFAULT '[]'")
 
 
 def open_database(path: str | Path | None) -> sqlite_utils.Database:

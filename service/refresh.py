@@ -16,7 +16,7 @@ import sqlite_utils
 
 from scrapers import get_parser
 from scrapers.errors import ScrapeError
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading, SkippedSection
 from scrapers.vocabulary import BASES, KINDS, TIERS
 from service.changesets import (
     DELISTED,
@@ -37,11 +37,16 @@ log = logging.getLogger("ratecard.refresh")
 # unit mistake (a per-1M price read as per-token is 10^6 too large), never a real one.
 MAX_USD_PER_MTOK = Decimal(100_000)
 
-# How a run ended.
+# How a run ended. `partial`: some sections of the page could not be read (the run lists them)
+# and the rest was read and committed as with `changed` / `no_change` (changeset id and change
+# count when something changed). A gated diff is `quarantined` even on a partial page.
 CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED = "changed", "no_change", "unchanged", "quarantined", "failed"
-RUN_STATUSES = ("running", CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED, FAILED)
+PARTIAL = "partial"
+RUN_STATUSES = ("running", CHANGED, NO_CHANGE, PARTIAL, UNCHANGED, QUARANTINED, FAILED)
 # Runs whose body was read successfully; an identical body after one of them is `unchanged`.
-_READ_OK = (CHANGED, NO_CHANGE, UNCHANGED, QUARANTINED)
+_READ_OK = (CHANGED, NO_CHANGE, PARTIAL, UNCHANGED, QUARANTINED)
+# Runs that parsed their body: the newest one's skipped sections describe the page now read.
+PARSED_STATUSES = (CHANGED, NO_CHANGE, PARTIAL, QUARANTINED)
 
 
 class RunResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +59,7 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     rows_parsed: int = 0
     changes: int = 0
     error: str = ""
+    skipped: tuple[SkippedSection, ...] = ()
 
 
 class ValidationFailed(ScrapeError):
@@ -64,7 +70,7 @@ class ParserCrashed(ScrapeError):
     """The parser raised something other than a ScrapeError: a bug it met on an unexpected page."""
 
 
-def parse_page(source: Source, body: bytes, url: str) -> list[Observation]:
+def parse_page(source: Source, body: bytes, url: str) -> Reading:
     """Run the source's parser; any exception it raises becomes a ScrapeError, so the run records it.
 
     A parser is meant to reject a page it does not recognise with a named
@@ -73,12 +79,14 @@ def parse_page(source: Source, body: bytes, url: str) -> list[Observation]:
     in the log), not escape the pipeline and leave the run `running`.
     """
     try:
-        return get_parser(source.parser)(body, url)
+        result = get_parser(source.parser)(body, url)
     except ScrapeError:
         raise
     except Exception as exc:
         log.warning("parser %s crashed on %s", source.parser, url, exc_info=True)
         raise ParserCrashed(f"parser {source.parser} crashed: {type(exc).__name__}: {exc}", url=url) from exc
+    # Parsers not yet returning a Reading give a plain list; this wrap goes once every parser returns a Reading.
+    return result if isinstance(result, Reading) else Reading(observations=result)
 
 
 def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: str, now: datetime) -> int:
@@ -149,11 +157,16 @@ def ingest_page(
     if previous and previous[0] == sha and not force:
         finish_run(db, run_id, {**fields, "status": UNCHANGED}, now=now)
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
+    skipped: list[SkippedSection] = []
     try:
-        parsed = parse_page(source, body, url)
+        reading = parse_page(source, body, url)
+        parsed, skipped = reading.observations, reading.skipped
+        fields["skipped_sections"] = dump_skipped(skipped)
         observations = validate_observations(parsed, source, url=url)
-        changes = _changes_for(db, source, observations, url=url, sha=sha, run_id=run_id, observed_at=observed_at)
-        reasons = gate(changes, _listed_counts(db, source)) if changes else []
+        shielded = _shielded_models(db, source, skipped)
+        changes = _changes_for(db, source, observations, shielded, url=url, sha=sha, run_id=run_id,
+                               observed_at=observed_at)
+        reasons = gate(changes, _listed_counts(db, source, shielded)) if changes else []
         changeset_id = (
             record_changeset(db, changes, source_id=source.id, run_id=run_id, now=now, quarantine_reasons=reasons)
             if changes
@@ -161,8 +174,8 @@ def ingest_page(
         )
     except (ScrapeError, ChangesetConflict) as exc:
         finish_run(db, run_id, {**fields, "status": FAILED, "error": str(exc)}, now=now)
-        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=str(exc))
-    status = QUARANTINED if reasons else (CHANGED if changes else NO_CHANGE)
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=str(exc), skipped=tuple(skipped))
+    status = QUARANTINED if reasons else PARTIAL if skipped else CHANGED if changes else NO_CHANGE
     dropped = len(parsed) - len(observations)
     error = "; ".join(reasons + ([f"dropped {dropped} inconsistent witness rate(s)"] if dropped else []))
     finish_run(
@@ -174,8 +187,22 @@ def ingest_page(
     )
     return RunResult(
         run_id=run_id, source_id=source.id, status=status, changeset_id=changeset_id,
-        rows_parsed=len(parsed), changes=len(changes), error=error,
+        rows_parsed=len(parsed), changes=len(changes), error=error, skipped=tuple(skipped),
     )
+
+
+def dump_skipped(skipped: list[SkippedSection]) -> str:
+    """The skipped sections as the JSON text stored in ``runs.skipped_sections``."""
+    return _SKIPPED_ENCODER.encode(skipped).decode()
+
+
+def load_skipped(text: str | None) -> list[SkippedSection]:
+    """The skipped sections a run stored (none for runs recorded before they were kept)."""
+    return _SKIPPED_DECODER.decode(text) if text else []
+
+
+_SKIPPED_ENCODER = msgspec.json.Encoder()
+_SKIPPED_DECODER = msgspec.json.Decoder(list[SkippedSection])
 
 
 def archive_page(
@@ -257,6 +284,7 @@ def _changes_for(
     db: sqlite_utils.Database,
     source: Source,
     observations: list[Observation],
+    shielded: set[tuple[str, str]],
     *,
     url: str,
     sha: str,
@@ -290,12 +318,18 @@ def _changes_for(
     ]
     changes = diff(db, proposals)
     if source.role == "authoritative":
-        changes += _listing_changes(db, source, proposals)
+        changes += _listing_changes(db, source, proposals, shielded)
     return changes
 
 
-def _listing_changes(db: sqlite_utils.Database, source: Source, proposals: list[Proposal]) -> list[Change]:
-    """Models that left the page (delisted: their rates stay) or came back (relisted)."""
+def _listing_changes(
+    db: sqlite_utils.Database, source: Source, proposals: list[Proposal], shielded: set[tuple[str, str]]
+) -> list[Change]:
+    """Models that left the page (delisted: their rates stay) or came back (relisted).
+
+    A model a skipped section may hold (``shielded``) is not delisted: the page
+    may still list it where the parser could not read.
+    """
     on_page = {(p.provider, p.model): p for p in proposals}
     template = proposals[0]
     changes: list[Change] = []
@@ -307,7 +341,7 @@ def _listing_changes(db: sqlite_utils.Database, source: Source, proposals: list[
             [provider, source.lane],
         ):
             present = (provider, row["model"]) in on_page
-            if row["listed"] and not present:
+            if row["listed"] and not present and (provider, row["model"]) not in shielded:
                 action = DELISTED
             elif not row["listed"] and present:
                 action = RELISTED
@@ -321,14 +355,50 @@ def _listing_changes(db: sqlite_utils.Database, source: Source, proposals: list[
     return changes
 
 
-def _listed_counts(db: sqlite_utils.Database, source: Source) -> dict[str, int]:
+def _listed_counts(db: sqlite_utils.Database, source: Source, shielded: set[tuple[str, str]]) -> dict[str, int]:
+    """Listed models per provider that the read sections cover: the vanishing gate's denominator.
+
+    Models a skipped section may hold can neither vanish nor count towards the
+    share that did, so the 20% rule measures only what the page let us read.
+    """
     counts: dict[str, int] = defaultdict(int)
     for provider in source.providers:
-        row = db.execute(
-            "SELECT count(*) FROM models WHERE provider = ? AND listed = 1 AND EXISTS"
+        for (model,) in db.execute(
+            "SELECT model FROM models WHERE provider = ? AND listed = 1 AND EXISTS"
             " (SELECT 1 FROM rates WHERE rates.provider = models.provider AND rates.model = models.model"
             "  AND rates.lane = ?)",
             [provider, source.lane],
-        ).fetchone()
-        counts[provider] = row[0]
+        ).fetchall():
+            counts[provider] += (provider, model) not in shielded
     return counts
+
+
+def _shielded_models(
+    db: sqlite_utils.Database, source: Source, skipped: list[SkippedSection]
+) -> set[tuple[str, str]]:
+    """The (provider, model) pairs of this source's lane that some skipped section may price.
+
+    A section's scope is read as a filter where empty means "any": no
+    providers means any of the source's providers, no models any model, and
+    tiers limit it to models that have a rate in one of those tiers. A section
+    with an empty scope therefore shields every model of the source.
+    """
+    if not skipped:
+        return set()
+    shielded: set[tuple[str, str]] = set()
+    for provider in source.providers:
+        tiers_by_model: dict[str, set[str]] = defaultdict(set)
+        for model, tier in db.execute(
+            "SELECT DISTINCT model, tier FROM rates WHERE closed_changeset_id IS NULL AND lane = ? AND provider = ?",
+            [source.lane, provider],
+        ).fetchall():
+            tiers_by_model[model].add(tier)
+        for model, tiers in tiers_by_model.items():
+            if any(
+                (not s.providers or provider in s.providers)
+                and (not s.models or model in s.models)
+                and (not s.tiers or tiers & set(s.tiers))
+                for s in skipped
+            ):
+                shielded.add((provider, model))
+    return shielded

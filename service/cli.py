@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scrapers import PARSER_MODULES, get_parser
 from scrapers.errors import ScrapeError
-from scrapers.observation import dump_observations
+from scrapers.observation import Reading, SkippedSection, dump_observations
 from service.timeutil import parse_moment, utc_now
 
 DEFAULT_DB = "ratecard.db"
@@ -76,12 +76,27 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"ratecard parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        observations = get_parser(args.source)(body, args.url or Path(args.file).resolve().as_uri())
+        result = get_parser(args.source)(body, args.url or Path(args.file).resolve().as_uri())
     except ScrapeError as exc:
         print(f"ratecard parse: page rejected: {exc}", file=sys.stderr)
         return 1
-    sys.stdout.buffer.write(dump_observations(observations) + b"\n")
+    # As in service.refresh.parse_page: a list is wrapped, until every parser returns a Reading.
+    reading = result if isinstance(result, Reading) else Reading(observations=result)
+    for section in reading.skipped:
+        print(f"ratecard parse: {skipped_line(section)}", file=sys.stderr)
+    # A page read in part still gave rates (exit 0); one that gave none is rejected, as the pipeline does.
+    if not reading.observations:
+        print("ratecard parse: page rejected: no rates read", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(dump_observations(reading.observations) + b"\n")
     return 0
+
+
+def skipped_line(section: SkippedSection) -> str:
+    """One line naming a skipped page section, what it would have priced, and why it was skipped."""
+    scope = ", ".join(part for part in (" ".join(section.providers), " ".join(section.models),
+                                        " ".join(section.tiers)) if part)
+    return f"skipped section {section.section!r} ({scope or 'scope unknown'}): {section.reason}"
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -137,6 +152,8 @@ def _print_result(result) -> None:
     if result.error:
         line += f" - {result.error}"
     print(line, file=sys.stderr, flush=True)
+    for section in result.skipped:
+        print(f"  {skipped_line(section)}", file=sys.stderr, flush=True)
 
 
 def cmd_changesets(args: argparse.Namespace) -> int:

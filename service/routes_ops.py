@@ -4,17 +4,19 @@ import hmac
 from datetime import datetime
 from typing import Annotated
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
+from scrapers.observation import SkippedSection
 from service.agreement import RateAgreement, WitnessSummary
 from service.app import Service
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
-from service.refresh import RUN_STATUSES
+from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped
 from service.responses import json_response
 from service.routes import AsOf, ProviderFilter, Version, agreement_for, changeset_out, moment, svc
 from service.scheduler import next_due, next_run_times, refresh_source
@@ -25,6 +27,12 @@ from service.timeutil import from_db
 MAX_RUNS_PER_PAGE = 500
 MAX_CHANGESETS_LISTED = 200
 CHANGESET_STATUSES = ("quarantined", "approved", "rejected", "applied")
+RUN_STATUS_HELP = (
+    "How the run ended: `changed` (a changeset applied), `no_change`, `partial` (some page sections could not be "
+    "read: listed in `skipped_sections`; the rest was applied as with changed/no_change, `changeset_id` and "
+    "`changes` say what changed), `unchanged` (the same body as the last read), `quarantined` (a changeset awaits "
+    "approval, also on a partial page), `failed` (`error` says why), or `running`."
+)
 
 ChangesetId = Annotated[int, Parameter(description="A changeset id (see `/v1/admin/changesets`).",
                                        examples=[Example(value=32)])]
@@ -47,6 +55,9 @@ class SourceOut(Out):
     data_age_hours: float | None
     stale: bool
     next_run_at: datetime | None
+    skipped_sections: Annotated[list[SkippedSection], msgspec.Meta(
+        description="Sections of the source's page that could not be read, as of the newest run that parsed the "
+                    "page (an `unchanged` or failed run since keeps them); their rates stay in force untouched.")] = []
 
 
 class SourcesResponse(Out):
@@ -65,13 +76,16 @@ class RunOut(Out):
     trigger: str
     started_at: datetime
     finished_at: datetime | None
-    status: str
+    status: Annotated[str, msgspec.Meta(description=RUN_STATUS_HELP)]
     http_status: int | None
     body_sha256: str
     rows_parsed: int
     changes: int
     changeset_id: int | None
     error: str
+    skipped_sections: Annotated[list[SkippedSection], msgspec.Meta(
+        description="Sections of the page this run could not read, each with its reason and what it would have "
+                    "priced (empty lists: unknown); their rates stay in force untouched.")] = []
 
 
 class RunsResponse(Out):
@@ -109,10 +123,15 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
             "SELECT started_at, status, error FROM runs WHERE source_id = ? ORDER BY id DESC LIMIT 1", [source.id]
         ).fetchone()
         ok = service.db.execute(
-            "SELECT max(finished_at) FROM runs WHERE source_id = ? AND status IN ('changed','no_change','unchanged')"
-            " AND trigger != 'bundled'",
+            "SELECT max(finished_at) FROM runs WHERE source_id = ?"
+            " AND status IN ('changed','no_change','partial','unchanged') AND trigger != 'bundled'",
             [source.id],
         ).fetchone()[0]
+        read = service.db.execute(
+            f"SELECT skipped_sections FROM runs WHERE source_id = ? AND status IN ({','.join('?' * len(PARSED_STATUSES))})"
+            " ORDER BY id DESC LIMIT 1",
+            [source.id, *PARSED_STATUSES],
+        ).fetchone()
         data = service.db.execute(
             "SELECT max(observed_at) FROM rates WHERE source_id = ?", [source.id]
         ).fetchone()[0]
@@ -127,6 +146,7 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
                 data_age_hours=round(age, 2) if age is not None else None,
                 stale=age is None or age > service.settings.stale_after_hours,
                 next_run_at=upcoming.get(source.id) or (next_due(service.db, source, now=now) if source.enabled else None),
+                skipped_sections=load_skipped(read[0]) if read else [],
             )
         )
     body = SourcesResponse(catalog_version=service.catalog.version,
@@ -167,6 +187,7 @@ async def list_runs(
             finished_at=from_db(r["finished_at"]) if r["finished_at"] else None, status=r["status"],
             http_status=r["http_status"], body_sha256=r["body_sha256"], rows_parsed=r["rows_parsed"],
             changes=r["changes"], changeset_id=r["changeset_id"], error=r["error"],
+            skipped_sections=load_skipped(r["skipped_sections"]),
         )
         for r in rows
     ]

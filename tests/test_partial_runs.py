@@ -19,7 +19,7 @@ import sqlite_utils
 from litestar.testing import TestClient
 
 import ratecard_data
-from scrapers import PARSER_MODULES
+from scrapers import PARSER_MODULES, google
 from scrapers.observation import SkippedSection
 from service.app import Settings, create_app
 from service.catalog import sync_model_catalog
@@ -28,6 +28,7 @@ from service.db import open_database
 from service.refresh import PARTIAL, QUARANTINED, RunResult, ingest_page
 from service.sources import load_registry
 from tests.conftest import FIXED_NOW, fixed_clock
+from tests import sectioned_google
 from tests.sectioned_google import PARSERS
 
 PAGE = ratecard_data.path("snapshots", "google", "gemini-api-pricing_jina-md_2026-06-02_quill-3a8ccd31.md")
@@ -113,10 +114,7 @@ def listed(db: sqlite_utils.Database, model: str) -> bool:
 
 
 def test_the_stand_in_reads_the_unbroken_page_as_the_real_parser_does():
-    from scrapers import google
-    from tests.sectioned_google import parse
-
-    reading = parse(PAGE.read_bytes(), URL)
+    reading = sectioned_google.parse(PAGE.read_bytes(), URL)
     assert reading.skipped == [] and reading.observations == google.parse(PAGE.read_bytes(), URL)
 
 
@@ -190,9 +188,10 @@ def test_the_5x_gate_still_quarantines_a_wild_move_in_a_read_section_of_a_partia
 
 def test_the_vanishing_gate_still_counts_the_models_the_read_sections_cover():
     db = fresh_db()
-    models = [t for t in ("Gemini 2.5 Flash-Lite", "Gemini 2.0 Flash", "Gemini 2.0 Flash-Lite", "Gemini 3 Flash Preview",
-                          "Gemini 3.1 Flash-Lite", "Gemini 3.1 Pro Preview", "Gemini 2.5 Flash Image 🍌")]
-    result = ingest_variant(db, variant(drop=tuple(models)))
+    # Seven model sections gone: above 20% of the models the read sections cover.
+    gone = ("Gemini 2.5 Flash-Lite", "Gemini 2.0 Flash", "Gemini 2.0 Flash-Lite", "Gemini 3 Flash Preview",
+            "Gemini 3.1 Flash-Lite", "Gemini 3.1 Pro Preview", "Gemini 2.5 Flash Image 🍌")
+    result = ingest_variant(db, variant(drop=gone))
     assert result.status == QUARANTINED
     assert "listed models vanished from the page" in result.error
     assert listed(db, "gemini-2.0-flash")
@@ -245,3 +244,17 @@ def test_ratecard_parse_lists_each_skipped_section_on_stderr_and_exits_0(tmp_pat
     assert "gemini-2.5-pro" not in {o["model"] for o in read}
     assert {(o["tier"], o["usd_per_mtok"]) for o in read
             if o["model"] == "gemini-2.5-flash" and o["kind"] == "output"} >= {("standard", 2.75)}
+
+
+def test_ratecard_refresh_reports_a_partial_run_with_its_skipped_sections(tmp_path, capsys):
+    db, page, sources = str(tmp_path / "ratecard.db"), tmp_path / "gemini-broken.md", tmp_path / "sources.toml"
+    page.write_bytes(variant())
+    sources.write_text('[sources.google]\nparser = "google-sections"\n', encoding="utf-8")
+    assert main(["refresh", "google", "--from-file", str(PAGE), "--observed-at", "2026-06-02", "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["refresh", "google", "--from-file", str(page), "--observed-at", "2026-07-01", "--db", db,
+                 "--sources", str(sources)]) == 0
+    first, *rest = capsys.readouterr().err.splitlines()
+    read = len(sectioned_google.parse(variant(), URL).observations)
+    assert first.startswith("google: partial (changeset ") and first.endswith(f", 1 change(s)), {read} rates read")
+    assert rest == [f"  skipped section {BROKEN!r} (google, gemini-2.5-pro): {BROKEN_REASON}"]

@@ -142,6 +142,9 @@ def ingest_page(
     ``observed_at`` (default ``fetched_at``) becomes the ``valid_from`` of any
     change: a bundled snapshot or an old file is dated by when it was seen.
     ``force`` parses even a body identical to the last one (a reparse).
+    Sections the parser skipped are stored with the run, which ends `partial`
+    (or `quarantined` when gated); the models they may price are never taken
+    as gone (:func:`shielded_models`).
     """
     observed_at = observed_at or fetched_at
     if run_id is None:
@@ -163,7 +166,7 @@ def ingest_page(
         parsed, skipped = reading.observations, reading.skipped
         fields["skipped_sections"] = dump_skipped(skipped)
         observations = validate_observations(parsed, source, url=url)
-        shielded = _shielded_models(db, source, skipped)
+        shielded = shielded_models(db, source, skipped)
         changes = _changes_for(db, source, observations, shielded, url=url, sha=sha, run_id=run_id,
                                observed_at=observed_at)
         reasons = gate(changes, _listed_counts(db, source, shielded)) if changes else []
@@ -373,7 +376,7 @@ def _listed_counts(db: sqlite_utils.Database, source: Source, shielded: set[tupl
     return counts
 
 
-def _shielded_models(
+def shielded_models(
     db: sqlite_utils.Database, source: Source, skipped: list[SkippedSection]
 ) -> set[tuple[str, str]]:
     """The (provider, model) pairs of this source's lane that some skipped section may price.

@@ -25,7 +25,7 @@ from service.app import Settings, create_app
 from service.catalog import sync_model_catalog
 from service.cli import main
 from service.db import open_database
-from service.refresh import PARTIAL, QUARANTINED, RunResult, ingest_page
+from service.refresh import PARTIAL, QUARANTINED, RunResult, ingest_page, shielded_models
 from service.sources import load_registry
 from tests.conftest import FIXED_NOW, fixed_clock
 from tests import sectioned_google
@@ -195,6 +195,37 @@ def test_the_vanishing_gate_still_counts_the_models_the_read_sections_cover():
     assert result.status == QUARANTINED
     assert "listed models vanished from the page" in result.error
     assert listed(db, "gemini-2.0-flash")
+
+
+def test_a_skipped_sections_scope_shields_the_models_it_may_price():
+    db = fresh_db()
+    models = {m for (m,) in db.execute("SELECT DISTINCT model FROM rates WHERE provider = 'google'").fetchall()}
+    batch = {m for (m,) in db.execute("SELECT DISTINCT model FROM rates WHERE provider = 'google' AND tier = 'batch'")
+             .fetchall()}
+    assert set() < batch < models  # the page has models without a batch price, so the tier scope matters
+
+    def shielded(**scope) -> set[str]:
+        return {m for _, m in shielded_models(db, GOOGLE, [SkippedSection(section="s", reason="r", **scope)])}
+
+    assert shielded() == shielded(providers=("google",)) == models
+    assert shielded(providers=("openai",)) == set()
+    assert shielded(models=("gemini-2.5-pro", "gemini-9")) == {"gemini-2.5-pro"}
+    assert shielded(tiers=("batch",)) == batch
+    assert shielded(models=("gemini-2.5-pro",), tiers=("flex",)) == {"gemini-2.5-pro"}
+    assert shielded_models(db, GOOGLE, []) == set()
+
+
+def test_a_page_with_no_readable_section_still_fails_whole():
+    db = fresh_db()
+    before = in_force(db)
+    text = variant().decode()
+    # The page's preamble and the broken section alone: nothing on it can be read.
+    start = text.index(f"\n## {BROKEN}\n")
+    body = (text[:text.index("\n## Gemini")] + text[start:text.index("\n## ", start + 1)]).encode()
+    result = ingest_variant(db, body)
+    assert result.status == "failed" and result.changeset_id is None
+    assert result.error.startswith("no model sections")
+    assert in_force(db) == before and listed(db, "gemini-2.5-pro")
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from service.cli import main
 from service.db import open_database
 from service.refresh import PARTIAL, QUARANTINED, RunResult, ingest_page, shielded_models
 from service.sources import load_registry
-from tests.conftest import FIXED_NOW, fixed_clock
 from tests import sectioned_google
+from tests.conftest import FIXED_NOW, fixed_clock
 from tests.sectioned_google import PARSERS
 
 PAGE = ratecard_data.path("snapshots", "google", "gemini-api-pricing_jina-md_2026-06-02_quill-3a8ccd31.md")

@@ -37,6 +37,12 @@ adds them up. The rules (the README's forecast section says the same):
 - **No rates.** A month with no rates in force at its start (before a model
   was launched) is not priced: its money figures are None, the totals cover
   the priced months only, and a warning names the months left out.
+- **Starting from a spend.** "I spend $X a month on a model" becomes a
+  first-month volume: ``monthly_spend_usd / baseline_usd_per_request``
+  (every request at standard with no cache hit, at the rates in force when
+  the first month starts), rounded half-even to whole requests
+  (:func:`requests_for_spend`). The first month's ``baseline_usd`` is then
+  the spend, to within one request's price.
 - **Payback.** Given ``migration_hours`` and ``hourly_rate_usd``, the
   migration costs their product; ``payback.months`` is the 1-based number of
   the first month whose cumulative ``savings_from_batch_usd`` reaches it,
@@ -75,6 +81,7 @@ __all__ = [
     "month_label",
     "month_starts",
     "monthly_requests",
+    "requests_for_spend",
     "validate_plan",
 ]
 
@@ -88,6 +95,7 @@ MAX_SHARE_DECIMAL_PLACES = 6  # shares and growth: 0.000001 is finer than any bu
 MAX_MIGRATION_HOURS = Decimal(1_000_000)
 MAX_HOURLY_RATE_USD = Decimal(1_000_000)
 MAX_MONEY_DECIMAL_PLACES = 6
+MAX_MONTHLY_SPEND_USD = Decimal(1_000_000_000)  # a billion dollars a month: past any one workload
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _LAST_YEAR = 9999  # datetime's
@@ -265,6 +273,23 @@ def monthly_requests(plan: ForecastPlan) -> list[int]:
             )
         counts.append(count)
     return counts
+
+
+def requests_for_spend(monthly_spend_usd: Decimal, usd_per_request: Decimal) -> int:
+    """The whole number of requests a monthly spend buys at ``usd_per_request``, rounded half-even.
+
+    Raises WorkloadError (field ``monthly_spend_usd``) for a spend out of
+    bounds, a request that costs nothing (no volume follows from a spend) or
+    a volume above MAX_REQUESTS_PER_PERIOD.
+    """
+    check_decimal("monthly_spend_usd", monthly_spend_usd, Decimal(0), MAX_MONTHLY_SPEND_USD, MAX_MONEY_DECIMAL_PLACES)
+    if usd_per_request <= 0:
+        raise WorkloadError("monthly_spend_usd", "a request costs nothing at these rates, so a spend gives no volume")
+    count = round(Fraction(monthly_spend_usd) / Fraction(usd_per_request))  # Fraction rounds half to even
+    if count > MAX_REQUESTS_PER_PERIOD:
+        raise WorkloadError("monthly_spend_usd",
+                            f"the spend buys {count:,} requests a month; at most {MAX_REQUESTS_PER_PERIOD:,}")
+    return count
 
 
 def forecast_model(

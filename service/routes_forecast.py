@@ -20,7 +20,14 @@ from litestar.params import Body
 
 from service.app import Service
 from service.catalog import ModelKey
-from service.estimate import MAX_REQUESTS_PER_PERIOD, MAX_TOKENS_PER_REQUEST, WorkloadError
+from service.estimate import (
+    MAX_REQUESTS_PER_PERIOD,
+    MAX_TOKENS_PER_REQUEST,
+    STANDARD_TIER,
+    NoRatesError,
+    WorkloadError,
+    estimate_model,
+)
 from service.forecast import (
     DEFAULT_MONTHS,
     MAX_MONTHS,
@@ -29,6 +36,7 @@ from service.forecast import (
     forecast_model,
     month_label,
     month_starts,
+    requests_for_spend,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
@@ -36,6 +44,7 @@ from service.responses import json_response
 from service.routes import rates_for, resolve, svc
 from service.routes_estimate import MAX_MODELS
 from service.schemas import Out
+from service.workload import Workload
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)]
 
@@ -52,8 +61,9 @@ class ForecastRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
         description="Models as `model` or `provider/model`; each is projected with the whole traffic.")]
     input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
                                               description="Prompt tokens per request (the whole prompt).")]
-    monthly_requests: Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUESTS_PER_PERIOD,
-                                                  description="Requests in the first month.")]
+    monthly_requests: Annotated[int, msgspec.Meta(
+        ge=0, le=MAX_REQUESTS_PER_PERIOD,
+        description="Requests in the first month; or give monthly_spend_usd instead.")] | None = None
     cached_input_tokens: Annotated[int, msgspec.Meta(
         ge=0, le=MAX_TOKENS_PER_REQUEST,
         description="Of the prompt, tokens a cache hit reads from cache (at most input_tokens).")] = 0
@@ -73,6 +83,25 @@ class ForecastRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
         description="Engineering hours to move the batch share to batch (with hourly_rate_usd).")] | None = None
     hourly_rate_usd: Annotated[Decimal, msgspec.Meta(
         description="Cost of one engineering hour in USD (with migration_hours).")] | None = None
+    monthly_spend_usd: Annotated[Decimal, msgspec.Meta(
+        description=("Instead of monthly_requests: what the workload costs a month today, in USD, on spend_model. "
+                     "The first month's requests are this spend over spend_model's standard, uncached price per "
+                     "request at the start month's rates, rounded half-even."))] | None = None
+    spend_model: Annotated[str, msgspec.Meta(
+        description="The model monthly_spend_usd is spent on, as `model` or `provider/model`; default the first "
+                    "of models.")] | None = None
+
+
+class SpendBasis(msgspec.Struct, frozen=True, kw_only=True):
+    """How a monthly spend became the first month's requests."""
+
+    provider: Annotated[str, msgspec.Meta(description="Provider of the model the spend is on.")]
+    model: Annotated[str, msgspec.Meta(description="The model the spend is on.")]
+    monthly_spend_usd: Annotated[Decimal, msgspec.Meta(description="The monthly spend given, in USD.")]
+    usd_per_request: Annotated[Decimal, msgspec.Meta(
+        description="The model's standard price of one request with no cache hit, in USD, at priced_at.")]
+    priced_at: Annotated[datetime, msgspec.Meta(
+        description="The moment whose rates priced the request: 00:00 UTC on the 1st of start_month.")]
 
 
 class ForecastResponse(Out):
@@ -81,6 +110,10 @@ class ForecastResponse(Out):
     catalog_version: int
     start_month: str
     end_month: str
+    monthly_requests: Annotated[int, msgspec.Meta(
+        description="Requests in the first month: as given, or worked out from monthly_spend_usd.")]
+    spend: Annotated[SpendBasis | None, msgspec.Meta(
+        description="How monthly_spend_usd became monthly_requests; null when monthly_requests was given.")]
     forecasts: list[ModelForecast]
     warnings: list[str]
 
@@ -98,25 +131,62 @@ def _problem(field: str, reason: str) -> ApiError:
 
 def forecast_workload(service: Service, request: ForecastRequest) -> ForecastResponse:
     """Validate the plan, resolve the models and project each one month by month."""
+    start_month = request.start_month or month_label(service.clock())
+    keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
     try:
+        monthly, spend = _first_month_requests(service, request, start_month, keys)
         plan = ForecastPlan(
-            start_month=request.start_month or month_label(service.clock()), months=request.months,
+            start_month=start_month, months=request.months,
             input_tokens=request.input_tokens, cached_input_tokens=request.cached_input_tokens,
-            output_tokens=request.output_tokens, monthly_requests=request.monthly_requests,
+            output_tokens=request.output_tokens, monthly_requests=monthly,
             monthly_growth_percent=request.monthly_growth_percent, batch_share=request.batch_share,
             cache_hit_share=request.cache_hit_share, migration_hours=request.migration_hours,
             hourly_rate_usd=request.hourly_rate_usd,
         )
     except WorkloadError as exc:
         raise _problem(exc.field, exc.reason) from None
-    keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
     forecasts = [forecast_model(key[0], key[1], _rates_reader(service, key), plan) for key in keys]
     # One list for every model: say which model a note is about when it does not.
     warnings = [w if w.startswith(f"{f.provider}/{f.model} ") else f"{f.provider}/{f.model}: {w}"
                 for f in forecasts for w in f.warnings]
     last = month_label(month_starts(plan.start_month, plan.months)[-1])
     return ForecastResponse(catalog_version=service.catalog.version, start_month=plan.start_month, end_month=last,
-                            forecasts=forecasts, warnings=warnings)
+                            monthly_requests=plan.monthly_requests, spend=spend, forecasts=forecasts,
+                            warnings=warnings)
+
+
+def _first_month_requests(service: Service, request: ForecastRequest, start_month: str,
+                          keys: list[ModelKey]) -> tuple[int, SpendBasis | None]:
+    """The first month's requests: as given, or bought by ``monthly_spend_usd`` on ``spend_model``.
+
+    The spend is priced at the rates in force when the first month starts
+    (today's prices for the current month), every request at standard with
+    no cache hit, so the first month's baseline is the spend.
+    """
+    if request.monthly_spend_usd is None:
+        if request.monthly_requests is None:
+            raise WorkloadError("monthly_requests", "required field missing (or give monthly_spend_usd)")
+        if request.spend_model is not None:
+            raise WorkloadError("spend_model", "only with monthly_spend_usd")
+        return request.monthly_requests, None
+    if request.monthly_requests is not None:
+        raise WorkloadError("monthly_spend_usd", "give monthly_requests or monthly_spend_usd, not both")
+    key = resolve(service, request.spend_model) if request.spend_model is not None else keys[0]
+    (at,) = month_starts(start_month, 1)
+    rates = tuple(rates_for(service, at, None, key))
+    workload = Workload(input_tokens=request.input_tokens, output_tokens=request.output_tokens, requests=1,
+                        period="month")
+    try:
+        estimate = estimate_model(rates, workload, tiers=[STANDARD_TIER])
+    except NoRatesError as exc:
+        raise WorkloadError("spend_model", f"{key[0]}/{key[1]} has no rates at {start_month}: {exc}") from None
+    standard = next((t for t in estimate.tiers if t.tier == STANDARD_TIER), None)
+    if standard is None:
+        raise WorkloadError("spend_model", f"{key[0]}/{key[1]} has no standard rates at {start_month}")
+    per_request = standard.usd_per_request
+    requests = requests_for_spend(request.monthly_spend_usd, per_request)
+    return requests, SpendBasis(provider=key[0], model=key[1], monthly_spend_usd=request.monthly_spend_usd,
+                                usd_per_request=per_request, priced_at=at)
 
 
 def _rates_reader(service: Service, key: ModelKey):
@@ -134,7 +204,8 @@ _DESCRIPTION = (
     "has none) and `cache_hit_share` of it reads `cached_input_tokens` from cache. Per month and in total: "
     "`cost_usd`, the all-standard uncached `baseline_usd`, `savings_from_caching_usd` and "
     "`savings_from_batch_usd` (they add up to the baseline), and with `migration_hours` x `hourly_rate_usd` "
-    "the months until the move to batch pays back."
+    "the months until the move to batch pays back. Give `monthly_spend_usd` (and `spend_model`) instead of "
+    "`monthly_requests` to start from what the workload costs a month today."
 )
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from service.forecast import ForecastPlan, forecast_model, month_starts, monthly_requests
+from service.forecast import ForecastPlan, forecast_model, month_starts, monthly_requests, requests_for_spend
 from service.routes_forecast import _EXAMPLE
 from service.workload import WorkloadError
 from tests.test_api import exact
@@ -364,8 +364,9 @@ def test_unknown_and_missing_fields_are_400_problems(client):
     assert unknown["errors"] == [{"field": "requests", "reason": "unknown field, not part of this request"}]
     assert unknown["detail"] == "requests: unknown field, not part of this request"
     missing = problem_for(client, {"models": ["gpt-4o"], "input_tokens": 1000})
-    assert missing["errors"] == [{"field": "monthly_requests", "reason": "required field missing"}]
-    assert missing["detail"] == "monthly_requests: required field missing"
+    assert missing["errors"] == [{"field": "monthly_requests",
+                                  "reason": "required field missing (or give monthly_spend_usd)"}]
+    assert missing["detail"] == "monthly_requests: required field missing (or give monthly_spend_usd)"
 
 
 def problem_for(client, body: dict) -> dict:
@@ -384,3 +385,67 @@ def test_an_unknown_model_is_a_404_with_suggestions(client):
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "openai/gpt-4o-mini" in response.json()["suggestions"]
+
+
+# ---------------------------------------------------------------- starting from a monthly spend
+
+
+@pytest.mark.parametrize(
+    ("spend", "per_request", "expected"),
+    [
+        ("2000", "0.0125", 160_000),  # exact
+        ("2000", "0.013", 153_846),  # 153,846.15...
+        ("0.0195", "0.013", 2),  # 1.5: a tie, to even
+        ("0.0065", "0.013", 0),  # 0.5: a tie, to even
+        ("0", "0.013", 0),
+    ],
+)
+def test_a_spend_buys_whole_requests_rounded_half_even(spend, per_request, expected):
+    assert requests_for_spend(D(spend), D(per_request)) == expected
+
+
+@pytest.mark.parametrize(("spend", "per_request"), [("-1", "0.01"), ("0.0000001", "0.01"), ("2000", "0"),
+                                                    ("1000000000", "0.000000001")])
+def test_a_spend_that_gives_no_volume_names_the_field(spend, per_request):
+    with pytest.raises(WorkloadError) as caught:
+        requests_for_spend(D(spend), D(per_request))
+    assert caught.value.field == "monthly_spend_usd"
+
+
+def test_two_thousand_a_month_with_sixty_percent_on_batch_saves_six_hundred_a_month(client):
+    # gpt-4o in 2026-12: 1000 x $2.50 + 1000 x $10 per 1M = $0.0125 a request; $2,000 buys 160,000 requests.
+    body = forecast(client, models=["gpt-4o"], input_tokens=1000, output_tokens=1000, monthly_spend_usd=2000,
+                    batch_share=0.6, start_month="2026-12", months=12)
+    assert body["monthly_requests"] == 160_000
+    assert body["spend"] == {"provider": "openai", "model": "gpt-4o", "monthly_spend_usd": 2000,
+                             "usd_per_request": D("0.0125"), "priced_at": "2026-12-01T00:00:00Z"}
+    (gpt,) = body["forecasts"]
+    # Batch is half price: 60% of $2,000 at half price saves $600; the bill is $1,400.
+    assert {(m["baseline_usd"], m["cost_usd"], m["savings_from_batch_usd"]) for m in gpt["months"]} == {
+        (D(2000), D(1400), D(600))}
+    assert (gpt["total_usd"], gpt["savings_from_batch_usd"]) == (D(16_800), D(7200))  # x 12
+
+
+def test_a_spend_on_one_model_is_projected_on_every_model(client):
+    # The volume comes from gpt-4o ($0.0125 a request: 160,000 requests); gpt-4o-mini prices the same volume:
+    # 160,000 x (1000 x 0.15 + 1000 x 0.60) / 1e6 = 120.
+    body = forecast(client, models=["gpt-4o-mini", "gpt-4o"], spend_model="gpt-4o", input_tokens=1000,
+                    output_tokens=1000, monthly_spend_usd=2000, start_month="2026-12", months=1)
+    assert body["monthly_requests"] == 160_000 and body["spend"]["model"] == "gpt-4o"
+    assert [(f["model"], f["total_usd"]) for f in body["forecasts"]] == [("gpt-4o-mini", D(120)),
+                                                                         ("gpt-4o", D(2000))]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"monthly_spend_usd": 100, "monthly_requests": 100}, "monthly_spend_usd"),
+        ({"monthly_spend_usd": -5}, "monthly_spend_usd"),
+        ({"monthly_requests": 100, "spend_model": "gpt-4o"}, "spend_model"),
+        ({"monthly_spend_usd": 100, "input_tokens": 0}, "monthly_spend_usd"),  # a request costs nothing
+    ],
+)
+def test_bad_spend_input_is_a_400_problem_naming_the_field(client, fields, field):
+    body = {"models": ["gpt-4o"], "input_tokens": 1000, "start_month": "2026-12", **fields}
+    problem = problem_for(client, body)
+    assert [e["field"] for e in problem["errors"]] == [field]

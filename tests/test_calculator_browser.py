@@ -222,3 +222,128 @@ def test_embedded_by_script_tag_on_another_page(served, host_page, page):
     # The frame grows to fit what it shows (the page reports its height to embed.js).
     page.wait_for_function("() => document.querySelector('iframe').style.height !== '900px'")
     assert int(frame_element.evaluate("f => parseInt(f.style.height)")) > 400
+
+
+# ---------------------------------------------------------------- the Plan view
+
+PLAN_SCREENSHOT = Path(__file__).parent.parent / "docs" / "calculator-plan.png"
+
+
+def wait_for_plan(page) -> dict:
+    """Wait until the Plan view shows a forecast; the body it posted (from #plan's data-request)."""
+    page.wait_for_function("() => document.querySelector('#plan').dataset.status === 'ready'"
+                           " && document.querySelector('#plan').dataset.request")
+    return json.loads(page.get_attribute("#plan", "data-request"))
+
+
+def api_forecast(served: str, body: dict) -> dict:
+    """POST /v1/forecast, with every number kept as the exact text the server wrote."""
+    response = httpx.post(f"{served}/v1/forecast", json=body, timeout=10)
+    assert response.status_code == 200, response.text
+    return json.loads(response.text, parse_float=str, parse_int=str)
+
+
+def plan_cell(page, month: str, field: str):
+    return page.locator(f"#plan-table tbody tr[data-month='{month}'] td[data-field='{field}']")
+
+
+def test_plan_view_two_thousand_a_month_with_sixty_percent_on_batch_saves_six_hundred(served, page, tmp_path):
+    page.goto(f"{served}/calculator")
+    assert page.locator("#chips > li").first.get_attribute("data-model", timeout=20_000) == "openai/gpt-4o"
+    # gpt-4o at 1,000 tokens in and 1,000 out: $0.0125 a request at standard.
+    page.get_by_label("Input tokens per request").fill("1000")
+    page.get_by_label("Output tokens per request").fill("1000")
+    page.locator("label[for=view-plan]").click()
+    page.get_by_label("I spend").fill("2000")
+    batch = page.get_by_label("Batch share of requests")
+    batch.press("Home")
+    for _ in range(60):
+        batch.press("ArrowRight")
+    page.get_by_label("Start month").fill("2026-12")
+    page.wait_for_function("() => JSON.parse(document.querySelector('#plan').dataset.request || '{}').batch_share === 0.6"
+                           " && document.querySelector('#plan').dataset.status === 'ready'")
+    sent = wait_for_plan(page)
+    assert {k: sent[k] for k in ("models", "input_tokens", "output_tokens", "monthly_spend_usd", "spend_model",
+                                 "batch_share", "start_month", "months")} == {
+        "models": ["openai/gpt-4o"], "input_tokens": 1000, "output_tokens": 1000, "monthly_spend_usd": 2000,
+        "spend_model": "openai/gpt-4o", "batch_share": 0.6, "start_month": "2026-12", "months": 12}
+    assert "monthly_requests" not in sent  # the spend gives the volume
+
+    api = api_forecast(served, sent)
+    assert api["monthly_requests"] == "160000"  # $2,000 / $0.0125
+    (gpt,) = api["forecasts"]
+    rows = page.locator("#plan-table tbody tr")
+    assert rows.count() == 12
+    for month in gpt["months"]:
+        for field in ("cost_usd", "savings_from_batch_usd", "baseline_usd", "cumulative_cost_usd"):
+            assert plan_cell(page, month["month"], field).get_attribute("data-usd") == month[field]
+    # The seed's example: $2,000 a month, 60% on batch at half price, saves $600 a month.
+    assert plan_cell(page, "2026-12", "baseline_usd").inner_text() == "$2,000.00"
+    assert plan_cell(page, "2026-12", "savings_from_batch_usd").inner_text() == "$600.00"
+    assert plan_cell(page, "2026-12", "cost_usd").inner_text() == "$1,400.00"
+    assert Decimal(plan_cell(page, "2027-11", "savings_from_batch_usd").get_attribute("data-usd")) == 600
+    batch_stat = page.locator(".stat[data-stat='Batch saves'] dd")
+    assert batch_stat.get_attribute("data-usd") == gpt["savings_from_batch_usd"] and Decimal(gpt["savings_from_batch_usd"]) == 7200
+    assert "$600.00 in Dec 2026" in batch_stat.inner_text()
+    assert page.locator(".stat[data-stat='Yearly total'] dd").get_attribute("data-usd") == gpt["total_usd"] == "16800"
+    # A 12-month chart: one stacked bar per month, what is paid under what batch saves.
+    assert page.locator("#plan-chart svg rect.bar-cost").count() == 12
+    assert page.locator("#plan-chart svg rect.bar-batch").count() == 12
+    assert "160,000 requests at $0.0125 each" in page.locator("#plan-notes").inner_text()
+
+    # Payback: 16 h x $100 = $1,600 against $600 a month saved: the third month.
+    page.get_by_label("Engineering hours to move to batch").fill("16")
+    page.get_by_label("Cost of an engineering hour in US dollars").fill("100")
+    page.wait_for_function("() => JSON.parse(document.querySelector('#plan').dataset.request || '{}').hourly_rate_usd === 100"
+                           " && document.querySelector('#plan').dataset.status === 'ready'")
+    assert page.locator(".stat[data-stat='Payback'] dd").inner_text().startswith("3 months")
+    assert page.locator("#plan-chart .payback").count() == 1
+
+    shot = tmp_path / "plan.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("RATECARD_UPDATE_SCREENSHOT"):
+        shutil.copyfile(shot, PLAN_SCREENSHOT)
+
+    # The share link restores the whole state in a fresh page: view, workload, plan and figures.
+    link = page.get_attribute("#share-link", "href")
+    assert link.startswith(f"{served}/calculator?") and "view=plan" in link and "embed" not in link
+    sent = wait_for_plan(page)
+    shared = page.context.new_page()
+    shared.goto(link)
+    assert wait_for_plan(shared) == sent
+    assert shared.locator("#view-plan").is_checked()
+    assert shared.get_by_label("I spend").input_value() == "2000"
+    assert shared.get_by_label("Batch share of requests").input_value() == "60"
+    assert shared.get_by_label("Start month").input_value() == "2026-12"
+    assert shared.get_by_label("Engineering hours to move to batch").input_value() == "16"
+    assert plan_cell(shared, "2026-12", "savings_from_batch_usd").inner_text() == "$600.00"
+    shared.close()
+
+
+def test_plan_view_shows_errors_and_several_models(served, page):
+    page.goto(f"{served}/calculator?models=gpt-4o,gpt-4o-mini&input_tokens=500&output_tokens=300&requests=50000"
+              "&view=plan&start=2026-12&months=3&growth=10")
+    sent = wait_for_plan(page)
+    assert (sent["monthly_requests"], sent["months"], sent["monthly_growth_percent"]) == (50000, 3, 10)
+    api = api_forecast(served, sent)
+    compare = page.locator("#plan-compare tbody tr")
+    assert compare.evaluate_all("rows => rows.map(r => r.dataset.model)") == ["openai/gpt-4o", "openai/gpt-4o-mini"]
+    for forecast in api["forecasts"]:
+        key = f"{forecast['provider']}/{forecast['model']}"
+        assert page.locator(f"#plan-compare tr[data-model='{key}'] td[data-field='total_usd']").get_attribute(
+            "data-usd") == forecast["total_usd"]
+    # The month-by-month card follows the picked model.
+    page.locator("#plan-model").select_option("openai/gpt-4o-mini")
+    page.wait_for_function("() => document.querySelector('#plan-chart').dataset.model === 'openai/gpt-4o-mini'")
+    mini = api["forecasts"][1]
+    assert plan_cell(page, "2027-02", "cost_usd").get_attribute("data-usd") == mini["months"][2]["cost_usd"]
+    # Out of range: the field says so, no request is sent.
+    page.get_by_label("Months").fill("37")
+    page.wait_for_function("() => document.querySelector('#plan-months').getAttribute('aria-invalid') === 'true'")
+    assert "from 1 to 36" in page.locator("#plan-months-error").inner_text()
+    # Half a migration: both or neither.
+    page.get_by_label("Months").fill("3")
+    page.get_by_label("Engineering hours to move to batch").fill("16")
+    page.wait_for_function("() => !document.querySelector('#plan-hours-error').hidden")
+    assert "both" in page.locator("#plan-hours-error").inner_text()

@@ -315,6 +315,7 @@ function scheduleEstimate(delay = DEBOUNCE_MS) {
 }
 
 async function runEstimate() {
+  if (planActive()) return runPlan(); // the Plan view: the same form, answered by the forecast
   clearTimeout(estimateTimer);
   const workload = readWorkload();
   syncUrl(workload);
@@ -798,15 +799,413 @@ function syncUrl(workload) {
   next.set("requests", String(workload.requests));
   if (workload.cacheShare) next.set("cache", String(workload.cacheShare));
   if (workload.discount) next.set("discount", workload.discount);
+  addPlanParams(next);
   if (embedded) next.set("embed", "1");
   const search = next.toString().replace(/%2C/g, ",").replace(/%2F/g, "/");
   if (`?${search}` !== location.search) history.replaceState(null, "", `?${search}`);
+  updateShareLink();
 }
 
 function reportHeight() {
   if (window.parent === window) return;
   const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
   window.parent.postMessage({ type: "ratecard:height", height }, "*"); // a height is not a secret
+}
+
+// ---------------------------------------------------------------------------
+// Plan view: a month-by-month budget from POST /v1/forecast (batch and cache-hit shares, growth,
+// a start month, an optional starting spend and the payback of a move to batch). The workload form
+// above gives the tokens and the volume; everything shown is the forecast's own figures.
+
+const PLAN_MAX_MONTHS = 36;
+const planForm = {
+  view: $("#view-plan"),
+  estimateView: $("#view-estimate"),
+  spend: $("#plan-spend"),
+  spendModel: $("#plan-spend-model"),
+  batch: $("#plan-batch"),
+  batchValue: $("#plan-batch-value"),
+  hits: $("#plan-hits"),
+  hitsValue: $("#plan-hits-value"),
+  growth: $("#plan-growth"),
+  months: $("#plan-months"),
+  start: $("#plan-start"),
+  hours: $("#plan-hours"),
+  rate: $("#plan-rate"),
+};
+const planSection = $("#plan");
+const shareLink = $("#share-link");
+let planController = null;
+let planSeq = 0;
+let planBody = null; // the last forecast shown, for redrawing on resize or a model switch
+let planKey = null; // the model shown month by month
+let wantedSpendModel = null; // from the URL, until the models are resolved
+
+const planActive = () => planForm.view.checked;
+const currentMonth = () => new Date().toISOString().slice(0, 7); // UTC, as the API's default
+
+function setView(view) {
+  planForm.view.checked = view === "plan";
+  planForm.estimateView.checked = view !== "plan";
+  document.documentElement.dataset.view = view;
+}
+
+/** Decimal text of a non-negative number field with at most `places` decimals, or an error. */
+function readDecimalText(input, { label, min = 0, max = Infinity, places = 6, optional = true }) {
+  const raw = input.value.trim();
+  if (raw === "") return optional ? { value: null } : { error: `Enter ${label}.` };
+  const match = /^(-?)\d+(?:\.(\d+))?$/.exec(raw);
+  if (!match || (match[2] || "").length > places || Number(raw) < min || Number(raw) > max) {
+    const range = max === Infinity ? `${min} or more` : `from ${min} to ${max}`;
+    return { error: `${label[0].toUpperCase()}${label.slice(1)} is a number ${range}, with at most ${places} decimals.` };
+  }
+  return { value: raw };
+}
+
+/** The plan's own inputs, or null (with the fields' errors shown) when they are not valid. */
+function readPlan() {
+  let valid = true;
+  const take = (input, result, errorInput = input) => {
+    setFieldError(errorInput, result.error);
+    if (result.error) valid = false;
+    return result.value;
+  };
+  const spend = take(planForm.spend, readDecimalText(planForm.spend, { label: "the monthly spend", max: 1e9 }));
+  const growth = take(planForm.growth, readDecimalText(planForm.growth, { label: "growth", min: -100, max: 1000, optional: false }));
+  const monthsRaw = planForm.months.value.trim();
+  const monthsOk = /^\d+$/.test(monthsRaw) && Number(monthsRaw) >= 1 && Number(monthsRaw) <= PLAN_MAX_MONTHS;
+  take(planForm.months, monthsOk ? {} : { error: `Months is a whole number from 1 to ${PLAN_MAX_MONTHS}.` });
+  const start = planForm.start.value || currentMonth();
+  take(planForm.start, /^\d{4}-\d{2}$/.test(start) ? {} : { error: "Pick a month." });
+  const hours = readDecimalText(planForm.hours, { label: "hours", max: 1e6 });
+  const rate = readDecimalText(planForm.rate, { label: "the hourly rate", max: 1e6 });
+  let migrationError = hours.error || rate.error;
+  if (!migrationError && (hours.value === null) !== (rate.value === null)) {
+    migrationError = "Give both the hours and the hourly rate, or neither.";
+  }
+  take(planForm.hours, { error: migrationError });
+  planForm.rate.setAttribute("aria-invalid", migrationError ? "true" : "false");
+  const batch = Number(planForm.batch.value), hits = Number(planForm.hits.value);
+  planForm.batchValue.textContent = `${batch}%`;
+  planForm.hitsValue.textContent = `${hits}%`;
+  if (!valid) return null;
+  return { spend, spendModel: planForm.spendModel.value || null, batch, hits, growth, months: Number(monthsRaw), start,
+    hours: hours.value, rate: rate.value };
+}
+
+/** Keep the spend and chart model pickers in step with the chosen models. */
+function renderPlanPickers() {
+  const keys = state.models.map(modelKey);
+  const options = (selected) => state.models.map((m) => h("option", { value: modelKey(m), selected: modelKey(m) === selected }, m.label));
+  if (wantedSpendModel) {
+    const hit = state.models.find((m) => [m.model, modelKey(m)].includes(wantedSpendModel));
+    if (hit) planForm.spendModel.dataset.value = modelKey(hit);
+    wantedSpendModel = null;
+  }
+  const spendKey = keys.includes(planForm.spendModel.dataset.value) ? planForm.spendModel.dataset.value : keys[0];
+  planForm.spendModel.replaceChildren(...options(spendKey));
+  planForm.spendModel.dataset.value = spendKey || "";
+  if (!keys.includes(planKey)) planKey = keys[0] || null;
+  const picker = $("#plan-model");
+  picker.replaceChildren(...options(planKey));
+  picker.hidden = keys.length < 2;
+}
+
+// Decimal sums for the yearly totals, exact like every other figure.
+function addDecimal(a, b) {
+  const x = toDecimal(a), y = toDecimal(b);
+  const scale = Math.max(x.scale, y.scale);
+  const units = x.units * 10n ** BigInt(scale - x.scale) + y.units * 10n ** BigInt(scale - y.scale);
+  const negative = units < 0n;
+  let digits = (negative ? -units : units).toString().padStart(scale + 1, "0");
+  if (scale) digits = `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`.replace(/\.?0+$/, "");
+  return `${negative ? "-" : ""}${digits}`;
+}
+const sumDecimal = (values) => values.reduce((total, v) => addDecimal(total, v), "0");
+const monthName = (label, style = "short") => new Intl.DateTimeFormat("en-US", { month: style, year: "numeric", timeZone: "UTC" })
+  .format(Date.UTC(Number(label.slice(0, 4)), Number(label.slice(5, 7)) - 1, 1));
+
+async function planBodyFor(workload, plan, signal) {
+  const names = state.models.map(modelKey);
+  let inputTokens = workload.inputTokens;
+  if (workload.mode === "text") {
+    // The forecast takes token counts: count the pasted prompt with the spend model's (or first model's) tokenizer.
+    const counted = await callApi("/v1/tokens", { method: "POST", body: { model: plan.spendModel || names[0], text: workload.text }, signal });
+    inputTokens = counted.tokens;
+  }
+  const body = { models: names, input_tokens: inputTokens,
+    cached_input_tokens: Math.round((inputTokens * workload.cacheShare) / 100), output_tokens: workload.outputTokens,
+    start_month: plan.start, months: plan.months, monthly_growth_percent: Number(plan.growth),
+    batch_share: plan.batch / 100, cache_hit_share: plan.hits / 100 };
+  if (plan.spend !== null) {
+    body.monthly_spend_usd = Number(plan.spend);
+    body.spend_model = plan.spendModel || names[0];
+  } else {
+    body.monthly_requests = workload.requests;
+  }
+  if (plan.hours !== null) {
+    body.migration_hours = Number(plan.hours);
+    body.hourly_rate_usd = Number(plan.rate);
+  }
+  return body;
+}
+
+async function runPlan() {
+  clearTimeout(estimateTimer);
+  renderPlanPickers();
+  const workload = readWorkload();
+  const plan = readPlan();
+  syncUrl(workload);
+  if (!workload || !plan) {
+    setStatus("Fix the highlighted fields to update the plan.", true);
+    return;
+  }
+  if (!state.models.length) {
+    planSection.dataset.status = "ready";
+    planSection.dataset.request = "";
+    setStatus("Add a model to plan a budget.");
+    return;
+  }
+  planController?.abort();
+  const controller = (planController = new AbortController());
+  const seq = ++planSeq;
+  planSection.dataset.status = "loading";
+  results.setAttribute("aria-busy", "true");
+  try {
+    const body = await planBodyFor(workload, plan, controller.signal);
+    const answer = await callApi("/v1/forecast", { method: "POST", body, signal: controller.signal });
+    if (seq !== planSeq) return;
+    planBody = answer;
+    renderPlan();
+    planSection.dataset.request = JSON.stringify(body);
+    planSection.dataset.status = "ready";
+  } catch (error) {
+    if (error.name === "AbortError" || seq !== planSeq) return;
+    const fields = { monthly_spend_usd: planForm.spend, spend_model: planForm.spend, monthly_growth_percent: planForm.growth,
+      months: planForm.months, start_month: planForm.start, migration_hours: planForm.hours, hourly_rate_usd: planForm.hours,
+      monthly_requests: form.requests };
+    for (const fieldError of error.problem?.errors || []) {
+      if (fields[fieldError.field]) setFieldError(fields[fieldError.field], fieldError.reason || "Not accepted.");
+    }
+    showError(error);
+    planSection.dataset.status = "error";
+  } finally {
+    if (seq === planSeq) results.removeAttribute("aria-busy");
+  }
+}
+
+function planMoneyCell(month, field, cls = "") {
+  const raw = month[field];
+  if (raw === null || raw === undefined) return h("td", { class: "unpriced", dataset: { field } }, "not priced");
+  return h("td", { class: `money ${cls}`.trim(), dataset: { field, usd: raw } }, formatUsd(raw));
+}
+
+function paybackText(forecast) {
+  const payback = forecast.payback;
+  if (!payback) return { text: "—", sub: "Add the hours and rate of the move" };
+  if (payback.months === null) return { text: "Not within the plan", sub: `Moving costs ${formatUsd(payback.migration_cost_usd)}` };
+  return { text: `${payback.months} month${payback.months === 1 ? "" : "s"}`,
+    sub: `By ${monthName(payback.month, "long")}; moving costs ${formatUsd(payback.migration_cost_usd)}` };
+}
+
+function stat(name, value, sub, { usd, cls } = {}) {
+  return h("div", { class: "stat", dataset: { stat: name } }, h("dt", {}, name),
+    h("dd", { class: cls, dataset: usd === undefined ? {} : { usd } }, value, sub ? h("span", { class: "stat-sub" }, sub) : null));
+}
+
+function renderPlan() {
+  const body = planBody;
+  if (!body) return;
+  for (const el of document.querySelectorAll("#catalog-version, #embed-version")) el.textContent = body.catalog_version;
+  const forecast = body.forecasts.find((f) => modelKey(f) === planKey) || body.forecasts[0];
+  if (!forecast) return;
+  const months = forecast.months;
+  const first = months.find((m) => m.priced);
+  const horizon = `${body.forecasts[0].months.length} month${months.length === 1 ? "" : "s"}`;
+  const stats = [stat(`Total · ${horizon}`, formatUsd(forecast.total_usd),
+    first ? `${formatUsd(first.cost_usd)} in ${monthName(first.month)}` : "No month priced", { usd: forecast.total_usd })];
+  if (months.length >= 12) {
+    const years = [];
+    for (let i = 0; i + 12 <= months.length; i += 12) years.push(sumDecimal(months.slice(i, i + 12).map((m) => m.cost_usd ?? "0")));
+    stats.push(stat("Yearly total", formatUsd(years[0]),
+      years.length > 1 ? years.slice(1).map((y, i) => `Year ${i + 2}: ${formatUsd(y)}`).join(" · ") : "The first 12 months", { usd: years[0] }));
+  }
+  stats.push(stat("Batch saves", formatUsd(forecast.savings_from_batch_usd),
+    first ? `${formatUsd(first.savings_from_batch_usd)} in ${monthName(first.month)}` : null, { usd: forecast.savings_from_batch_usd, cls: "good" }));
+  stats.push(stat("Caching saves", formatUsd(forecast.savings_from_caching_usd),
+    first ? `${formatUsd(first.savings_from_caching_usd)} in ${monthName(first.month)}` : null, { usd: forecast.savings_from_caching_usd, cls: "good" }));
+  const payback = paybackText(forecast);
+  stats.push(stat("Payback", payback.text, payback.sub));
+  $("#plan-stats").replaceChildren(...stats);
+
+  const compare = $("#plan-compare-card");
+  compare.hidden = body.forecasts.length < 2;
+  $("#plan-compare tbody").replaceChildren(...body.forecasts.map((f) => h("tr", { dataset: { model: modelKey(f) } },
+    h("td", {}, h("span", { class: "model-name" }, labelOf(modelKey(f))), h("span", { class: "model-id" }, modelKey(f))),
+    planMoneyCell({ total_usd: f.total_usd }, "total_usd"), planMoneyCell(f, "savings_from_batch_usd", "good"),
+    planMoneyCell(f, "savings_from_caching_usd", "good"), h("td", { class: "num" }, paybackText(f).text))));
+
+  $("#plan-chart-title").textContent = `Month by month · ${labelOf(modelKey(forecast))}`;
+  $("#plan-table tbody").replaceChildren(...months.map((m) => h("tr", { dataset: { month: m.month } },
+    h("th", { scope: "row" }, monthName(m.month)), h("td", { class: "num" }, formatCount(m.requests)),
+    planMoneyCell(m, "cost_usd"), planMoneyCell(m, "savings_from_batch_usd", "good"),
+    planMoneyCell(m, "savings_from_caching_usd", "good"), planMoneyCell(m, "baseline_usd"),
+    planMoneyCell(m, "cumulative_cost_usd"))));
+  $("#plan-table tfoot").replaceChildren(h("tr", {}, h("th", { scope: "row" }, "Total"),
+    h("td", { class: "num" }, formatCount(forecast.requests)), planMoneyCell(forecast, "total_usd"),
+    planMoneyCell(forecast, "savings_from_batch_usd", "good"), planMoneyCell(forecast, "savings_from_caching_usd", "good"),
+    planMoneyCell(forecast, "baseline_usd"), h("td", {})));
+
+  const notes = [];
+  if (body.spend) {
+    notes.push(`${formatUsd(body.spend.monthly_spend_usd)} a month on ${labelOf(modelKey(body.spend))} is `
+      + `${formatCount(body.monthly_requests)} requests at ${formatUsd(body.spend.usd_per_request)} each `
+      + `(standard prices of ${monthName(body.start_month, "long")}, no cache hits).`);
+  }
+  if (form.discount.value.trim()) notes.push("The plan uses list prices: the negotiated discount applies to the estimate only.");
+  notes.push(...forecast.warnings);
+  $("#plan-notes").replaceChildren(...notes.map((n) => h("li", {}, n)));
+  $("#plan-notes").hidden = !notes.length;
+  paintPlanChart(forecast);
+
+  const status = [h("strong", {}, labelOf(modelKey(forecast))), `: ${formatUsd(forecast.total_usd)} over ${horizon}`];
+  if (first && compareDecimal(first.savings_from_batch_usd, "0") > 0) {
+    status.push(`; batch saves ${formatUsd(first.savings_from_batch_usd)} in the first month`);
+  }
+  status.push(".");
+  setStatus(status);
+}
+
+function paintPlanChart(forecast) {
+  const chart = $("#plan-chart");
+  const months = forecast.months;
+  chart.dataset.model = modelKey(forecast);
+  const width = Math.max(300, Math.round(chart.clientWidth || 640));
+  const height = 260;
+  const pad = { top: 16, right: 12, bottom: 30, left: 64 };
+  const top = Math.max(0, ...months.filter((m) => m.priced).map((m) => Number(m.baseline_usd)));
+  const step = niceStep(top * 1.05 || 1, 4);
+  const yMax = step * Math.max(1, Math.ceil((top * 1.05) / step));
+  const band = (width - pad.left - pad.right) / months.length;
+  const barWidth = Math.max(2, Math.min(44, band * 0.7));
+  const x = (i) => pad.left + band * i + (band - barWidth) / 2;
+  const y = (v) => pad.top + (1 - v / yMax) * (height - pad.top - pad.bottom);
+  const grid = svg("g", { class: "grid axis" });
+  for (let v = 0; v <= yMax + step / 2; v += step) {
+    grid.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }),
+      svg("text", { x: pad.left - 8, y: y(v) + 4, "text-anchor": "end" }, formatUsd(String(+v.toFixed(6))).replace(/\.00$/, "")));
+  }
+  const every = Math.max(1, Math.ceil(months.length / Math.floor((width - pad.left) / 64)));
+  const xAxis = svg("g", { class: "axis" }, months.filter((_, i) => i % every === 0).map((m) => {
+    const i = months.indexOf(m);
+    return svg("text", { x: x(i) + barWidth / 2, y: height - 8, "text-anchor": "middle" }, monthName(m.month));
+  }));
+  // Stacked from the bottom: what is paid, then what batch saves, then what caching saves: together the all-standard bill.
+  const bars = months.map((m, i) => {
+    if (!m.priced) return null;
+    const parts = [["cost", m.cost_usd, "you pay"], ["batch", m.savings_from_batch_usd, "batch saves"],
+      ["caching", m.savings_from_caching_usd, "caching saves"]];
+    let base = 0;
+    const rects = parts.map(([kind, raw, words]) => {
+      const value = Number(raw); // drawing only: a float is fine here
+      const rect = svg("rect", { class: `bar-${kind}`, x: x(i), width: barWidth, y: y(base + value),
+        height: Math.max(0, y(base) - y(base + value)) },
+      svg("title", {}, `${monthName(m.month, "long")}: ${words} ${formatUsd(raw)}`));
+      rect.dataset.month = m.month;
+      base += value;
+      return value > 0 || kind === "cost" ? rect : null;
+    });
+    return svg("g", { class: "month" }, rects);
+  });
+  const marks = [];
+  const payback = forecast.payback;
+  if (payback && payback.months) {
+    const px = x(payback.months - 1) + barWidth + (band - barWidth) / 2;
+    marks.push(svg("g", { class: "payback" }, svg("line", { x1: px, x2: px, y1: pad.top, y2: height - pad.bottom }),
+      svg("text", { x: px - 4, y: pad.top + 10, "text-anchor": "end" }, "paid back")));
+  }
+  const summary = months.map((m) => `${monthName(m.month)}: ${m.priced ? `${formatUsd(m.cost_usd)} paid, ${formatUsd(m.baseline_usd)} all standard` : "not priced"}`).join("; ");
+  chart.replaceChildren(svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-labelledby": "plan-svg-title plan-svg-desc" },
+    svg("title", { id: "plan-svg-title" }, `Monthly cost of ${labelOf(modelKey(forecast))}, with what batch and caching save`),
+    svg("desc", { id: "plan-svg-desc" }, summary), grid, xAxis, ...bars.filter(Boolean), ...marks));
+}
+
+/** The plan's share of the URL (the workload's own parameters are written by syncUrl). */
+function addPlanParams(next) {
+  if (!planActive()) return;
+  next.set("view", "plan");
+  const put = (name, value, unless = "") => { if (value !== null && value !== "" && String(value) !== unless) next.set(name, String(value)); };
+  put("spend", planForm.spend.value.trim());
+  if (planForm.spend.value.trim()) put("spend_model", planForm.spendModel.value.split("/").slice(1).join("/") || planForm.spendModel.value);
+  put("batch", planForm.batch.value, "0");
+  put("hits", planForm.hits.value, "0");
+  put("growth", planForm.growth.value.trim(), "0");
+  put("months", planForm.months.value.trim(), "12");
+  put("start", planForm.start.value);
+  put("hours", planForm.hours.value.trim());
+  put("rate", planForm.rate.value.trim());
+}
+
+function updateShareLink() {
+  const share = new URLSearchParams(location.search);
+  share.delete("embed");
+  const search = share.toString().replace(/%2C/g, ",").replace(/%2F/g, "/");
+  shareLink.href = `${location.origin}/calculator${search ? `?${search}` : ""}`;
+  if (embedded) shareLink.target = "_blank";
+}
+
+function applyUrlPlan() {
+  const set = (input, name) => {
+    const value = params.get(name);
+    if (value !== null && value !== "") input.value = value;
+  };
+  set(planForm.spend, "spend");
+  set(planForm.batch, "batch");
+  set(planForm.hits, "hits");
+  set(planForm.growth, "growth");
+  set(planForm.months, "months");
+  set(planForm.start, "start");
+  set(planForm.hours, "hours");
+  set(planForm.rate, "rate");
+  wantedSpendModel = params.get("spend_model");
+  if (!planForm.start.value) planForm.start.value = currentMonth();
+  planForm.batchValue.textContent = `${planForm.batch.value}%`;
+  planForm.hitsValue.textContent = `${planForm.hits.value}%`;
+  setView(params.get("view") === "plan" ? "plan" : "estimate");
+}
+
+function wirePlan() {
+  for (const radio of [planForm.view, planForm.estimateView]) {
+    radio.addEventListener("change", () => {
+      setView(planForm.view.checked ? "plan" : "estimate");
+      scheduleEstimate(0);
+    });
+  }
+  for (const input of [planForm.spend, planForm.growth, planForm.months, planForm.start, planForm.hours, planForm.rate]) {
+    input.addEventListener("input", () => scheduleEstimate());
+  }
+  for (const [range, output] of [[planForm.batch, planForm.batchValue], [planForm.hits, planForm.hitsValue]]) {
+    range.addEventListener("input", () => {
+      output.textContent = `${range.value}%`;
+      scheduleEstimate();
+    });
+  }
+  planForm.spendModel.addEventListener("change", () => {
+    planForm.spendModel.dataset.value = planForm.spendModel.value;
+    scheduleEstimate(0);
+  });
+  $("#plan-model").addEventListener("change", (event) => {
+    planKey = event.target.value;
+    renderPlan();
+  });
+  let width = $("#plan-chart").clientWidth;
+  new ResizeObserver(() => {
+    const now = $("#plan-chart").clientWidth;
+    if (now !== width && planBody) {
+      width = now;
+      renderPlan();
+    }
+  }).observe($("#plan-chart"));
 }
 
 // ---------------------------------------------------------------------------
@@ -896,7 +1295,9 @@ function applyUrlWorkload() {
 
 async function start() {
   wire();
+  wirePlan();
   applyUrlWorkload();
+  applyUrlPlan();
   const names = (params.get("models") || "").split(",").map((n) => n.trim()).filter(Boolean);
   const wanted = names.length ? names.slice(0, MAX_MODELS) : DEFAULT_MODELS;
   setStatus("Loading prices…");

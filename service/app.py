@@ -112,6 +112,7 @@ def create_app(
     prepared service are handed in; what is not handed in is opened in the lifespan."""
     from service.routes import ROUTES
     from service.routes_calculator import CALCULATOR_ROUTES
+    from service.routes_pages import PAGE_ROUTES
     from service.routes_estimate import ESTIMATE_ROUTES
     from service.routes_forecast import FORECAST_ROUTES
     from service.routes_tokens import TOKENS_ROUTES
@@ -148,7 +149,8 @@ def create_app(
         if settings.cors_origins else None
     )
     return Litestar(
-        route_handlers=[*ROUTES, *ESTIMATE_ROUTES, *FORECAST_ROUTES, *TOKENS_ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES],
+        route_handlers=[*ROUTES, *ESTIMATE_ROUTES, *FORECAST_ROUTES, *TOKENS_ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES,
+                        *PAGE_ROUTES],
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -190,7 +192,13 @@ class DecimalAsNumber(OpenAPISchemaPlugin):
 
 
 def openapi_config() -> OpenAPIConfig:
-    """The OpenAPI document's metadata; the paths come from the route handlers."""
+    """The OpenAPI document's metadata; the paths come from the route handlers.
+
+    ``/schema`` is a static HTML reference rendered from the document (no viewer
+    from a CDN, so it works offline); ``/schema/openapi.json`` is the document.
+    """
+    from service.routes_pages import ReferencePage
+
     return OpenAPIConfig(
         title="ratecard",
         version=API_VERSION,
@@ -200,6 +208,7 @@ def openapi_config() -> OpenAPIConfig:
         ),
         servers=[Server(url="/")],
         path="/schema",
+        render_plugins=[ReferencePage()],
     )
 
 

@@ -347,3 +347,58 @@ def test_plan_view_shows_errors_and_several_models(served, page):
     page.get_by_label("Engineering hours to move to batch").fill("16")
     page.wait_for_function("() => !document.querySelector('#plan-hours-error').hidden")
     assert "both" in page.locator("#plan-hours-error").inner_text()
+
+
+# ---------------------------------------------------------------- pages that work with the network off
+
+
+def offline(page, served: str) -> list[str]:
+    """Let the page reach only the ratecard under test; every other request is refused and listed."""
+    refused: list[str] = []
+
+    def only_loopback(route):
+        if route.request.url.startswith(served) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.context.route("**/*", only_loopback)
+    return refused
+
+
+def test_the_api_reference_renders_with_the_network_off(served, page):
+    refused = offline(page, served)
+    document = httpx.get(f"{served}/schema/openapi.json", timeout=10).json()
+    page.goto(f"{served}/schema")
+    assert page.locator("h1").inner_text() == "ratecard API reference"
+    # Every operation of the document is on the page, with its summary; every schema has its section.
+    operations = page.locator("section.op")
+    expected = [(m.upper(), p) for p, ops in document["paths"].items() for m in ops]
+    assert sorted(operations.evaluate_all(
+        "ops => ops.map(o => [o.querySelector('.method').textContent, o.querySelector('h3 code').textContent])"
+    )) == sorted([list(e) for e in expected])
+    for name in document["components"]["schemas"]:
+        assert page.locator(f"#schema-{name}").count() == 1
+    forecast = page.locator("#op-post-v1-forecast")
+    assert "Project a workload's cost month by month" in forecast.inner_text()
+    assert page.locator("#ForecastRequest-monthly_spend_usd").count() == 1
+    # Styled by ratecard's own stylesheet: the header is laid out, not a bare list.
+    assert page.locator(".site-header").evaluate("h => getComputedStyle(h).display") != "inline"
+    assert page.locator("script").count() == 0
+    assert refused == []
+
+
+def test_price_changes_page_from_the_calculator(served, page):
+    refused = offline(page, served)
+    page.goto(f"{served}/calculator")
+    page.locator("#chips > li").first.wait_for()
+    page.get_by_role("link", name="Price changes").first.click()
+    page.wait_for_url(f"{served}/changes")
+    assert page.locator("h1").inner_text() == "Price changes"
+    feed = json.loads(httpx.get(f"{served}/v1/changes", params={"limit": 20}, timeout=10).text,
+                      parse_float=str, parse_int=str)
+    shown = page.locator("section.changeset").evaluate_all("cards => cards.map(c => c.dataset.changeset)")
+    assert shown == [cs["id"] for cs in feed["changesets"]]
+    assert page.locator("a", has_text="Atom").get_attribute("href") == "/v1/changes.atom"
+    assert refused == []

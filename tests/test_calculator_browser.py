@@ -183,12 +183,16 @@ def test_calculator_shows_what_the_api_estimates_and_ranks_like_it(served, page,
 
 
 @pytest.fixture
-def host_page(served):
-    """Another site's page embedding the calculator: its own server and origin, on loopback."""
+def host_page(served, request):
+    """Another site's page embedding the calculator: its own server and origin, on loopback.
+
+    Parametrize indirectly with the script tag's extra data attributes.
+    """
+    extra = getattr(request, "param", "")
     body = (
         '<!doctype html><meta charset="utf-8"><title>Pricing notes</title><h1>Our pricing notes</h1>'
-        f'<script src="{served}/static/embed.js" data-models="gpt-4o,claude-sonnet-4-5" data-requests="5000"></script>'
-        "<p>After the frame.</p>"
+        f'<script src="{served}/static/embed.js" data-models="gpt-4o,claude-sonnet-4-5" data-requests="5000" {extra}>'
+        "</script><p>After the frame.</p>"
     ).encode()
 
     class HostPage(BaseHTTPRequestHandler):
@@ -402,3 +406,16 @@ def test_price_changes_page_from_the_calculator(served, page):
     assert shown == [cs["id"] for cs in feed["changesets"]]
     assert page.locator("a", has_text="Atom").get_attribute("href") == "/v1/changes.atom"
     assert refused == []
+
+
+@pytest.mark.parametrize("host_page", ['data-view="plan" data-spend="2000" data-batch="60" data-months="6"'],
+                         indirect=True)
+def test_embedded_plan_view(served, host_page, page):
+    page.goto(host_page)
+    src = page.locator("iframe").get_attribute("src")
+    assert "view=plan" in src and "spend=2000" in src and "batch=60" in src and "months=6" in src
+    frame = page.frame_locator("iframe")
+    frame.locator("#plan-table tbody tr").nth(5).wait_for()
+    assert frame.locator("#plan-table tbody tr").count() == 6
+    assert frame.locator("#view-plan").is_checked()
+    assert frame.locator("#plan-compare tbody tr").count() == 2

@@ -6,7 +6,8 @@
  * Inserts an iframe of /calculator?embed=1 right after this script tag, served by the
  * same ratecard as the script. Optional attributes: data-input-tokens, data-output-tokens,
  * data-requests, data-cache (percent), data-discount (percent), data-height (initial px),
- * data-title. The frame grows to fit its content (it reports its height by postMessage).
+ * data-title; data-view="plan" with data-batch, data-growth, data-months, data-spend opens the
+ * Plan view. The frame grows to fit its content (it reports its height by postMessage).
  */
 (function () {
   "use strict";
@@ -16,6 +17,8 @@
   var options = {
     models: "models", inputTokens: "input_tokens", outputTokens: "output_tokens",
     requests: "requests", cache: "cache", discount: "discount",
+    // The Plan view: data-view="plan" and its inputs.
+    view: "view", batch: "batch", growth: "growth", months: "months", spend: "spend",
   };
   var query = new URLSearchParams();
   Object.keys(options).forEach(function (key) {

@@ -26,6 +26,7 @@ from service.bootstrap import ingest_bundled, needs_bootstrap
 from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import data_version, open_database
+from service.field_docs import GENERIC_DECIMAL
 from service.refresh import close_abandoned_runs
 from service.problems import EXCEPTION_HANDLERS
 from service.sources import Registry, load_registry
@@ -188,7 +189,9 @@ class DecimalAsNumber(OpenAPISchemaPlugin):
         return value is Decimal
 
     def to_openapi_schema(self, field_definition, schema_creator) -> Schema:
-        return Schema(type=OpenAPIType.NUMBER, description="An exact decimal, written with its digits.")
+        # A field's own description (msgspec.Meta) wins; Litestar applies it only where this one is None.
+        described = getattr(field_definition.kwarg_definition, "description", None)
+        return Schema(type=OpenAPIType.NUMBER, description=None if described else GENERIC_DECIMAL)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -196,8 +199,9 @@ def openapi_config() -> OpenAPIConfig:
 
     ``/schema`` is a static HTML reference rendered from the document (no viewer
     from a CDN, so it works offline); ``/schema/openapi.json`` is the document.
+    Both fill the fields the Structs leave undescribed from service.field_docs.
     """
-    from service.routes_pages import ReferencePage
+    from service.routes_pages import DescribedJson, ReferencePage
 
     return OpenAPIConfig(
         title="ratecard",
@@ -208,7 +212,7 @@ def openapi_config() -> OpenAPIConfig:
         ),
         servers=[Server(url="/")],
         path="/schema",
-        render_plugins=[ReferencePage()],
+        render_plugins=[ReferencePage(), DescribedJson()],
     )
 
 

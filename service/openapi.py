@@ -5,11 +5,12 @@ import json
 import msgspec
 
 from service.app import Settings, create_app
+from service.field_docs import describe
 
 
 def openapi_json() -> bytes:
-    """The app's OpenAPI schema as stable, pretty JSON bytes."""
+    """The app's OpenAPI schema (every field described, see service.field_docs) as stable, pretty JSON bytes."""
     app = create_app(Settings(bootstrap=False))
     # to_builtins: the schema's examples may hold msgspec Structs, which json cannot encode.
-    schema = msgspec.to_builtins(app.openapi_schema.to_schema())
+    schema = describe(msgspec.to_builtins(app.openapi_schema.to_schema()))
     return (json.dumps(schema, indent=2, sort_keys=True) + "\n").encode()

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response, get
 from litestar.datastructures import State
-from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.params import Parameter
 
+from service.field_docs import describe
 from service.history import changesets_page
 from service.pages import render_changes, render_reference
 from service.problems import bad_parameter
@@ -40,8 +41,22 @@ class ReferencePage(OpenAPIRenderPlugin):
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         """The reference page; the document does not change while the app runs, so it is rendered once."""
         if self._html is None:
-            self._html = render_reference(openapi_schema, self.get_openapi_json_route(request)).encode()
+            self._html = render_reference(describe(openapi_schema), self.get_openapi_json_route(request)).encode()
         return self._html
+
+
+class DescribedJson(JsonRenderPlugin):
+    """``/schema/openapi.json``: the document with the field glossary applied, as ``ratecard openapi`` writes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._json: bytes | None = None
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        """The described document as JSON, made once (the document does not change while the app runs)."""
+        if self._json is None:
+            self._json = self.render_json(request, describe(openapi_schema))
+        return self._json
 
 
 @get("/changes", include_in_schema=False, media_type=MediaType.HTML)

@@ -2,6 +2,7 @@
 
 import json
 import re
+from html import escape
 from decimal import Decimal
 
 from service.openapi import openapi_json
@@ -24,7 +25,7 @@ def test_the_reference_is_static_html_from_the_openapi_document(client):
             assert f'<span class="method {method}">{method.upper()}</span> <code>{path}</code>' in html
     # Each field of each schema is a row, with its description.
     spend = document["components"]["schemas"]["SpendBasis"]["properties"]["usd_per_request"]["description"]
-    assert 'id="SpendBasis-usd_per_request"' in html and spend in html
+    assert 'id="SpendBasis-usd_per_request"' in html and escape(spend) in html
     assert client.get("/schema/openapi.json").json()["info"]["title"] == "ratecard"
     assert client.get("/schema/redoc").status_code == 404  # no viewer that needs a CDN
 
@@ -65,3 +66,11 @@ def test_the_changes_page_rejects_a_bad_moment_as_the_api_does(client):
 def test_the_calculator_links_the_human_pages(client):
     html = client.get("/calculator").text
     assert 'href="/changes"' in html and 'href="/schema"' in html
+
+
+def test_the_served_document_is_the_committed_one_with_every_field_described(client):
+    served = client.get("/schema/openapi.json").json()
+    committed = json.loads(openapi_json())
+    assert served == committed
+    usd_per_mtok = served["components"]["schemas"]["RateOut"]["properties"]["usd_per_mtok"]["description"]
+    assert "USD per 1M tokens" in usd_per_mtok

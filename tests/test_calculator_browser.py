@@ -303,6 +303,8 @@ def test_plan_view_two_thousand_a_month_with_sixty_percent_on_batch_saves_six_hu
     assert page.locator(".stat[data-stat='Payback'] dd").inner_text().startswith("3 months")
     assert page.locator("#plan-chart .payback").count() == 1
 
+    assert "160,000 requests a month at $0.0125 each" in page.locator("#plan-spend-hint").inner_text()
+    page.locator("#plan-rate").blur()  # a calm picture: no focus ring
     shot = tmp_path / "plan.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -342,6 +344,15 @@ def test_plan_view_shows_errors_and_several_models(served, page):
     page.wait_for_function("() => document.querySelector('#plan-chart').dataset.model === 'openai/gpt-4o-mini'")
     mini = api["forecasts"][1]
     assert plan_cell(page, "2027-02", "cost_usd").get_attribute("data-usd") == mini["months"][2]["cost_usd"]
+    # A pasted prompt is counted with the first model's tokenizer, then planned with that count.
+    page.locator("label[for=mode-text]").click()
+    page.get_by_label("Prompt", exact=True).fill("Summarise the attached contract in three bullet points.")
+    page.wait_for_function("() => JSON.parse(document.querySelector('#plan').dataset.request || '{}').input_tokens !== 500"
+                           " && document.querySelector('#plan').dataset.status === 'ready'")
+    counted = httpx.post(f"{served}/v1/tokens", json={"model": "openai/gpt-4o",
+                                                      "text": "Summarise the attached contract in three bullet points."},
+                         timeout=10).json()["tokens"]
+    assert wait_for_plan(page)["input_tokens"] == counted
     # Out of range: the field says so, no request is sent.
     page.get_by_label("Months").fill("37")
     page.wait_for_function("() => document.querySelector('#plan-months').getAttribute('aria-invalid') === 'true'")

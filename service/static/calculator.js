@@ -834,6 +834,7 @@ const planForm = {
   rate: $("#plan-rate"),
 };
 const planSection = $("#plan");
+const SPEND_HINT = $("#plan-spend-hint").textContent;
 const shareLink = $("#share-link");
 let planController = null;
 let planSeq = 0;
@@ -1062,6 +1063,10 @@ function renderPlan() {
       + `${formatCount(body.monthly_requests)} requests at ${formatUsd(body.spend.usd_per_request)} each `
       + `(standard prices of ${monthName(body.start_month, "long")}, no cache hits).`);
   }
+  // Next to the spend box: the volume it stands for, which replaces "Requests per month".
+  $("#plan-spend-hint").textContent = body.spend
+    ? `That is ${formatCount(body.monthly_requests)} requests a month at ${formatUsd(body.spend.usd_per_request)} each, in place of “Requests per month”.`
+    : SPEND_HINT;
   if (form.discount.value.trim()) notes.push("The plan uses list prices: the negotiated discount applies to the estimate only.");
   notes.push(...forecast.warnings);
   $("#plan-notes").replaceChildren(...notes.map((n) => h("li", {}, n)));
@@ -1122,7 +1127,9 @@ function paintPlanChart(forecast) {
   if (payback && payback.months) {
     const px = x(payback.months - 1) + barWidth + (band - barWidth) / 2;
     marks.push(svg("g", { class: "payback" }, svg("line", { x1: px, x2: px, y1: pad.top, y2: height - pad.bottom }),
-      svg("text", { x: px - 4, y: pad.top + 10, "text-anchor": "end" }, "paid back")));
+      // The label on the roomier side of the line, clear of the axis labels.
+      svg("text", px < width / 2 ? { x: px + 4, y: pad.top + 10 } : { x: px - 4, y: pad.top + 10, "text-anchor": "end" },
+        "paid back")));
   }
   const summary = months.map((m) => `${monthName(m.month)}: ${m.priced ? `${formatUsd(m.cost_usd)} paid, ${formatUsd(m.baseline_usd)} all standard` : "not priced"}`).join("; ");
   chart.replaceChildren(svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-labelledby": "plan-svg-title plan-svg-desc" },

@@ -269,7 +269,7 @@ def render_changes(changesets: Iterable[ChangesetOut], *, filters: Mapping[str, 
     )
     body = (
         '<div class="intro"><h1>Price changes</h1>'
-        f"<p>Every price ratecard has seen change, newest first{f' ({escape(shown)})' if shown else ''}. Prices are "
+        f"<p>Every price change ratecard has recorded, newest first{f' ({escape(shown)})' if shown else ''}. Prices are "
         f"US dollars per 1M tokens. Catalog version {catalog_version}.</p>"
         f'<p class="meta">The same feed as <a href="{escape(json_url)}">JSON</a> and '
         f'<a href="{escape(atom_url)}">Atom</a>.</p></div>'

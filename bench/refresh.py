@@ -34,7 +34,8 @@ from service.refresh import ingest_page
 from service.sources import load_registry
 from service.timeutil import parse_moment, utc_now
 
-FIXTURES = benchlib.REPO / "tests" / "fixtures"
+# Bundled pages live once, in data/snapshots/; tests/fixtures/ keeps only test-only pages.
+PAGE_FOLDERS = (benchlib.REPO / "data" / "snapshots", benchlib.REPO / "tests" / "fixtures")
 SIDECARS = (".expected.json", ".rejected.txt")
 
 
@@ -42,7 +43,8 @@ def saved_pages() -> list[tuple[str, Path]]:
     """(source, page) for every saved page of a known parser, sidecars skipped."""
     return [
         (source_dir.name, page)
-        for source_dir in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name in PARSER_MODULES)
+        for folder in PAGE_FOLDERS
+        for source_dir in sorted(p for p in folder.iterdir() if p.is_dir() and p.name in PARSER_MODULES)
         for page in sorted(source_dir.iterdir())
         if page.is_file() and not page.name.endswith(SIDECARS)
     ]
@@ -56,7 +58,8 @@ def bench_parsers(args: argparse.Namespace) -> str:
         body = page.read_bytes()
         url = page.resolve().as_uri()
         try:
-            outcome = f"{len(parse(body, url))} rates"
+            reading = parse(body, url)
+            outcome = f"{len(reading.observations)} rates" + (f", {len(reading.skipped)} skipped" if reading.skipped else "")
         except ScrapeError as exc:
             outcome = f"rejected ({type(exc).__name__})"
 

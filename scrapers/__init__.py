@@ -1,4 +1,7 @@
-"""Pure parsers, one module per source: ``parse(body: bytes, url: str) -> list[Observation]``.
+"""Pure parsers, one module per source: ``parse(body: bytes, url: str) -> Reading``.
+
+A Reading holds the observations read and the sections skipped (see
+:mod:`scrapers.observation`); the shared table-reading layer is :mod:`scrapers.tables`.
 
 Parsers never fetch and never touch a database; :mod:`scrapers.fetch` downloads
 pages and the service stores what the parsers return. This package never
@@ -8,9 +11,9 @@ imports :mod:`service`.
 from collections.abc import Callable
 from importlib import import_module
 
-from scrapers.observation import Observation
+from scrapers.observation import Reading
 
-Parser = Callable[[bytes, str], list[Observation]]
+Parser = Callable[[bytes, str], Reading]
 
 # Source id -> module holding its `parse`. The source registry in
 # data/sources.toml names one of these for each source.

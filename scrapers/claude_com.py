@@ -31,7 +31,7 @@ from bs4 import BeautifulSoup, Tag
 
 from scrapers.errors import PageRejected
 from scrapers.names import model_id_for
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.text import decode_page, parse_usd, reject_challenge
 from scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL
 
@@ -52,7 +52,12 @@ _CLAUDE_NAME = re.compile(r"^(?:Claude\s+)?(Opus|Sonnet|Haiku)\s+(\d+)(?:\.(\d+)
 SLUG_NOTE = "model id from the page name by Anthropic's alias pattern; the name is not in the model catalog"
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read claude.com/pricing into standard-tier input, output and prompt-caching rates."""
     text = decode_page(body, url)
     reject_challenge(text, url)

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading, SkippedSection
 from scrapers.text import (
     clean_cell,
     decode_page,
@@ -76,11 +76,13 @@ class _Rate(NamedTuple):
     note: str = ""
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
-    """Read every paid-tier per-token rate on the Gemini pricing page.
+def parse(body: bytes, url: str) -> Reading:
+    """Read every paid-tier per-token rate on the Gemini pricing page, one model section at a time.
 
-    Raises PageRejected when the page has no model sections with an API id or
-    yields no rate at all.
+    A section that cannot be read (its tier tabs do not match its tables, a
+    price unreadable) is skipped with its models as the scope; the other
+    sections are kept. Raises PageRejected when the page has no model sections
+    with an API id or yields no rate at all.
     """
     text = decode_page(body, url)
     reject_challenge(text, url)
@@ -88,11 +90,20 @@ def parse(body: bytes, url: str) -> list[Observation]:
     sections = [(title, part) for title, part in split_sections(text) if section_model_ids(part)]
     if not sections:
         raise PageRejected("no model sections (## heading with an _`api-id`_ line) found", url=url)
-    observations = [obs for title, part in sections for obs in parse_section(title, part, url)]
+    observations: list[Observation] = []
+    skipped: list[SkippedSection] = []
+    for title, part in sections:
+        try:
+            observations.extend(parse_section(title, part, url))
+        except PageRejected as exc:
+            skipped.append(SkippedSection(section=title, reason=exc.reason, providers=(PROVIDER,),
+                                          models=tuple(section_model_ids(part))))  # fmt: skip
     if not observations:
+        if skipped:
+            raise PageRejected(f"no model section could be read: {skipped[0].section}: {skipped[0].reason}", url=url)
         raise PageRejected("no 'Paid Tier, per 1M tokens' price tables found in the model sections", url=url)
     _reject_duplicate_keys(observations, url)
-    return observations
+    return Reading(observations=observations, skipped=skipped)
 
 
 def split_sections(text: str) -> list[tuple[str, str]]:

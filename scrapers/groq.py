@@ -23,7 +23,7 @@ import re
 from decimal import Decimal
 
 from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.text import decode_page, is_not_offered, markdown_tables, normalise_header, reject_challenge
 
 PROVIDER = "groq"
@@ -50,7 +50,12 @@ KIND_BY_WORD: dict[str, str] = {
 PREVIEW_NOTE = "preview model: Groq says it may be discontinued at short notice"
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read Groq's models page into standard-tier per-1M-token rates per Groq model id."""
     text = decode_page(body, url)
     reject_challenge(text, url)

@@ -24,7 +24,7 @@ per-query prices are not token rates ratecard keys and are left out.
 import re
 
 from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.witness import (
     FeedEntry,
     Rate,
@@ -95,7 +95,12 @@ _PRICE_FIELD = re.compile(
 _SPEC_KEY = "sample_spec"  # LiteLLM's documentation entry, not a model
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read LiteLLM's price map (wrapped under ``data`` or raw) into observations."""
     models = _model_map(decode_feed(body, url), url)
     entries = [entry for key, spec in models.items() if (entry := read_model(key, spec)) is not None]

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 from scrapers.errors import PageRejected
 from scrapers.names import model_id_for
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.text import decode_page, is_not_offered, parse_usd, reject_challenge
 
 PROVIDER = "mistral"
@@ -59,7 +59,12 @@ class PriceCard(NamedTuple):
     prices: tuple[tuple[str, str], ...]  # (label, price text with markup removed)
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read mistral.ai/pricing into standard-tier input/output rates per API model id."""
     text = decode_page(body, url)
     reject_challenge(text, url)

@@ -18,7 +18,7 @@ out. models.dev states no batch, flex or priority prices.
 import re
 
 from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.witness import (
     FeedEntry,
     Rate,
@@ -68,7 +68,12 @@ _KIND_BY_FIELD: dict[str, str] = {
 _LONG_CONTEXT = re.compile(r"^context_over_(?P<thousands>\d+)k$")
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read models.dev's api.json into observations for first-party providers."""
     providers = _provider_map(decode_feed(body, url), url)
     entries = [

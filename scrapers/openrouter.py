@@ -22,7 +22,7 @@ long-tail fill, never the authoritative price.
 from decimal import Decimal
 
 from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.witness import (
     FeedEntry,
     Rate,
@@ -48,7 +48,12 @@ _KIND_BY_FIELD: dict[str, str] = {
 _ROUTER_AUTHOR = "openrouter"
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read OpenRouter's /api/v1/models response into observations, one model per slug."""
     doc = decode_feed(body, url)
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):

@@ -20,7 +20,7 @@ import re
 from decimal import Decimal
 
 from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from scrapers.observation import Observation, Reading
 from scrapers.text import decode_page, is_not_offered, markdown_tables, normalise_header, reject_challenge
 
 PROVIDER = "xai"
@@ -31,7 +31,12 @@ _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _PER_MTOK = ("per million tokens", "/ 1m tokens", "per 1m tokens")
 
 
-def parse(body: bytes, url: str) -> list[Observation]:
+def parse(body: bytes, url: str) -> Reading:
+    """Read the page into a Reading: every rate of :func:`read_rates`; this page has no separately skippable section."""
+    return Reading(observations=read_rates(body, url))
+
+
+def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read input, cached input and output rates per model from the Chat API table.
 
     Raises PageRejected when no table has Model, Input and Output columns, the

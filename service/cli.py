@@ -76,12 +76,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"ratecard parse: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        result = get_parser(args.source)(body, args.url or Path(args.file).resolve().as_uri())
+        reading = get_parser(args.source)(body, args.url or Path(args.file).resolve().as_uri())
     except ScrapeError as exc:
         print(f"ratecard parse: page rejected: {exc}", file=sys.stderr)
         return 1
-    # As in service.refresh.parse_page: a list is wrapped, until every parser returns a Reading.
-    reading = result if isinstance(result, Reading) else Reading(observations=result)
     for section in reading.skipped:
         print(f"ratecard parse: {skipped_line(section)}", file=sys.stderr)
     # A page read in part still gave rates (exit 0); one that gave none is rejected, as the pipeline does.

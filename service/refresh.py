@@ -79,14 +79,12 @@ def parse_page(source: Source, body: bytes, url: str) -> Reading:
     in the log), not escape the pipeline and leave the run `running`.
     """
     try:
-        result = get_parser(source.parser)(body, url)
+        return get_parser(source.parser)(body, url)
     except ScrapeError:
         raise
     except Exception as exc:
         log.warning("parser %s crashed on %s", source.parser, url, exc_info=True)
         raise ParserCrashed(f"parser {source.parser} crashed: {type(exc).__name__}: {exc}", url=url) from exc
-    # Parsers not yet returning a Reading give a plain list; this wrap goes once every parser returns a Reading.
-    return result if isinstance(result, Reading) else Reading(observations=result)
 
 
 def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: str, now: datetime) -> int:

@@ -104,7 +104,7 @@ def test_history_as_known_at_a_version_leaves_out_later_changesets(client):
 def test_litellm_export_reads_back_through_the_litellm_witness_parser(client):
     response = export(client, format="litellm")
     assert response.headers["content-disposition"] == 'attachment; filename="model_prices_and_context_window.json"'
-    observations = get_parser("litellm")(response.content, "https://ratecard.test/v1/export?format=litellm")
+    observations = get_parser("litellm")(response.content, "https://ratecard.test/v1/export?format=litellm").observations
     read = {(o.provider, o.model, o.tier, o.kind, o.min_prompt_tokens): o.usd_per_mtok for o in observations}
 
     def rates(provider, model):
@@ -127,7 +127,7 @@ def test_litellm_export_round_trips_every_official_price(client):
     """Every priced official rate LiteLLM has a field for comes back equal, and nothing else comes back."""
     body = export(client, format="litellm").content
     read = {(o.provider, o.model, o.tier, o.kind, o.min_prompt_tokens): o.usd_per_mtok
-            for o in get_parser("litellm")(body, "https://ratecard.test/export")}
+            for o in get_parser("litellm")(body, "https://ratecard.test/export").observations}
     official = {(m["provider"], m["model"]) for m in exact(client.get("/v1/models", params={"limit": 5000}))["models"]
                 if m["served_from"] == "official"}
     expected = {

@@ -51,7 +51,7 @@ def values(observations: list[Observation]) -> set[tuple]:
 
 @pytest.fixture(scope="module")
 def rates() -> dict[tuple, Observation]:
-    return by_key(parse(PAGES["2025-10-29"].read_bytes(), URL))
+    return by_key(parse(PAGES["2025-10-29"].read_bytes(), URL).observations)
 
 
 def usd(rates: dict[tuple, Observation], model: str, tier: str, kind: str, min_prompt_tokens: int = 0) -> Decimal | None:
@@ -160,7 +160,7 @@ PRICE_CHANGES_BETWEEN_DATES: dict[tuple[str, str], set] = {
 
 
 def test_three_dates_differ_as_listed() -> None:
-    parsed = {date: values(parse(page.read_bytes(), URL)) for date, page in PAGES.items()}
+    parsed = {date: values(parse(page.read_bytes(), URL).observations) for date, page in PAGES.items()}
     for (before, after), changes in PRICE_CHANGES_BETWEEN_DATES.items():
         assert PAGES[before].read_bytes() != PAGES[after].read_bytes()
         assert parsed[before] ^ parsed[after] == changes
@@ -179,7 +179,7 @@ def test_header_price_and_name_drift_is_absorbed() -> None:
         .replace(" ([deprecated](/en/docs/about-claude/model-deprecations))", " (deprecated)")
     )
     assert drifted != original
-    assert values(parse(drifted.encode(), URL)) == values(parse(original.encode(), URL))
+    assert values(parse(drifted.encode(), URL).observations) == values(parse(original.encode(), URL).observations)
 
 
 def test_tables_are_found_by_header_not_position() -> None:
@@ -189,12 +189,12 @@ def test_tables_are_found_by_header_not_position() -> None:
     anchor = "For more information about batch processing"
     moved = text.replace(model_table, "").replace(anchor, model_table + anchor)
     assert moved.index("| Base Input") > moved.index("| Batch input")
-    assert values(parse(moved.encode(), URL)) == values(parse(text.encode(), URL))
+    assert values(parse(moved.encode(), URL).observations) == values(parse(text.encode(), URL).observations)
 
 
 def test_unknown_model_gets_the_slug_rule_and_a_note() -> None:
     text = text_of().replace("| Claude Haiku 4.5  ", "| Claude Haiku 5.1  ")
-    rates = by_key(parse(text.encode(), URL))
+    rates = by_key(parse(text.encode(), URL).observations)
     rate = rates[("anthropic", "claude-haiku-5-1", "standard", "input", 0)]
     assert rate.usd_per_mtok == Decimal(1)
     assert "slug rule" in rate.note
@@ -202,7 +202,7 @@ def test_unknown_model_gets_the_slug_rule_and_a_note() -> None:
 
 def test_missing_rule_means_no_derivation() -> None:
     text = text_of().replace("Batch API and prompt caching discounts can be combined.", "")
-    rates = by_key(parse(text.encode(), URL))
+    rates = by_key(parse(text.encode(), URL).observations)
     cache_kinds = ("cached_input", "cache_write", "cache_write_1h")
     assert not [key for key in rates if key[2] == "batch" and key[3] in cache_kinds]
     assert usd(rates, "claude-sonnet-4", "batch", "input", 200000) == 3  # needs only the long-context batch rule
@@ -215,32 +215,39 @@ def test_page_without_model_table_is_rejected() -> None:
     kept = lines[:start] + lines[end:]  # header, separator and the nine model rows gone
     assert end - start == 11
     with pytest.raises(PageRejected, match="no standard model pricing table found"):
-        parse("\n".join(kept).encode(), URL)
+        parse("\n".join(kept).encode(), URL).observations
 
 
-def test_page_without_batch_table_is_rejected() -> None:
+def test_page_without_batch_table_is_partial_not_rejected() -> None:
+    # One section gone no longer sinks the page: the batch tier is skipped, the rest kept.
     text = text_of().replace("| Batch input    | Batch output   |", "| Tool | Count |")
-    with pytest.raises(PageRejected, match="no batch model pricing table found"):
-        parse(text.encode(), URL)
+    reading = parse(text.encode(), URL)
+    [skipped] = reading.skipped
+    assert (skipped.section, skipped.tiers, skipped.providers) == ("Batch processing", ("batch",), ("anthropic",))
+    assert "no batch pricing table" in skipped.reason
+    assert not [o for o in reading.observations if o.tier == "batch"]  # nothing derived into the skipped scope
+    assert by_key(reading.observations) == {k: o for k, o in by_key(parse(text_of().encode(), URL).observations).items()
+                                            if k[2] != "batch"}
 
 
-def test_long_context_table_that_names_no_model_is_rejected() -> None:
+def test_long_context_table_that_names_no_model_is_skipped() -> None:
     text = text_of().replace("Claude Sonnet 4 or Sonnet 4.5", "some models").replace(
         "only available for Claude Sonnet 4 and Sonnet 4.5", "only available for some models"
     )
-    with pytest.raises(PageRejected, match="no model named"):
-        parse(text.encode(), URL)
+    reading = parse(text.encode(), URL)
+    assert [(s.section, "no model named" in s.reason) for s in reading.skipped] == [("Long context pricing", True)]
+    assert not [o for o in reading.observations if o.min_prompt_tokens > 0]
 
 
 def test_long_context_base_column_must_match_the_named_models() -> None:
     text = text_of().replace("| Input: \\$3 / MTok   |", "| Input: \\$4 / MTok   |")
-    with pytest.raises(PageRejected, match="does not match"):
-        parse(text.encode(), URL)
+    [skipped] = parse(text.encode(), URL).skipped
+    assert "does not match" in skipped.reason
 
 
 def test_challenge_page_is_rejected() -> None:
     with pytest.raises(PageRejected, match="bot-challenge"):
-        parse(b"<html><title>Just a moment...</title></html>", URL)
+        parse(b"<html><title>Just a moment...</title></html>", URL).observations
 
 
 def test_catalog_resolves_claude_com_names_dated_ids_and_slugs() -> None:

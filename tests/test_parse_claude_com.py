@@ -26,7 +26,7 @@ def body() -> bytes:
 
 @pytest.fixture(scope="module")
 def rates(body: bytes) -> dict[tuple[str, str], Observation]:
-    return {(o.model, o.kind): o for o in parse(body, URL)}
+    return {(o.model, o.kind): o for o in parse(body, URL).observations}
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_the_page_states_a_five_minute_ttl_so_writes_are_cache_write(rates) -> N
 
 def test_a_one_hour_ttl_page_gives_cache_write_1h(body: bytes) -> None:
     edited = body.replace(b"5-minute TTL", b"1-hour TTL")
-    kinds = {o.kind for o in parse(edited, URL)}
+    kinds = {o.kind for o in parse(edited, URL).observations}
     assert "cache_write_1h" in kinds and "cache_write" not in kinds
 
 
@@ -86,7 +86,7 @@ def test_names_resolve_through_the_catalog(rates) -> None:
 
 def test_an_unknown_name_falls_back_to_the_slug_rule_with_a_note(body: bytes) -> None:
     edited = body.replace(b">Opus 4.7</h3>", b">Opus 9.2</h3>")
-    rates = {(o.model, o.kind): o for o in parse(edited, URL)}
+    rates = {(o.model, o.kind): o for o in parse(edited, URL).observations}
     assert rates[("claude-opus-9-2", "input")].usd_per_mtok == Decimal(5)
     assert rates[("claude-opus-9-2", "input")].note == SLUG_NOTE
 
@@ -109,7 +109,7 @@ def test_the_slug_rule_agrees_with_the_catalog() -> None:
 )
 def test_wrong_pages_are_rejected(page: Path, reason: str) -> None:
     with pytest.raises(PageRejected) as caught:
-        parse(page.read_bytes(), URL)
+        parse(page.read_bytes(), URL).observations
     assert reason in str(caught.value)
 
 
@@ -125,5 +125,5 @@ def test_wrong_pages_are_rejected(page: Path, reason: str) -> None:
 def test_pages_with_the_data_removed_are_rejected(body: bytes, old: bytes, new: bytes, reason: str) -> None:
     assert old in body
     with pytest.raises(PageRejected) as caught:
-        parse(body.replace(old, new), URL)
+        parse(body.replace(old, new), URL).observations
     assert reason in str(caught.value)

@@ -21,7 +21,7 @@ DISCOUNT_ENDS = datetime(2026, 5, 31, 16, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def observations() -> list:
-    return deepseek.parse(PAGE.read_bytes(), URL)
+    return deepseek.parse(PAGE.read_bytes(), URL).observations
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ OFF_PEAK_PAGE = """<table>
 
 def test_peak_and_off_peak_groups_become_standard_and_off_peak():
     # The layout DeepSeek used in 2025, built in memory (no saved copy has it).
-    rates = {o.key: o for o in deepseek.parse(OFF_PEAK_PAGE.encode(), URL)}
+    rates = {o.key: o for o in deepseek.parse(OFF_PEAK_PAGE.encode(), URL).observations}
     assert rates[("deepseek", "deepseek-chat", "standard", "input", 0)].usd_per_mtok == Decimal("0.27")
     off_peak = rates[("deepseek", "deepseek-reasoner", "off_peak", "cached_input", 0)]
     assert (off_peak.usd_per_mtok, off_peak.note) == (Decimal("0.035"), "UTC 16:30-00:30; 75% OFF")
@@ -102,36 +102,36 @@ def test_peak_and_off_peak_groups_become_standard_and_off_peak():
 def test_two_billed_prices_in_one_cell_are_rejected():
     page = OFF_PEAK_PAGE.replace("<td>$0.27</td>", "<td>$0.27 / $0.135</td>")
     with pytest.raises(PageRejected, match="one billed price"):
-        deepseek.parse(page.encode(), URL)
+        deepseek.parse(page.encode(), URL).observations
 
 
 def test_another_providers_page_is_rejected():
     xai = FIXTURES / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
     with pytest.raises(PageRejected, match="no pricing table"):
-        deepseek.parse(xai.read_bytes(), URL)
+        deepseek.parse(xai.read_bytes(), URL).observations
 
 
 def test_a_page_with_its_table_removed_is_rejected():
     text = PAGE.read_text(encoding="utf-8")
     start, end = text.index("<table"), text.index("</table>") + len("</table>")
     with pytest.raises(PageRejected, match="no pricing table"):
-        deepseek.parse((text[:start] + text[end:]).encode(), URL)
+        deepseek.parse((text[:start] + text[end:]).encode(), URL).observations
 
 
 def test_a_table_without_price_rows_is_rejected():
     page = '<table><tr><td colspan="2">MODEL</td><td>deepseek-v4-flash</td></tr></table>'
     with pytest.raises(PageRejected, match="price rows"):
-        deepseek.parse(page.encode(), URL)
+        deepseek.parse(page.encode(), URL).observations
 
 
 def test_huge_or_broken_spans_are_read_as_html_reads_them():
     # colspan="1000000" once made a grid of a million slots per row (18 s, 355 MB); HTML caps it at 1000.
     page = PAGE.read_bytes().replace(b'colspan="2"', b'colspan="1000000"', 1)
     with pytest.raises(PageRejected):
-        deepseek.parse(page, URL)  # the label cell now spans every column: no model column is left
+        deepseek.parse(page, URL).observations  # the label cell now spans every column: no model column is left
     grid = deepseek.table_grid(deepseek.BeautifulSoup(
         '<table><tr><td colspan="1000000" rowspan="99999">a</td></tr><tr><td colspan="x">b</td></tr></table>',
         "html.parser").table)
     # "a" fills 1000 columns of both rows (its rowspan stops at the table's end); "b" (colspan "x": 1) follows it.
     assert [len(row) for row in grid] == [1001, 1001]
-    assert grid[1][0].get_text() == "a" and grid[1][999].get_text() == "a" and grid[1][1000].get_text() == "b"
+    assert grid[1][0] == "a" and grid[1][999] == "a" and grid[1][1000] == "b"

@@ -18,12 +18,12 @@ URL = "https://ai.google.dev/gemini-api/docs/pricing"
 
 @pytest.fixture(scope="module")
 def may() -> dict[tuple, Observation]:
-    return {o.key: o for o in google.parse(MAY.read_bytes(), URL)}
+    return {o.key: o for o in google.parse(MAY.read_bytes(), URL).observations}
 
 
 @pytest.fixture(scope="module")
 def june() -> dict[tuple, Observation]:
-    return {o.key: o for o in google.parse(JUNE.read_bytes(), URL)}
+    return {o.key: o for o in google.parse(JUNE.read_bytes(), URL).observations}
 
 
 def usd(rates: dict, model: str, tier: str, kind: str, min_prompt_tokens: int = 0) -> Decimal | None:
@@ -157,31 +157,35 @@ def test_a_label_above_a_table_names_its_tier():
         "| | Free Tier | Paid Tier, per 1M tokens in USD |\n| --- | --- | --- |\n"
         "| Input price | Not available | $0.50 |\n"
     )
-    (rate,) = google.parse(page.encode(), URL)
+    (rate,) = google.parse(page.encode(), URL).observations
     assert (rate.model, rate.tier, rate.kind, rate.usd_per_mtok) == ("gemini-test", "batch", "input", Decimal("0.50"))
 
 
 def test_another_providers_page_is_rejected():
     xai = FIXTURES / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
     with pytest.raises(PageRejected, match="no model sections"):
-        google.parse(xai.read_bytes(), URL)
+        google.parse(xai.read_bytes(), URL).observations
 
 
 def test_a_page_with_its_tables_removed_is_rejected():
     text = MAY.read_text(encoding="utf-8")
     stripped = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("|"))
     with pytest.raises(PageRejected, match="Paid Tier, per 1M tokens"):
-        google.parse(stripped.encode(), URL)
+        google.parse(stripped.encode(), URL).observations
 
 
-def test_more_tables_than_tier_tabs_is_rejected():
+def test_more_tables_than_tier_tabs_skips_that_section_only():
+    # One section whose tables do not match its tier tabs no longer sinks the page.
     text = MAY.read_text(encoding="utf-8")
     table = "| | Free Tier | Paid Tier, per 1M tokens in USD |\n| --- | --- | --- |\n| Input price | Free | $9.99 |\n"
     doubled = text.replace("## Gemini 2.0 Flash-Lite\n", f"## Gemini 2.0 Flash-Lite\n\n{table}\n{table}\n{table}\n", 1)
-    with pytest.raises(PageRejected, match="Gemini 2.0 Flash-Lite"):
-        google.parse(doubled.encode(), URL)
+    reading = google.parse(doubled.encode(), URL)
+    [skipped] = reading.skipped
+    assert skipped.section == "Gemini 2.0 Flash-Lite" and skipped.models and skipped.providers == ("google",)
+    whole = google.parse(text.encode(), URL).observations
+    assert reading.observations == [o for o in whole if o.model not in skipped.models]
 
 
 def test_a_challenge_page_is_rejected():
     with pytest.raises(PageRejected, match="challenge"):
-        google.parse(b"<html><title>Just a moment...</title></html>", URL)
+        google.parse(b"<html><title>Just a moment...</title></html>", URL).observations

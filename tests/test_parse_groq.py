@@ -22,7 +22,7 @@ URL = "https://console.groq.com/docs/models.md"
 
 @pytest.fixture(scope="module")
 def rates() -> dict[tuple[str, str], Observation]:
-    return {(o.model, o.kind): o for o in parse(PAGE.read_bytes(), URL)}
+    return {(o.model, o.kind): o for o in parse(PAGE.read_bytes(), URL).observations}
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_price_pairs_read_cached_input_when_given() -> None:
 
 def test_a_cached_input_price_on_the_page_becomes_a_row() -> None:
     body = PAGE.read_bytes().replace(b"$0.15 input$0.60 output", b"$0.15 input$0.075 cached input$0.60 output")
-    rates = {(o.model, o.kind): o.usd_per_mtok for o in parse(body, URL)}
+    rates = {(o.model, o.kind): o.usd_per_mtok for o in parse(body, URL).observations}
     assert rates[("openai/gpt-oss-120b", "cached_input")] == Decimal("0.075")
 
 
@@ -104,7 +104,7 @@ def test_a_cached_input_price_on_the_page_becomes_a_row() -> None:
 )
 def test_wrong_pages_are_rejected(page: Path, reason: str) -> None:
     with pytest.raises(PageRejected) as caught:
-        parse(page.read_bytes(), URL)
+        parse(page.read_bytes(), URL).observations
     assert reason in str(caught.value)
 
 
@@ -132,7 +132,7 @@ def test_pages_with_the_data_removed_are_rejected(edit, reason: str) -> None:
     edited = edit(body)
     assert edited != body
     with pytest.raises(PageRejected) as caught:
-        parse(edited, URL)
+        parse(edited, URL).observations
     assert reason in str(caught.value)
 
 

@@ -23,7 +23,7 @@ URL = "https://mistral.ai/pricing"
 
 @pytest.fixture(scope="module")
 def rates() -> dict[tuple[str, str], Observation]:
-    return {(o.model, o.kind): o for o in parse(PAGE.read_bytes(), URL)}
+    return {(o.model, o.kind): o for o in parse(PAGE.read_bytes(), URL).observations}
 
 
 def _usd(rates: dict[tuple[str, str], Observation], model: str, kind: str) -> Decimal | None:
@@ -132,7 +132,7 @@ def test_a_card_price_given_by_reference_is_resolved() -> None:
     card = {"name": "X Model", "api_endpoint": "x-latest", "price": [price]}
     payload = "7:T9,<p>$2</p>\n8:" + json.dumps({"apis": [card]}) + "\n"
     page = "<script>self.__next_f.push([1," + json.dumps(payload) + "])</script>"
-    [obs] = parse(page.encode(), URL)
+    [obs] = parse(page.encode(), URL).observations
     assert (obs.model, obs.kind, obs.usd_per_mtok) == ("x-latest", "input", Decimal(2))
 
 
@@ -146,7 +146,7 @@ def test_a_card_price_given_by_reference_is_resolved() -> None:
 )
 def test_wrong_pages_are_rejected(page: Path, reason: str) -> None:
     with pytest.raises(PageRejected, match=reason):
-        parse(page.read_bytes(), URL)
+        parse(page.read_bytes(), URL).observations
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_pages_with_the_data_removed_are_rejected(edits: list[tuple[bytes, bytes
         assert old in body
         body = body.replace(old, new)
     with pytest.raises(PageRejected) as caught:
-        parse(body, URL)
+        parse(body, URL).observations
     assert reason in str(caught.value)
 
 

@@ -16,7 +16,7 @@ URL = "https://docs.x.ai/developers/models"
 
 @pytest.fixture(scope="module")
 def rates() -> dict:
-    return {o.key: o for o in xai.parse(PAGE.read_bytes(), URL)}
+    return {o.key: o for o in xai.parse(PAGE.read_bytes(), URL).observations}
 
 
 def usd(rates: dict, model: str, kind: str, min_prompt_tokens: int = 0) -> Decimal | None:
@@ -53,7 +53,7 @@ def test_cached_input_and_long_context_columns_are_read_when_present():
         "| --- | --- | --- | --- | --- | --- |\n"
         "| grok-test | $0.20 | $0.05 | $0.50 | $0.40 | - |\n"
     )
-    rates = {o.key: o for o in xai.parse(page.encode(), URL)}
+    rates = {o.key: o for o in xai.parse(page.encode(), URL).observations}
     assert usd(rates, "grok-test", "cached_input") == Decimal("0.05")
     assert usd(rates, "grok-test", "input", 128_000) == Decimal("0.40")
     assert rates[("xai", "grok-test", "standard", "output", 128_000)].basis == "not_offered"
@@ -62,17 +62,17 @@ def test_cached_input_and_long_context_columns_are_read_when_present():
 def test_another_providers_page_is_rejected():
     google = FIXTURES / "google" / "gemini-api-pricing_jina-md_2026-05-07_quill-96a8198e.md"
     with pytest.raises(PageRejected, match="Model, Input and Output"):
-        xai.parse(google.read_bytes(), URL)
+        xai.parse(google.read_bytes(), URL).observations
 
 
 def test_a_page_with_its_tables_removed_is_rejected():
     text = PAGE.read_text(encoding="utf-8")
     stripped = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("|"))
     with pytest.raises(PageRejected, match="Model, Input and Output"):
-        xai.parse(stripped.encode(), URL)
+        xai.parse(stripped.encode(), URL).observations
 
 
 def test_two_prices_in_one_cell_are_rejected():
     text = PAGE.read_text(encoding="utf-8").replace("| grok-4.3 | 1M | $1.25 |", "| grok-4.3 | 1M | $1.25 ($2.50 >200K) |")
     with pytest.raises(PageRejected, match="grok-4.3"):
-        xai.parse(text.encode(), URL)
+        xai.parse(text.encode(), URL).observations

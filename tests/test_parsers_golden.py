@@ -34,7 +34,7 @@ def test_page_parses_to_expected_rates(page: Path) -> None:
     expected = msgspec.json.decode(
         page.with_name(page.name + ".expected.json").read_bytes(), type=list[Observation]
     )
-    parsed = get_parser(source_id)(page.read_bytes(), f"https://example.test/{page.name}")
+    parsed = get_parser(source_id)(page.read_bytes(), f"https://example.test/{page.name}").observations
     assert _sorted(parsed) == _sorted(expected)
     assert all(isinstance(o.usd_per_mtok, Decimal) or o.basis == "not_offered" for o in parsed)
 
@@ -44,5 +44,5 @@ def test_page_is_rejected_with_reason(page: Path) -> None:
     source_id = page.parent.name
     reason = page.with_name(page.name + ".rejected.txt").read_text(encoding="utf-8").strip()
     with pytest.raises(PageRejected) as caught:
-        get_parser(source_id)(page.read_bytes(), "https://example.test/page")
+        get_parser(source_id)(page.read_bytes(), "https://example.test/page").observations
     assert reason in str(caught.value)

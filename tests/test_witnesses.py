@@ -42,7 +42,7 @@ Rates = dict[tuple[str, str, int], Decimal]
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, list[Observation]]:
-    return {source: module.parse((FIXTURES / path).read_bytes(), URL) for source, (module, path) in FEEDS.items()}
+    return {source: module.parse((FIXTURES / path).read_bytes(), URL).observations for source, (module, path) in FEEDS.items()}
 
 
 def rates_of(observations: list[Observation], provider: str, model: str) -> Rates:
@@ -216,7 +216,7 @@ def test_openrouter_variable_price_is_absent_not_zero() -> None:
         {"id": "openrouter/auto", "pricing": {"prompt": "-1", "completion": "-1"}},
         {"id": "acme/model-x", "pricing": {"prompt": "-1", "completion": "0.000002"}}
     ]}"""
-    assert openrouter.parse(body, URL) == [
+    assert openrouter.parse(body, URL).observations == [
         Observation(
             provider="acme", model="model-x", tier="standard", kind="output",
             usd_per_mtok=D("2"), display_name="acme/model-x",
@@ -311,7 +311,7 @@ def test_litellm_cache_hit_field_stands_in_for_cache_read() -> None:
             "input_cost_per_token_cache_hit": 9e-08, "input_cost_per_token": 2.7e-07,
             "cache_creation_input_token_cost": 0.0}
     }}"""
-    observations = litellm.parse(body, URL)
+    observations = litellm.parse(body, URL).observations
     assert rates_named(observations, "deepseek/deepseek-coder")[("standard", "cached_input", 0)] == D("0.014")
     assert rates_named(observations, "deepseek/deepseek-v3") == {
         ("standard", "input", 0): D("0.27"),
@@ -322,7 +322,7 @@ def test_litellm_cache_hit_field_stands_in_for_cache_read() -> None:
 def test_litellm_accepts_the_raw_file_too() -> None:
     body = b"""{"sample_spec": {"litellm_provider": "one of ...", "input_cost_per_token": 0.0},
         "gpt-4o": {"litellm_provider": "openai", "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05}}"""
-    assert rates_of(litellm.parse(body, URL), "openai", "gpt-4o") == {
+    assert rates_of(litellm.parse(body, URL).observations, "openai", "gpt-4o") == {
         ("standard", "input", 0): D("2.5"),
         ("standard", "output", 0): D("10"),
     }
@@ -431,7 +431,7 @@ def test_entries_for_one_model_keep_the_exactly_named_one_whole() -> None:
 )
 def test_bodies_that_are_not_the_feed_are_rejected(module, body: bytes, reason: str) -> None:
     with pytest.raises(PageRejected, match=reason):
-        module.parse(body, URL)
+        module.parse(body, URL).observations
 
 
 @pytest.mark.parametrize(
@@ -447,7 +447,7 @@ def test_bodies_that_are_not_the_feed_are_rejected(module, body: bytes, reason: 
 )
 def test_feeds_without_priced_models_are_rejected(module, body: bytes) -> None:
     with pytest.raises(PageRejected, match="zero priced models"):
-        module.parse(body, URL)
+        module.parse(body, URL).observations
 
 
 # --- golden files --------------------------------------------------------------
@@ -457,7 +457,7 @@ def write_expected_files() -> None:
     """Rewrite each feed's .expected.json from the current parsers and catalog."""
     for module, path in FEEDS.values():
         page = FIXTURES / path
-        observations = module.parse(page.read_bytes(), URL)
+        observations = module.parse(page.read_bytes(), URL).observations
         text = msgspec.json.format(dump_observations(observations), indent=2)
         page.with_name(page.name + ".expected.json").write_bytes(text + b"\n")
 

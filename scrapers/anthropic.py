@@ -112,11 +112,13 @@ def parse(body: bytes, url: str) -> Reading:
     published: list[Observation] = []
     skipped: list[SkippedSection] = []
     read_tiers: set[str] = set()
-    for table in tables:
+    for table in (t for t in tables if not t.broken):
         columns = price_columns(table)
         if columns is None:
             continue
         try:
+            if table.cut:
+                raise PageRejected("the page ends inside this table: the body may be cut short", url=url)
             rows = table_rates(table, columns, residency, url)
         except PageRejected as exc:
             tiers = unique(tier for _, tier, _ in columns)

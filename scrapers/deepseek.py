@@ -67,13 +67,15 @@ def parse(body: bytes, url: str) -> Reading:
     notes = footnotes(text)
     peak = _PEAK_HOURS.search(clean_cell(text))
     off_peak_note = f"off-peak: all hours outside peak hours {peak[1]}" if peak else ""
-    priced = [table for table in read_tables(text) if _model_row(table) is not None]
+    priced = [table for table in read_tables(text) if not table.broken and _model_row(table) is not None]
     if not priced:
         raise PageRejected("no pricing table with a MODEL row found", url=url)
     readings: list[tuple[Table, list[Observation]]] = []
     skipped: list[SkippedSection] = []
     for table in priced:
         try:
+            if table.cut:
+                raise PageRejected("the page ends inside this table: the body may be cut short", url=url)
             observations = table_observations(table, notes, off_peak_note, url)
         except PageRejected as exc:
             skipped.append(SkippedSection(section=table.name or "pricing table", reason=exc.reason,

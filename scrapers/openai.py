@@ -98,6 +98,9 @@ def parse(body: bytes, url: str) -> Reading:
     skipped: list[SkippedSection] = []
     seen_tiers: set[str] = set()
     for table in tables:
+        if table.broken:
+            # Damage, not drift: its scope cannot be told, and its label would name the next table.
+            raise PageRejected(f"a table under {table.heading!r} is not a readable pipe table", url=url)
         heading_tier = table.tier() if "pricing data" in words_of(table.heading) else None
         tier = table.tier(default="standard")
         layout = table_layout(table)
@@ -110,6 +113,8 @@ def parse(body: bytes, url: str) -> Reading:
             continue
         seen_tiers.add(tier)
         try:
+            if table.cut:
+                raise PageRejected("the page ends inside this table: the body may be cut short", url=url)
             rows = table_observations(table, layout, tier, threshold, promotions, rules, url)
         except PageRejected as exc:
             skipped.append(SkippedSection(section=table.name, reason=exc.reason, providers=(PROVIDER,), tiers=(tier,)))

@@ -171,6 +171,8 @@ class Table(NamedTuple):
     prop_tier: str = ""
     section: str = ""
     lead: str = ""  # the last line of prose before the table, whatever its length
+    cut: bool = False  # the page ends inside this table without a final newline: the body may be cut short
+    broken: bool = False  # pipe lines with no separator row: not a readable table
 
     @property
     def name(self) -> str:
@@ -191,6 +193,10 @@ class Table(NamedTuple):
 
 def read_tables(text: str) -> list[Table]:
     """Every table in a page, in document order: pipe tables, HTML tables and MDX row props.
+
+    A run of pipe lines without a separator row is returned as a ``broken``
+    table (no header) so a parser can report it rather than lose it silently;
+    a table the page ends inside, with no final newline, is marked ``cut``.
 
     A page that is HTML throughout is read with its headings and text blocks as
     context; a markdown page may hold HTML tables and MDX components, which are
@@ -227,7 +233,16 @@ def _markdown_page_tables(text: str) -> list[Table]:
                 j += 1
             header = _split_row(block[0])
             rows = [_split_row(row) for row in block[1:]]
-            tables.append(_pipe_table(heading, labels, header, rows, section)._replace(lead=lead))
+            cut = j == len(lines) and not text.endswith("\n")
+            tables.append(_pipe_table(heading, labels, header, rows, section)._replace(lead=lead, cut=cut))
+            labels, lead, i = [], "", j
+            continue
+        if stripped.startswith("|") and i + 1 < len(lines) and lines[i + 1].strip().startswith("|"):
+            j = i
+            while j < len(lines) and lines[j].strip().startswith("|"):
+                j += 1
+            rows = [_split_row(row) for row in lines[i:j]]
+            tables.append(Table(heading, tuple(labels), [], rows, section=section, lead=lead, broken=True))
             labels, lead, i = [], "", j
             continue
         if stripped.lower().startswith("<table"):

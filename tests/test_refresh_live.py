@@ -150,7 +150,8 @@ def test_three_pages_served_in_turn_leave_exactly_their_real_changes(live):
         pytest.param([(403, {}, b"forbidden", 0.0)], "BlockedError", id="403"),
         pytest.param([(200, {"Content-Type": "text/html"}, CHALLENGE.read_bytes(), 0.0)], "BlockedError",
                      id="challenge-page"),
-        pytest.param([(200, {}, ANTHROPIC[-1].read_bytes()[:3000], 0.0)], "failed", id="truncated"),
+        # Cut inside the model table: a page cut after it is read in part (issue 16), one cut inside it is not.
+        pytest.param([(200, {}, ANTHROPIC[-1].read_bytes()[:1500], 0.0)], "failed", id="truncated"),
         pytest.param([(200, {}, b"x" * 300_000, 0.0)], "BodyTooLarge", id="oversized"),
         pytest.param([(200, {}, b"\x89PNG\r\n\x1a\n\x00\x00" * 50, 0.0)], "binary", id="binary"),
     ],

@@ -131,7 +131,7 @@ def _model_row(table: Table) -> int | None:
     for i, row in enumerate(_rows(table)):
         if row and clean_cell(row[0]).lower() == "model":
             names = [split_name(c).name for c in row[1:]]
-            if any(_MODEL_ID.fullmatch(n) and "-" in n for n in names) or any(price_kind(n) for n in names):
+            if any(_MODEL_ID.fullmatch(n) and "-" in n for n in names) or any(price_kind(clean_cell(c)) for c in row[1:]):
                 return i
     return None
 
@@ -161,7 +161,8 @@ def table_observations(table: Table, notes: dict[str, str], off_peak_note: str, 
                 display = clean_cell(versions[column]) if column < len(versions) else ""
                 cells.append((model, display, [clean_cell(c) for c in row[:first]], row[column] if column < len(row) else ""))
     else:
-        kind_columns = {i: k for i, c in enumerate(model_row) if (k := price_kind(c))}
+        kind_row = [clean_cell(c) for c in rows[model_index]]  # "(CACHE HIT)" is the kind here, not an annotation
+        kind_columns = {i: k for i, c in enumerate(kind_row) if (k := price_kind(c))}
         if not kind_columns:
             raise PageRejected("MODEL row names neither models nor price kinds", url=url)
         first = min(kind_columns)
@@ -172,7 +173,7 @@ def table_observations(table: Table, notes: dict[str, str], off_peak_note: str, 
                 raise PageRejected(f"row label {model!r} is not an API model id", url=url)
             labels = [clean_cell(c) for c in row[1:first]]
             for column, kind in kind_columns.items():
-                cells.append((model, "", [*labels, model_row[column]], row[column] if column < len(row) else ""))
+                cells.append((model, "", [*labels, kind_row[column]], row[column] if column < len(row) else ""))
     observations = []
     for model, display, labels, cell in cells:
         kind = next((k for label in labels if (k := price_kind(label))), None)

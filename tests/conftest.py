@@ -6,13 +6,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import ratecard_data
 from litestar.testing import TestClient
 
 from service.app import Service, Settings, create_app, prepare_service
 
 # Tests never read the real clock: "now" is a fixed moment after every bundled snapshot.
 FIXED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# Test-only pages (a challenge page, a page that must be rejected) and the golden
+# .expected.json files; the bundled pages themselves are read from data/snapshots/,
+# one copy of each, under the same <source>/<name> relative path.
 FIXTURES = Path(__file__).parent / "fixtures"
+SNAPSHOTS = ratecard_data.path("snapshots")
 
 
 def fixed_clock() -> datetime:

@@ -116,7 +116,8 @@ def test_as_of_before_a_provider_was_first_seen_has_none_of_its_rates(client):
 def test_the_three_anthropic_pages_make_one_changeset_since_their_prices_agree(bundled_service):
     runs = list(bundled_service.db.query(
         "SELECT status, changeset_id FROM runs WHERE source_id = 'anthropic' ORDER BY id"))
-    assert [r["status"] for r in runs] == ["changed", "no_change", "no_change"]
+    # The three 2025 copies; the 2026 copies after them change prices (tests/test_bundle_manifest.py).
+    assert [r["status"] for r in runs][:3] == ["changed", "no_change", "no_change"]
 
 
 def test_change_feed_lists_changesets_with_their_diffs(client):

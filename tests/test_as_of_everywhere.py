@@ -18,11 +18,15 @@ from service.curated import load_curated
 from service.db import open_database
 from tests.conftest import FIXED_NOW
 from tests.test_api import exact, rates_by_key
+from tests.test_bundle_manifest import BUNDLE, CURATED_CHANGESETS
 
-# Changesets of the bundled database (tests/conftest.py): 1-12 the bundled pages, 13-31 the
-# curated history in effective-date order; 18 records the gpt-4o alias switch of 2024-10-02,
-# 23 o3's launch prices and 25 its cut of 2025-06-10. All are committed at FIXED_NOW.
-BEFORE_CURATED, GPT_4O_SWITCH, O3_LAUNCH, O3_CUT, LATEST = 12, 18, 23, 25, 31
+# Changesets of the bundled database (tests/conftest.py): first the bundled pages', then the
+# curated history in effective-date order, whose 6th records the gpt-4o alias switch of
+# 2024-10-02, 11th o3's launch prices and 13th its cut of 2025-06-10. All are committed at
+# FIXED_NOW. How many the pages make is stated once, in tests/test_bundle_manifest.py.
+LATEST = BUNDLE["changesets"]
+BEFORE_CURATED = LATEST - CURATED_CHANGESETS
+GPT_4O_SWITCH, O3_LAUNCH, O3_CUT = BEFORE_CURATED + 6, BEFORE_CURATED + 11, BEFORE_CURATED + 13
 
 
 def standard(body: dict) -> tuple:
@@ -64,9 +68,8 @@ def test_models_at_a_version_leave_out_what_later_changesets_added(client):
     assert now["as_of"] is None and now["catalog_version"] == LATEST
     before = exact(client.get("/v1/models", params={"version": BEFORE_CURATED}))
     assert before["catalog_version"] == BEFORE_CURATED and before["as_of"] == "2026-11-20T12:00:00Z"
-    # Only the curated history prices these two today; the pages of changesets 1-12 do not.
-    assert sorted(set(model_keys(now)) - set(model_keys(before))) == [
-        ("anthropic", "claude-opus-4-5"), ("openai", "gpt-4o-2024-08-06")]
+    # Only the curated history prices this one today; the bundled pages do not.
+    assert sorted(set(model_keys(now)) - set(model_keys(before))) == [("openai", "gpt-4o-2024-08-06")]
     # The latest version rebuilt from SQLite is the in-memory catalog.
     latest = exact(client.get("/v1/models", params={"version": LATEST}))
     assert model_keys(latest) == model_keys(now)

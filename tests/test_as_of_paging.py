@@ -26,6 +26,7 @@ from service.routes import priced_models, served_lanes
 from service.sources import OFFICIAL_LANE
 from service.timeutil import from_db
 from tests.test_as_of_everywhere import BEFORE_CURATED, GPT_4O_SWITCH, LATEST, O3_CUT
+from tests.test_bundle_manifest import BUNDLE
 
 # Moments around the curated history: before gpt-4o's alias switch, between it and o3's cut, after.
 MOMENTS = [datetime(2024, 6, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 6, 9, 23, 59, 59, tzinfo=UTC),
@@ -64,9 +65,10 @@ def test_the_bundled_data_has_both_lanes_and_unserved_models(bundled_service: Se
     served = served_lanes(bundled_service)
     assert served.witness_lane == "models-dev"
     assert sorted(served.official_providers) == ["anthropic", "deepseek", "google", "groq", "mistral", "openai", "xai"]
-    assert len(served.hidden) == 2 * 436
+    assert len(served.hidden) == 2 * BUNDLE["hidden_witness_models"]
     lanes = [info.served_from for info in bundled_service.catalog.models.values()]
-    assert (lanes.count("official"), lanes.count("models-dev")) == (121, 82)
+    assert (lanes.count("official"), lanes.count("models-dev")) == (BUNDLE["official_models"],
+                                                                     BUNDLE["witness_only_models"])
 
 
 @pytest.mark.parametrize("at", MOMENTS, ids=lambda m: m.isoformat())
@@ -103,18 +105,21 @@ def test_the_past_catalogs_in_numbers(bundled_service: Service) -> None:
         seen.append((len(rates), sum(r.lane != OFFICIAL_LANE for r in rates), len({(r.provider, r.model) for r in rates}),
                      o3.get(("standard", "input")), o3.get(("standard", "output"))))
     assert seen == [(6, 0, 3, None, None), (15, 0, 6, None, None), (32, 0, 12, "10.00", "40.00"),
-                    (32, 0, 12, "2.00", "8.00"), (1236, 192, 203, "2.00", "8.00")]
+                    (32, 0, 12, "2.00", "8.00"),
+                    (BUNDLE["rates_in_force"], BUNDLE["witness_rates_in_force"], BUNDLE["priced_models"], "2.00", "8.00")]
 
 
 def test_http_pages_of_a_past_catalog(client: TestClient) -> None:
-    """An hour before the snapshot is read from SQLite: 1,236 rates in three pages of 500."""
+    """An hour before the snapshot is read from SQLite: every rate in force, in pages of 500."""
     moment = {"as_of": "2026-11-20T11:00:00Z", "limit": 500}
     pages = [client.get("/v1/prices", params={**moment, "offset": offset}).json() for offset in (0, 500, 1000, 1500)]
-    assert [(p["total"], len(p["rates"])) for p in pages] == [(1236, 500), (1236, 500), (1236, 236), (1236, 0)]
+    total = BUNDLE["rates_in_force"]
+    assert [(p["total"], len(p["rates"])) for p in pages] == [
+        (total, max(0, min(500, total - offset))) for offset in (0, 500, 1000, 1500)]
     keys = [(r["provider"], r["model"], r["tier"], r["kind"], r["min_prompt_tokens"]) for p in pages for r in p["rates"]]
-    assert keys == sorted(keys) and len(set(keys)) == 1236
+    assert keys == sorted(keys) and len(set(keys)) == total
     witness = [r for p in pages for r in p["rates"] if r["basis"] == "witness"]
-    assert len(witness) == 192 and all(r["source"] == "models-dev" for r in witness)
+    assert len(witness) == BUNDLE["witness_rates_in_force"] and all(r["source"] == "models-dev" for r in witness)
 
 
 def test_the_per_model_counts_match_counting(bundled_service: Service) -> None:
@@ -123,7 +128,7 @@ def test_the_per_model_counts_match_counting(bundled_service: Service) -> None:
     boundaries = sorted({m for (m,) in db.execute(
         "SELECT valid_from FROM rates UNION SELECT valid_to FROM rates WHERE valid_to IS NOT NULL")})
     moments = [from_db(m) for m in boundaries] + [from_db(m) - timedelta(seconds=1) for m in boundaries] + MOMENTS
-    assert len(boundaries) == 28
+    assert len(boundaries) == BUNDLE["rate_boundaries"]
     for chosen in (AsOfFilter(), AsOfFilter(tier="batch"), AsOfFilter(kind="input"), AsOfFilter(provider="openai"),
                    AsOfFilter(tier="standard", kind="cache_write")):
         chosen = chosen._replace(served=served_lanes(bundled_service))
@@ -146,7 +151,7 @@ def test_pages_located_by_the_counts_match_walking_from_the_start(bundled_servic
             located = page_as_of(bundled_service.db, at, chosen, limit=37, offset=offset, counts=counts)
             walked = page_as_of(bundled_service.db, at, chosen, limit=37, offset=offset)
             assert located == walked, (chosen, offset)
-    assert (total, located[1]) == (356, 356)  # kind=output: the last total checked
+    assert (total, located[1]) == (BUNDLE["output_rates_in_force"],) * 2  # kind=output: the last total checked
 
 
 def test_counts_of_another_version_are_not_used(bundled_service: Service) -> None:
@@ -156,8 +161,8 @@ def test_counts_of_another_version_are_not_used(bundled_service: Service) -> Non
     steps = [("openai", "o3", int(datetime(2020, 1, 1, tzinfo=UTC).timestamp()), None, 7)]
     stale = InForceCounts(LATEST - 1, steps)
     assert (stale.at(at), stale.locate(at, 3)) == (7, (7, ("openai", "o3"), 3))
-    assert page_as_of(bundled_service.db, at, chosen, limit=5, counts=stale)[1] == 1236
-    assert page_as_of(bundled_service.db, at, chosen, limit=5, offset=10, counts=stale)[1] == 1236
+    assert page_as_of(bundled_service.db, at, chosen, limit=5, counts=stale)[1] == BUNDLE["rates_in_force"]
+    assert page_as_of(bundled_service.db, at, chosen, limit=5, offset=10, counts=stale)[1] == BUNDLE["rates_in_force"]
     fresh = InForceCounts(LATEST, steps)  # trusted at its version: o3's rows from its fourth
     page, total = page_as_of(bundled_service.db, at, chosen, limit=2, offset=3, counts=fresh)
     assert total == 7 and [(r.model, r.tier, r.kind) for r in page] == [("o3", "batch", "output"),

@@ -5,12 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, SNAPSHOTS
 
 RATECARD = Path(sys.executable).parent / "ratecard"
-OPENAI = FIXTURES / "openai" / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"
+OPENAI = SNAPSHOTS / "openai" / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"
 CHALLENGE = FIXTURES / "openai" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
-ANTHROPIC = sorted((FIXTURES / "anthropic").glob("pricing_md_2025-*.md"))
+ANTHROPIC = sorted((SNAPSHOTS / "anthropic").glob("pricing_md_2025-*.md"))
 
 
 def ratecard(*args: str) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from service.responses import encode
 from service.routes_estimate import EstimateRequest, estimate_workload, render_estimate
+from tests.test_bundle_manifest import BUNDLE
 
 SHAPES = [
     {"input_tokens": 2000, "output_tokens": 800, "requests": 5000},
@@ -37,7 +38,7 @@ def both(service, req: EstimateRequest) -> tuple[bytes, bytes]:
 @pytest.mark.parametrize("shape", SHAPES, ids=["plain", "cached-1h-day", "huge-week", "no-requests", "free"])
 def test_every_bundled_model_renders_as_its_structs_encode(bundled_service, shape):
     keys = [f"{p}/{m}" for p, m in sorted(bundled_service.catalog.models)]
-    assert len(keys) == 203  # every model the bundled catalog prices, 20 to a request
+    assert len(keys) == BUNDLE["priced_models"]  # every model the bundled catalog prices, 20 to a request
     for start in range(0, len(keys), 20):
         for tiers in (None, ["priority", "flex", "batch", "standard"], ["batch"]):
             rendered, encoded = both(bundled_service, request(models=keys[start:start + 20], tiers=tiers, **shape))

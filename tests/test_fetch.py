@@ -14,7 +14,7 @@ from scrapers.fetch import USER_AGENT, FetchPolicy, Fetched, backoff_delay_s, fe
 
 URL = "https://platform.example.test/pricing"
 NOW = datetime(2026, 5, 8, 12, 0, tzinfo=UTC)
-CHALLENGE_PAGE = Path(__file__).parent / "fixtures" / "pages" / (
+CHALLENGE_PAGE = Path(__file__).parent / "fixtures" / "openai" / (
     "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
 )
 PAGE = b"<html><body><table><tr><td>gpt-x</td><td>$1.25</td></tr></table></body></html>"

@@ -10,7 +10,7 @@ from service.curated import load_curated
 from service.db import open_database
 from service.refresh import ingest_page
 from service.sources import load_registry
-from tests.conftest import FIXTURES, FIXED_NOW
+from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS
 from tests.test_api import exact, rates_by_key
 
 
@@ -54,7 +54,7 @@ def test_loading_twice_adds_nothing(bundled_service):
 def test_curated_history_that_contradicts_a_scraped_page_fails_naming_the_rate(tmp_path):
     db = open_database(None)
     anthropic = load_registry().sources["anthropic"]
-    page = FIXTURES / "anthropic" / "pricing_md_2025-11-08_ddc28d6.md"
+    page = SNAPSHOTS / "anthropic" / "pricing_md_2025-11-08_ddc28d6.md"
     seen = datetime(2025, 11, 8, tzinfo=UTC)
     ingest_page(db, anthropic, page.read_bytes(), url="https://example.test/p", fetched_at=seen, now=FIXED_NOW,
                 trigger="test")

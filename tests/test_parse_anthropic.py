@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from scrapers.anthropic import parse
 from scrapers.errors import PageRejected
@@ -15,7 +16,7 @@ from scrapers.names import catalog_entries, model_id_for
 from scrapers.observation import Observation
 from scrapers.vocabulary import BASES, KINDS, TIERS
 
-FIXTURES = Path(__file__).parent / "fixtures" / "anthropic"
+FIXTURES = ratecard_data.path("snapshots", "anthropic")  # the bundled pages, one copy each
 PAGES = {
     "2025-10-29": FIXTURES / "pricing_md_2025-10-29_36164c5.md",
     "2025-11-08": FIXTURES / "pricing_md_2025-11-08_ddc28d6.md",

@@ -5,17 +5,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from scrapers.claude_com import SLUG_NOTE, cache_write_kind, parse, resolve_model, slug_model_id
 from scrapers.errors import PageRejected
 from scrapers.names import catalog_entries
 from scrapers.observation import Observation
 
+SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGE = FIXTURES / "claude-com" / "claude-com-pricing_2026-05-08_quill-d1507e12.html"
+PAGE = SNAPSHOTS / "claude-com" / "claude-com-pricing_2026-05-08_quill-d1507e12.html"
 CHALLENGE = FIXTURES / "openai" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
-MISTRAL_PAGE = FIXTURES / "mistral" / "mistral-ai-pricing_2026-05-08_quill-d1507e12.html"
-GROQ_PAGE = FIXTURES / "groq" / "console-docs-models-md_EXCERPT_2026-08_pricelog-8629b627.md"
+MISTRAL_PAGE = SNAPSHOTS / "mistral" / "mistral-ai-pricing_2026-05-08_quill-d1507e12.html"
+GROQ_PAGE = SNAPSHOTS / "groq" / "console-docs-models-md_EXCERPT_2026-08_pricelog-8629b627.md"
 URL = "https://claude.com/pricing"
 
 

@@ -5,13 +5,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from scrapers import deepseek
 from scrapers.errors import PageRejected
 from scrapers.names import model_id_for
 
+SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGE = FIXTURES / "deepseek" / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
+PAGE = SNAPSHOTS / "deepseek" / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
 URL = "https://api-docs.deepseek.com/quick_start/pricing"
 
 
@@ -106,7 +108,7 @@ def test_two_billed_prices_in_one_cell_are_rejected():
 
 
 def test_another_providers_page_is_rejected():
-    xai = FIXTURES / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
+    xai = SNAPSHOTS / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
     with pytest.raises(PageRejected, match="no pricing table"):
         deepseek.parse(xai.read_bytes(), URL).observations
 

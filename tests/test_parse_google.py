@@ -4,15 +4,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from scrapers import google
 from scrapers.errors import PageRejected
 from scrapers.names import model_id_for
 from scrapers.observation import Observation
 
+SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"
-MAY = FIXTURES / "google" / "gemini-api-pricing_jina-md_2026-05-07_quill-96a8198e.md"
-JUNE = FIXTURES / "google" / "gemini-api-pricing_jina-md_2026-06-02_quill-3a8ccd31.md"
+MAY = SNAPSHOTS / "google" / "gemini-api-pricing_jina-md_2026-05-07_quill-96a8198e.md"
+JUNE = SNAPSHOTS / "google" / "gemini-api-pricing_jina-md_2026-06-02_quill-3a8ccd31.md"
 URL = "https://ai.google.dev/gemini-api/docs/pricing"
 
 
@@ -162,7 +164,7 @@ def test_a_label_above_a_table_names_its_tier():
 
 
 def test_another_providers_page_is_rejected():
-    xai = FIXTURES / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
+    xai = SNAPSHOTS / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
     with pytest.raises(PageRejected, match="no model sections"):
         google.parse(xai.read_bytes(), URL).observations
 

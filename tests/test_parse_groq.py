@@ -12,11 +12,12 @@ from scrapers.groq import PREVIEW_NOTE, model_cell, parse, price_pairs
 from scrapers.names import model_id_for
 from scrapers.observation import Observation
 
+SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGE = FIXTURES / "groq" / "console-docs-models-md_EXCERPT_2026-08_pricelog-8629b627.md"
+PAGE = SNAPSHOTS / "groq" / "console-docs-models-md_EXCERPT_2026-08_pricelog-8629b627.md"
 CHALLENGE = FIXTURES / "openai" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
-MISTRAL_PAGE = FIXTURES / "mistral" / "mistral-ai-pricing_2026-05-08_quill-d1507e12.html"
-OPENAI_PAGE = FIXTURES / "openai" / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"
+MISTRAL_PAGE = SNAPSHOTS / "mistral" / "mistral-ai-pricing_2026-05-08_quill-d1507e12.html"
+OPENAI_PAGE = SNAPSHOTS / "openai" / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"
 URL = "https://console.groq.com/docs/models.md"
 
 

@@ -13,11 +13,12 @@ from scrapers.mistral import flight_rows, parse
 from scrapers.names import model_id_for
 from scrapers.observation import Observation
 
+SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGE = FIXTURES / "mistral" / "mistral-ai-pricing_2026-05-08_quill-d1507e12.html"
+PAGE = SNAPSHOTS / "mistral" / "mistral-ai-pricing_2026-05-08_quill-d1507e12.html"
 CHALLENGE = FIXTURES / "openai" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
-GROQ_PAGE = FIXTURES / "groq" / "console-docs-models-md_EXCERPT_2026-08_pricelog-8629b627.md"
-CLAUDE_PAGE = FIXTURES / "claude-com" / "claude-com-pricing_2026-05-08_quill-d1507e12.html"
+GROQ_PAGE = SNAPSHOTS / "groq" / "console-docs-models-md_EXCERPT_2026-08_pricelog-8629b627.md"
+CLAUDE_PAGE = SNAPSHOTS / "claude-com" / "claude-com-pricing_2026-05-08_quill-d1507e12.html"
 URL = "https://mistral.ai/pricing"
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from scrapers.errors import PageRejected
 from scrapers.names import catalog_entries
@@ -16,7 +17,7 @@ from scrapers.openai import parse
 from scrapers.vocabulary import BASES, KINDS, TIERS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"
-PAGE = FIXTURES / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"
+PAGE = ratecard_data.path("snapshots", "openai") / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"
 PLANS_PAGE = FIXTURES / "openai-com-api-pricing_rendered-md_2026-06-26_oaimirror-8644888.md"
 CHALLENGE_PAGE = FIXTURES / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
 URL = "https://developers.openai.com/api/docs/pricing.md"

@@ -4,13 +4,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from scrapers import xai
 from scrapers.errors import PageRejected
 from scrapers.names import model_id_for
 
+SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGE = FIXTURES / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
+PAGE = SNAPSHOTS / "xai" / "docs-models_jina-md_2026-05-08_quill-618e39f0.md"
 URL = "https://docs.x.ai/developers/models"
 
 
@@ -60,7 +62,7 @@ def test_cached_input_and_long_context_columns_are_read_when_present():
 
 
 def test_another_providers_page_is_rejected():
-    google = FIXTURES / "google" / "gemini-api-pricing_jina-md_2026-05-07_quill-96a8198e.md"
+    google = SNAPSHOTS / "google" / "gemini-api-pricing_jina-md_2026-05-07_quill-96a8198e.md"
     with pytest.raises(PageRejected, match="Model, Input and Output"):
         xai.parse(google.read_bytes(), URL).observations
 

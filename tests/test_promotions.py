@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import ratecard_data
 
 from service.catalog import build_catalog, sync_model_catalog
 from service.db import open_database
@@ -17,7 +18,7 @@ from service.history import model_history, rates_as_of
 from service.refresh import ingest_page
 from service.sources import load_registry
 
-PAGE = Path(__file__).parent / "fixtures" / "deepseek" / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
+PAGE = ratecard_data.path("snapshots", "deepseek") / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
 SEEN = datetime(2026, 5, 8, tzinfo=UTC)
 ENDS = datetime(2026, 5, 31, 16, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -18,10 +18,10 @@ from litestar.testing import TestClient
 from scrapers.fetch import FetchPolicy
 from service.app import Settings, create_app
 from service.sources import load_registry
-from tests.conftest import FIXTURES, fixed_clock
+from tests.conftest import FIXTURES, SNAPSHOTS, fixed_clock
 
-ANTHROPIC = sorted((FIXTURES / "anthropic").glob("pricing_md_2025-*.md"))
-CHALLENGE = FIXTURES / "pages" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
+ANTHROPIC = sorted((SNAPSHOTS / "anthropic").glob("pricing_md_2025-*.md"))
+CHALLENGE = FIXTURES / "openai" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
 TOKEN = "test-admin-token"
 
 

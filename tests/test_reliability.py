@@ -24,11 +24,11 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import Settings, create_app, prepare_service
-from tests.conftest import FIXTURES, fixed_clock
+from tests.conftest import FIXTURES, SNAPSHOTS, fixed_clock
 from tests.test_serve_process import free_port
 
 RATECARD = Path(sys.executable).parent / "ratecard"
-GOOGLE = sorted((FIXTURES / "google").glob("gemini-api-pricing_*.md"))
+GOOGLE = sorted((SNAPSHOTS / "google").glob("gemini-api-pricing_*.md"))
 FIRST = ("--from-file", str(GOOGLE[0]), "--observed-at", "2026-05-07")
 SECOND = ("--from-file", str(GOOGLE[1]), "--observed-at", "2026-06-02")  # 33 changes: 28 added, 2 changed, 3 delisted
 

@@ -38,7 +38,7 @@ from service.catalog import sync_model_catalog
 from service.db import open_database
 from service.refresh import FAILED, RUN_STATUSES, ingest_page
 from service.sources import load_registry
-from tests.conftest import FIXED_NOW, FIXTURES, fixed_clock
+from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS, fixed_clock
 from tests.test_refresh_live import ANTHROPIC, sources_file
 
 REGISTRY = load_registry()
@@ -47,7 +47,7 @@ REGISTRY = load_registry()
 def golden_page(source_id: str) -> Path | None:
     """The first saved page of a source that has expected rates beside it."""
     pages = sorted((FIXTURES / source_id).glob("*.expected.json"))
-    return Path(str(pages[0]).removesuffix(".expected.json")) if pages else None
+    return SNAPSHOTS / source_id / pages[0].name.removesuffix(".expected.json") if pages else None
 
 
 PAGES = {s: golden_page(s) for s in REGISTRY.sources if golden_page(s) is not None}

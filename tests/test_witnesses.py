@@ -14,6 +14,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import ratecard_data
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,7 +30,8 @@ from scrapers.witness import (
     usd_per_mtok_from_per_token,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "fixtures"  # the .expected.json files
+SNAPSHOTS = ratecard_data.path("snapshots")  # the bundled feeds themselves
 FEEDS = {
     "openrouter": (openrouter, "openrouter/openrouter_models_wrapped_2026-01-26_tokentracking-4e38b97.json"),
     "litellm": (litellm, "litellm/litellm_prices_wrapped_2025-12-29_tokentracking-95e496d.json"),
@@ -42,7 +44,7 @@ Rates = dict[tuple[str, str, int], Decimal]
 
 @pytest.fixture(scope="module")
 def parsed() -> dict[str, list[Observation]]:
-    return {source: module.parse((FIXTURES / path).read_bytes(), URL).observations for source, (module, path) in FEEDS.items()}
+    return {source: module.parse((SNAPSHOTS / path).read_bytes(), URL).observations for source, (module, path) in FEEDS.items()}
 
 
 def rates_of(observations: list[Observation], provider: str, model: str) -> Rates:
@@ -456,10 +458,9 @@ def test_feeds_without_priced_models_are_rejected(module, body: bytes) -> None:
 def write_expected_files() -> None:
     """Rewrite each feed's .expected.json from the current parsers and catalog."""
     for module, path in FEEDS.values():
-        page = FIXTURES / path
-        observations = module.parse(page.read_bytes(), URL).observations
+        observations = module.parse((SNAPSHOTS / path).read_bytes(), URL).observations
         text = msgspec.json.format(dump_observations(observations), indent=2)
-        page.with_name(page.name + ".expected.json").write_bytes(text + b"\n")
+        (FIXTURES / (path + ".expected.json")).write_bytes(text + b"\n")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--regenerate"]:

@@ -129,7 +129,7 @@ def _model_row(table: Table) -> int | None:
     """The index of the MODEL row: a row labelled MODEL naming model ids or price kinds (another page's
     "Model" header names neither)."""
     for i, row in enumerate(_rows(table)):
-        if row and clean_cell(row[0]).lower() == "model":
+        if row and split_name(row[0]).name.lower() == "model":
             names = [split_name(c).name for c in row[1:]]
             if any(_MODEL_ID.fullmatch(n) and "-" in n for n in names) or any(price_kind(clean_cell(c)) for c in row[1:]):
                 return i
@@ -153,7 +153,7 @@ def table_observations(table: Table, notes: dict[str, str], off_peak_note: str, 
     announced = f"announced: {table_lead(table)}" if period.valid_from else ""
     model_columns = {i: c for i, c in enumerate(model_row) if _MODEL_ID.fullmatch(c) and i > 0}
     if model_columns:
-        versions = next((r for r in rows if r and clean_cell(r[0]).lower() == "model version"), [])
+        versions = next((r for r in rows if r and split_name(r[0]).name.lower() == "model version"), [])
         first = min(model_columns)
         cells = []  # (model, display name, labels, cell)
         for row in rows[model_index + 1 :]:

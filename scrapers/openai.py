@@ -63,6 +63,7 @@ PROVIDER = "openai"
 EXPECTED_TIERS: dict[str, str] = {"standard": "Standard pricing data", "batch": "Batch pricing data"}
 # Audio rows of a Modality table price these kinds instead of the text ones.
 AUDIO_KINDS: dict[str, str] = {"input": "input_audio", "cached_input": "cached_input_audio"}
+GROUPED_HEADING = "grouped pricing table data"
 
 _MODEL_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _THRESHOLD = re.compile(r"<\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KM])\b", re.IGNORECASE)
@@ -105,13 +106,14 @@ def parse(body: bytes, url: str) -> Reading:
         tier = table.tier(default="standard")
         layout = table_layout(table)
         if layout is None:
-            if heading_tier is not None and words_of(table.heading) != "grouped pricing table data":
+            if heading_tier is not None and words_of(table.heading) != GROUPED_HEADING:
                 skipped.append(SkippedSection(
                     section=table.name, reason=f"no model column with input and output prices (header {table.header})",
                     providers=(PROVIDER,), tiers=(heading_tier,),
                 ))  # fmt: skip
             continue
-        seen_tiers.add(tier)
+        if words_of(table.heading) != GROUPED_HEADING:
+            seen_tiers.add(tier)  # a main tier table; grouped tables (images, specialized) do not stand in for one
         try:
             if table.cut:
                 raise PageRejected("the page ends inside this table: the body may be cut short", url=url)

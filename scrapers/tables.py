@@ -335,7 +335,8 @@ def _fill_merged(rows: list[list[str]], width: int) -> list[list[str]]:
     filled: list[list[str]] = []
     for row in rows:
         missing = width - len(row)
-        if 0 < missing and filled and len(filled[-1]) >= missing:
+        # Only a few leading cells are ever merged away; a row missing more than it has is not one of those.
+        if 0 < missing < len(row) and filled and len(filled[-1]) >= missing:
             row = filled[-1][:missing] + row
         filled.append(row + [""] * (width - len(row)))
     return filled
@@ -343,7 +344,9 @@ def _fill_merged(rows: list[list[str]], width: int) -> list[list[str]]:
 
 def _grid_table(heading: str, labels: list[str], grid: list[list[str]], section: str) -> Table:
     header, rows = (grid[0], grid[1:]) if grid else ([], [])
-    return Table(heading, tuple(labels), [clean_cell(c) for c in header], rows, section=section)
+    # An HTML rendering of a markdown copy keeps its short rows (merged cells dropped): fill them the same way.
+    return Table(heading, tuple(labels), [clean_cell(c) for c in header], _fill_merged(rows, len(header)),
+                 section=section)
 
 
 _MAX_COLSPAN = 1000  # HTML's own cap; a page asking for more would size the grid at will
@@ -374,8 +377,10 @@ def _html_grids(soup: BeautifulSoup | Tag) -> list[list[list[str]]]:
                     for dc in range(colspan):
                         slots[(r + dr, c + dc)] = markup
                 c += colspan
-        width = max((c for _, c in slots), default=-1) + 1
-        grids.append([[slots.get((r, c), "") for c in range(width)] for r in range(len(rows))])
+        # Each row as long as its last cell: a short row (merged cells dropped by a markdown
+        # copy) is filled from the row above by the caller, as a short pipe row is.
+        widths = [max((c for (rr, c) in slots if rr == r), default=-1) + 1 for r in range(len(rows))]
+        grids.append([[slots.get((r, c), "") for c in range(widths[r])] for r in range(len(rows))])
     return grids
 
 

@@ -1,5 +1,6 @@
 """Shared reading helpers for pricing pages: markdown tables, prices, challenge pages."""
 
+import html
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -47,6 +48,8 @@ def clean_cell(cell: str) -> str:
     # "prompts <= 200k tokens ... > 200k" survives.
     cell = re.sub(r"</?[A-Za-z][^<>]*>", " ", cell)
     cell = cell.replace("**", "").replace("__", "").replace("`", "")
+    # Entities an HTML copy of a table carries ("Cache Hits &amp; Refreshes").
+    cell = html.unescape(cell) if "&" in cell else cell
     return " ".join(cell.split())
 
 

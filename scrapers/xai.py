@@ -13,7 +13,9 @@ above", which has no such column in the 2026-05 copy), a long-context split,
 and batch prices ("20%-50% off standard rates", per model only on each
 model's own page). Should the table grow a ``Cached input`` column or a
 column headed with a threshold such as ``Input (>128K)``, those are read as
-``cached_input`` and as a rate with ``min_prompt_tokens``.
+``cached_input`` and as a rate with ``min_prompt_tokens``. Tables and columns
+are found through the shared layer (:mod:`scrapers.tables`): header synonyms,
+HTML tables, annotated model names.
 """
 
 import re
@@ -21,7 +23,8 @@ from decimal import Decimal
 
 from scrapers.errors import PageRejected
 from scrapers.observation import Observation, Reading
-from scrapers.text import decode_page, is_not_offered, markdown_tables, normalise_header, reject_challenge
+from scrapers.tables import column_role, is_model_header, read_tables, split_name
+from scrapers.text import clean_cell, decode_page, is_not_offered, reject_challenge
 
 PROVIDER = "xai"
 
@@ -44,7 +47,7 @@ def read_rates(body: bytes, url: str) -> list[Observation]:
     """
     text = decode_page(body, url)
     reject_challenge(text, url)
-    tables = [(header, rows) for header, rows in markdown_tables(text) if token_columns(header)]
+    tables = [(t.header, t.rows) for t in read_tables(text) if not t.broken and token_columns(t.header)]
     if not tables:
         raise PageRejected("no model price table with Model, Input and Output columns found", url=url)
     if not any(unit in text.lower() for unit in _PER_MTOK):
@@ -57,10 +60,9 @@ def read_rates(body: bytes, url: str) -> list[Observation]:
 
 def token_columns(header: list[str]) -> dict[int, tuple[str, int]]:
     """Column index -> (kind, min_prompt_tokens) for a price table; {} for other tables."""
-    names = [normalise_header(cell) for cell in header]
-    if not names or names[0] != "model":
+    if not header or not is_model_header(header[0]):
         return {}
-    columns = {i: column_rate(name) for i, name in enumerate(names)}
+    columns = {i: column_rate(name) for i, name in enumerate(header) if i > 0}
     columns = {i: rate for i, rate in columns.items() if rate is not None}
     kinds = {kind for kind, _ in columns.values()}
     return columns if {"input", "output"} <= kinds else {}
@@ -70,13 +72,8 @@ def column_rate(name: str) -> tuple[str, int] | None:
     """(kind, min_prompt_tokens) that a header such as "Cached input" or "Input (>128K)" prices."""
     threshold = _THRESHOLD.search(name)
     min_tokens = int(threshold.group(1)) * 1000 if threshold else 0
-    if "cache" in name:
-        return ("cached_input", min_tokens)
-    if name.startswith("input"):
-        return ("input", min_tokens)
-    if name.startswith("output"):
-        return ("output", min_tokens)
-    return None
+    role = column_role(re.sub(r"\([^)]*\)", " ", name))  # "Input (>128K)": the threshold is read above
+    return (role.kind, min_tokens) if role is not None else None
 
 
 def parse_table(header: list[str], rows: list[list[str]], url: str) -> list[Observation]:
@@ -84,11 +81,11 @@ def parse_table(header: list[str], rows: list[list[str]], url: str) -> list[Obse
     columns = token_columns(header)
     observations = []
     for row in rows:
-        model = row[0].strip() if row else ""
+        model = split_name(row[0]).name if row else ""  # "(preview)", footnote marks: names stay names
         if not _MODEL_ID.fullmatch(model):
             raise PageRejected(f"price table row {model!r} is not an API model id", url=url)
         for index, (kind, min_tokens) in columns.items():
-            cell = row[index] if index < len(row) else ""
+            cell = clean_cell(row[index]) if index < len(row) else ""
             if not cell.strip():
                 continue  # an empty cell is missing data, not "not offered"
             amount = read_price(cell, model, url)

@@ -149,9 +149,17 @@ def rate_key(field: str) -> tuple[str, str, int, int] | None:
 def _model_map(doc: object, url: str) -> dict:
     if isinstance(doc, dict) and isinstance(doc.get("data"), dict):
         return doc["data"]
-    if isinstance(doc, dict) and _SPEC_KEY in doc:
+    if isinstance(doc, dict) and (_SPEC_KEY in doc or _looks_like_price_map(doc)):
         return doc
     raise PageRejected(
-        "expected LiteLLM's price map: an object with a `data` object (or the raw file with `sample_spec`)",
+        "expected LiteLLM's price map: an object of models with `litellm_provider` and `*_cost_per_token` fields"
+        " (raw, or wrapped under `data`)",
         url=url,
     )
+
+
+def _looks_like_price_map(doc: dict) -> bool:
+    """Recognised by its shape, not by one sentinel key: most entries name a provider and a token cost."""
+    entries = [v for v in list(doc.values())[:200] if isinstance(v, dict)]
+    shaped = [v for v in entries if "litellm_provider" in v and any(k.endswith("_cost_per_token") for k in v)]
+    return bool(shaped) and len(shaped) * 2 >= len(entries)

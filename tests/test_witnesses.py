@@ -465,3 +465,12 @@ def write_expected_files() -> None:
 
 if __name__ == "__main__" and sys.argv[1:] == ["--regenerate"]:
     write_expected_files()
+
+
+def test_litellm_price_map_is_recognised_by_shape_without_wrapper_or_sample_spec() -> None:
+    wrapped = msgspec.json.decode((SNAPSHOTS / FEEDS["litellm"][1]).read_bytes())
+    raw = {k: v for k, v in wrapped["data"].items() if k != "sample_spec"}
+    assert litellm.parse(msgspec.json.encode(raw), URL).observations == litellm.parse(
+        msgspec.json.encode(wrapped), URL).observations
+    with pytest.raises(PageRejected, match="litellm_provider"):
+        litellm.parse(b'{"models": {"a": 1}}', URL)

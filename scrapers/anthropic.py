@@ -47,8 +47,6 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
-import msgspec
-
 from scrapers.errors import PageRejected
 from scrapers.names import model_id_for
 from scrapers.observation import Observation, Reading, SkippedSection
@@ -61,7 +59,6 @@ from scrapers.tables import (
     several_names,
     split_name,
     stated_multipliers,
-    tier_of,
     unique,
     words_of,
 )

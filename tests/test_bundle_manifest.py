@@ -10,7 +10,6 @@ reads with no skipped section, and ingests without a failed run.
 
 import filecmp
 import tomllib
-from pathlib import Path
 
 import pytest
 import ratecard_data

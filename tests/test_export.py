@@ -10,6 +10,7 @@ from scrapers import get_parser
 from scrapers.litellm import rate_key
 from service.export import CSV_COLUMNS, LITELLM_PROVIDERS, litellm_field, litellm_key, usd_per_token
 from tests.test_api import exact
+from tests.test_bundle_manifest import BUNDLE
 
 DECIMAL_COLUMNS = {"usd_per_mtok"}
 INT_COLUMNS = {"min_prompt_tokens", "changeset_id"}
@@ -53,7 +54,8 @@ def test_csv_reads_back_to_the_json_export_value_for_value(client, scope):
 def test_csv_is_a_utf8_attachment(client):
     response = export(client, format="csv", provider="anthropic")
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.headers["content-disposition"] == 'attachment; filename="ratecard-catalog-v31-anthropic.csv"'
+    version = BUNDLE["changesets"]  # the catalog version is the latest changeset
+    assert response.headers["content-disposition"] == f'attachment; filename="ratecard-catalog-v{version}-anthropic.csv"'
     assert {row["provider"] for row in csv_rows(response)} == {"anthropic"}
 
 
@@ -195,7 +197,7 @@ def test_unknown_provider_is_a_404_with_suggestions(client):
 
 def test_exports_are_cacheable_with_etags(client):
     first = export(client, format="csv", scope="history")
-    assert first.headers["etag"].startswith('"v31-')
+    assert first.headers["etag"].startswith(f'"v{BUNDLE["changesets"]}-')
     again = client.get("/v1/export", params={"format": "csv", "scope": "history"},
                        headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""

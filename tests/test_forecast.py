@@ -15,6 +15,7 @@ from service.routes_forecast import _EXAMPLE
 from service.workload import WorkloadError
 from tests.test_api import exact
 from tests.test_estimate import rate
+from tests.test_bundle_manifest import BUNDLE
 
 D = Decimal
 JAN = datetime(2025, 1, 1, tzinfo=UTC)
@@ -234,7 +235,7 @@ def test_o3_over_four_months_from_2025_04_shows_its_launch_and_its_price_cut(cli
                     cached_input_tokens=500, output_tokens=200, monthly_requests=100_000,
                     monthly_growth_percent=10, cache_hit_share=0.4, batch_share=0.5)
     (o3,) = body["forecasts"]
-    assert (body["start_month"], body["end_month"], body["catalog_version"]) == ("2025-04", "2025-07", 31)
+    assert (body["start_month"], body["end_month"], body["catalog_version"]) == ("2025-04", "2025-07", BUNDLE["changesets"])
     rows = {m["month"]: m for m in o3["months"]}
     # April: at 2025-04-01 o3 had not launched: no price, no silent zero.
     assert rows["2025-04"]["priced"] is False and rows["2025-04"]["cost_usd"] is None

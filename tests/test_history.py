@@ -10,7 +10,7 @@ from service.curated import load_curated
 from service.db import open_database
 from service.refresh import ingest_page
 from service.sources import load_registry
-from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS
+from tests.conftest import FIXED_NOW, SNAPSHOTS
 from tests.test_api import exact, rates_by_key
 
 

@@ -5,7 +5,6 @@ page for drift and rejection tests are made in memory; the files stay byte-exact
 """
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import ratecard_data

@@ -7,7 +7,6 @@ $0.0145 cache hit, $3.48 output (billed: $0.435, $0.003625, $0.87).
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import ratecard_data

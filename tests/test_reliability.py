@@ -24,7 +24,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import Settings, create_app, prepare_service
-from tests.conftest import FIXTURES, SNAPSHOTS, fixed_clock
+from tests.conftest import SNAPSHOTS, fixed_clock
 from tests.test_serve_process import free_port
 
 RATECARD = Path(sys.executable).parent / "ratecard"

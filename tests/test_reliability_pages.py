@@ -47,7 +47,11 @@ REGISTRY = load_registry()
 def golden_page(source_id: str) -> Path | None:
     """The first saved page of a source that has expected rates beside it."""
     pages = sorted((FIXTURES / source_id).glob("*.expected.json"))
-    return SNAPSHOTS / source_id / pages[0].name.removesuffix(".expected.json") if pages else None
+    if not pages:
+        return None
+    name = pages[0].name.removesuffix(".expected.json")
+    # Bundled pages live in data/snapshots/; test-only pages beside their golden file.
+    return FIXTURES / source_id / name if (FIXTURES / source_id / name).exists() else SNAPSHOTS / source_id / name
 
 
 PAGES = {s: golden_page(s) for s in REGISTRY.sources if golden_page(s) is not None}

@@ -19,7 +19,7 @@ from service.catalog import build_catalog
 from service.db import open_database
 from service.refresh import ingest_page
 from service.sources import load_registry
-from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS, fixed_clock
+from tests.conftest import FIXED_NOW, SNAPSHOTS, fixed_clock
 
 GOOGLE = sorted((SNAPSHOTS / "google").glob("gemini-api-pricing_*.md"))
 SEEN = (datetime(2026, 5, 7, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scrapers import PARSER_MODULES, get_parser
 from scrapers.errors import ScrapeError
-from scrapers.observation import Reading, SkippedSection, dump_observations
+from scrapers.observation import SkippedSection, dump_observations
 from service.timeutil import parse_moment, utc_now
 
 DEFAULT_DB = "ratecard.db"

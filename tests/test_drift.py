@@ -1,4 +1,4 @@
-"""The drift suite: every bundled page, changed the way real sites change, reads the same.
+"""The drift suite: every saved page with prices, changed the way real sites change, reads the same.
 
 Each variant edits a saved page the way pricing pages have been seen to drift
 (a header renamed by synonym, header case changed, columns reordered or added,
@@ -18,6 +18,7 @@ line reports how many pages x variants ran.
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import ratecard_data
@@ -236,7 +237,19 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("groq", "table wrapped in HTML"): "groq.py reads pipe tables only (scrapers.text.markdown_tables)",
 }
 
-PAGES = [(entry["source"], entry["file"]) for entry in manifest()]
+FIXTURES = Path(__file__).parent / "fixtures"
+# Every saved page that carries prices: the bundled ones and the test-only ones with a golden file.
+PAGES = [(entry["source"], entry["file"]) for entry in manifest()] + [
+    (golden.parent.name, f"{golden.parent.name}/{golden.name.removesuffix('.expected.json')}")
+    for golden in sorted(FIXTURES.glob("*/*.expected.json"))
+    if (FIXTURES / golden.parent.name / golden.name.removesuffix(".expected.json")).exists()
+]
+
+
+def page_text(file: str) -> str:
+    """A saved page by its <source>/<name>: test-only pages in tests/fixtures/, bundled ones in data/snapshots/."""
+    local = FIXTURES / file
+    return (local if local.exists() else SNAPSHOTS / file).read_text(encoding="utf-8")
 CASES = [(source, file, name) for source, file in PAGES for name in VARIANTS]
 RAN: list[tuple[str, str]] = []
 
@@ -247,12 +260,12 @@ def read(source: str, text: str) -> Reading:
 
 @pytest.fixture(scope="module")
 def originals() -> dict[str, Reading]:
-    return {file: read(source, (SNAPSHOTS / file).read_text(encoding="utf-8")) for source, file in PAGES}
+    return {file: read(source, page_text(file)) for source, file in PAGES}
 
 
 @pytest.mark.parametrize(("source", "file", "variant"), CASES, ids=[f"{f}|{v}" for _, f, v in CASES])
 def test_a_drifted_page_reads_the_same(originals, source, file, variant) -> None:
-    text = (SNAPSHOTS / file).read_text(encoding="utf-8")
+    text = page_text(file)
     drifted = VARIANTS[variant](source, text)
     if drifted is None or drifted == text:
         pytest.skip("the variant does not apply to this page")
@@ -277,7 +290,7 @@ def _check(source: str, variant: str, before: Reading, after: Reading) -> None:
 
 @pytest.mark.parametrize(("source", "file"), [p for p in PAGES if p[0] in DROPPABLE], ids=lambda v: str(v))
 def test_a_page_that_lost_one_section_keeps_the_rest_and_says_so(originals, source, file) -> None:
-    text = (SNAPSHOTS / file).read_text(encoding="utf-8")
+    text = page_text(file)
     pattern, tier = DROPPABLE[source]
     drifted, removed = pattern.subn("", text, count=1)
     assert removed == 1
@@ -295,6 +308,6 @@ def test_zz_drift_summary(capsys) -> None:
     """Report pages x variants (runs last in this module, after the parametrised cases)."""
     pages = len({file for file, _ in RAN})
     with capsys.disabled():
-        print(f"\n[drift] {len(RAN)} drifted pages checked ({pages} bundled pages x {len(VARIANTS) + 1} variants, "
+        print(f"\n[drift] {len(RAN)} drifted pages checked ({pages} saved pages x {len(VARIANTS) + 1} variants, "
               f"where they apply); {len(NOT_YET)} page/variant pairs not yet survived, listed in NOT_YET")
     assert RAN

@@ -126,7 +126,9 @@ def _row_observations(row: list[str], columns: tuple[int, int], note: str, url: 
     model_col, price_col = columns
     if len(row) <= max(columns):
         raise PageRejected(f"model table row has {len(row)} cells, expected a price column: {row!r}", url=url)
-    model, name = model_cell(row[model_col], url)
+    cell, annotation = split_annotation(row[model_col])
+    model, name = model_cell(cell, url)
+    note = "; ".join(n for n in (note, annotation) if n)
     cell = row[price_col]
     pairs = price_pairs(cell)
     if not pairs:
@@ -145,6 +147,18 @@ def _row_observations(row: list[str], columns: tuple[int, int], note: str, url: 
         )
         for kind, usd in pairs
     ]
+
+
+def split_annotation(cell: str) -> tuple[str, str]:
+    """A model cell without what follows the id: a footnote mark (``<sup>2</sup>``, ``¹``) or a
+    parenthesised annotation ("(preview)"), which goes to the note. Names stay names."""
+    cell = re.sub(r"<sup>.*?</sup>|[¹²³⁴⁵⁶⁷⁸⁹⁰†‡]+", "", cell).rstrip()
+    # A <sup> mark the table reader already turned to a spaced number: an id holds no space.
+    cell = re.sub(r"(?<=\S)\s+\d{1,2}$", "", cell)
+    match = re.search(r"\s*\(([^(){}]*)\)$", cell)
+    if match is None:
+        return cell, ""
+    return cell[: match.start()].rstrip(), match[1].strip()
 
 
 def _is_skipped_price(cell: str) -> bool:

@@ -232,8 +232,6 @@ DROPPABLE: dict[str, tuple[re.Pattern[str], str]] = {
 # Parsers not yet on the shared table layer (scrapers/tables.py) and what they do not survive.
 NOT_YET: dict[tuple[str, str], str] = {
     ("google", "table wrapped in HTML"): "google.py splits sections and tier tabs on pipe-table blocks of its own",
-    ("groq", "annotated names"): "groq.py reads the id glued after the display name in the first cell",
-    ("groq", "footnote marks"): "groq.py reads the id glued after the display name in the first cell",
     ("groq", "table wrapped in HTML"): "groq.py reads pipe tables only (scrapers.text.markdown_tables)",
 }
 

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from scrapers.errors import PageRejected
 from scrapers.observation import Observation, Reading, SkippedSection
+from scrapers.tables import html_tables_as_pipes
 from scrapers.text import (
     clean_cell,
     decode_page,
@@ -86,7 +87,7 @@ def parse(body: bytes, url: str) -> Reading:
     """
     text = decode_page(body, url)
     reject_challenge(text, url)
-    text = _LESS_THAN.sub("≤", text)
+    text = _LESS_THAN.sub("≤", html_tables_as_pipes(text))
     sections = [(title, part) for title, part in split_sections(text) if section_model_ids(part)]
     if not sections:
         raise PageRejected("no model sections (## heading with an _`api-id`_ line) found", url=url)

@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from scrapers.errors import PageRejected
 from scrapers.observation import Observation, Reading
+from scrapers.tables import html_tables_as_pipes
 from scrapers.text import decode_page, is_not_offered, markdown_tables, normalise_header, reject_challenge
 
 PROVIDER = "groq"
@@ -59,6 +60,7 @@ def read_rates(body: bytes, url: str) -> list[Observation]:
     """Read Groq's models page into standard-tier per-1M-token rates per Groq model id."""
     text = decode_page(body, url)
     reject_challenge(text, url)
+    text = html_tables_as_pipes(text)
     observations: list[Observation] = []
     tables_seen = 0
     for heading, section in _sections(text):

@@ -389,6 +389,25 @@ def html_grids(text: str) -> list[list[list[str]]]:
     return _html_grids(BeautifulSoup(text, "html.parser"))
 
 
+def html_tables_as_pipes(text: str) -> str:
+    """A markdown page with each HTML ``<table>`` block rewritten as a pipe table, cell markup kept.
+
+    For parsers that read pipe tables with their own section logic: a table
+    a site starts rendering as HTML inside its markdown reads as before.
+    """
+    def pipes(match: re.Match[str]) -> str:
+        grids = _html_grids(BeautifulSoup(match[0], "html.parser"))
+        if not grids or not grids[0]:
+            return match[0]
+        grid = grids[0]
+        width = max(len(row) for row in grid)
+        lines = ["| " + " | ".join(c.replace("|", "\\|") for c in grid[0]) + " |", "|" + " --- |" * width]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in grid[1:]]
+        return "\n".join(lines)
+
+    return re.sub(r"(?is)<table\b.*?</table>", pipes, text)
+
+
 def _html_page_tables(text: str) -> list[Table]:
     soup = BeautifulSoup(text, "html.parser")
     tables: list[Table] = []

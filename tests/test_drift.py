@@ -230,10 +230,7 @@ DROPPABLE: dict[str, tuple[re.Pattern[str], str]] = {
 }
 
 # Parsers not yet on the shared table layer (scrapers/tables.py) and what they do not survive.
-NOT_YET: dict[tuple[str, str], str] = {
-    ("google", "table wrapped in HTML"): "google.py splits sections and tier tabs on pipe-table blocks of its own",
-    ("groq", "table wrapped in HTML"): "groq.py reads pipe tables only (scrapers.text.markdown_tables)",
-}
+NOT_YET: dict[tuple[str, str], str] = {}
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Every saved page that carries prices: the bundled ones and the test-only ones with a golden file.

@@ -28,6 +28,8 @@ from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import data_version, open_database
 from service.field_docs import GENERIC_DECIMAL
 from service.refresh import close_abandoned_runs
+from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
+from service.http_server import JsonBodyOnly
 from service.problems import EXCEPTION_HANDLERS
 from service.sources import Registry, load_registry
 from service.timeutil import utc_now
@@ -55,20 +57,49 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Answer plain estimate requests in a route middleware (service.fast_path); False: every one by the handler.
     fast_path: bool = True
     fetch: FetchPolicy = FetchPolicy()
+    # Serve an existing database without ever writing to it (replicas; a read-only volume).
+    read_only: bool = False
+    # False for `serve --no-scheduler`: an extra server beside the writer refuses admin writes.
+    admin_writes: bool = True
+    # Follow this Litestream replica URL into db_path (implies read_only); see service.replication.
+    replica_of: str | None = None
+    # Stream the database to this Litestream replica URL, and beat a heartbeat this often for replicas.
+    replicate_to: str | None = None
+    heartbeat_s: float = 5.0
+    # Absolute links (the Atom feed) start with this, e.g. https://prices.example.com; empty: relative links.
+    public_base_url: str = ""
 
 
 class Service:
     """What the handlers share: the database, the registry and the current catalog snapshot."""
 
-    def __init__(self, settings: Settings, db: sqlite_utils.Database, registry: Registry, clock: Callable[[], datetime]):
+    def __init__(self, settings: Settings, db: sqlite_utils.Database, registry: Registry, clock: Callable[[], datetime],
+                 *, followed: FollowedDatabase | None = None):
         self.settings = settings
-        self.db = db
+        # A read-only file another process (Litestream) updates: its connection is renewed every reload tick.
+        self._followed = followed
+        self._db = db
         self.registry = registry
         self.clock = clock
-        self.catalog: Catalog = build_catalog(db, registry, now=clock())
+        self.catalog: Catalog = build_catalog(self.db, registry, now=clock())
         self.scheduler = None  # the APScheduler instance, in the one process that runs it
         self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
         self.fetch_policy = settings.fetch
+        # Admin writes happen here unless read-only, --no-scheduler, or another worker holds the scheduler.
+        self.writes = not settings.read_only and settings.admin_writes
+        self.write_refusal = ("read-only serving" if settings.read_only else
+                              "" if settings.admin_writes else "this process runs without the scheduler (--no-scheduler)")
+        self.litestream: LitestreamProcess | None = None  # replicating (writer) or following (replica)
+        self.heartbeat: Heartbeat | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The database connection: for a followed file, the one of this reload tick (see FollowedDatabase)."""
+        return self._followed.current() if self._followed is not None else self._db
+
+    @db.setter
+    def db(self, value: sqlite_utils.Database) -> None:
+        self._db = value
 
     def reload(self) -> Catalog:
         """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""
@@ -77,6 +108,8 @@ class Service:
 
     def reload_if_changed(self) -> bool:
         """Swap in a new snapshot when another process committed a changeset; True if it did."""
+        if self._followed is not None and not self._followed.refresh():
+            return False  # the followed file has not changed
         if data_version(self.db) != self.catalog.version:
             self.reload()
             return True
@@ -89,9 +122,15 @@ def prepare_service(
     db: sqlite_utils.Database | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Service:
-    """Open the database, load the registry, bootstrap an empty database, and build the catalog."""
-    db = db if db is not None else open_database(settings.db_path)
+    """Open the database, load the registry, bootstrap an empty database, and build the catalog.
+
+    Read-only serving opens an existing file read-only and skips every step that writes.
+    """
     registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
+    if settings.read_only:
+        followed = FollowedDatabase(settings.db_path) if db is None and settings.db_path else None
+        return Service(settings, db, registry, clock, followed=followed)
+    db = db if db is not None else open_database(settings.db_path)
     sync_model_catalog(db, now=clock())
     close_abandoned_runs(db, now=clock())
     if settings.bootstrap and needs_bootstrap(db):
@@ -108,9 +147,14 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     service: Service | None = None,
     http: httpx.AsyncClient | None = None,
+    litestream: LitestreamProcess | None = None,
 ) -> Litestar:
     """Build the app. The database, HTTP client (for fetching pages), clock and optionally a
-    prepared service are handed in; what is not handed in is opened in the lifespan."""
+    prepared service are handed in; what is not handed in is opened in the lifespan.
+
+    ``litestream`` is the Litestream child started beside this server (replicating or
+    following); the app reports it in ``/readyz`` and stops it on shutdown.
+    """
     from service.routes import ROUTES
     from service.routes_calculator import CALCULATOR_ROUTES
     from service.routes_pages import PAGE_ROUTES
@@ -126,10 +170,16 @@ def create_app(
         svc.http = http or httpx.AsyncClient(follow_redirects=True)
         app.state.service = svc
         app.state.reloader = asyncio.create_task(_follow_writer(svc))
-        if settings.scheduler:
+        svc.litestream = litestream
+        if settings.scheduler and not settings.read_only:
             app.state.scheduler_lock = hold_scheduler_lock(settings.db_path)
             if app.state.scheduler_lock is not False:
                 svc.scheduler = start_scheduler(svc, svc.http, policy=svc.fetch_policy)
+            else:
+                svc.writes, svc.write_refusal = False, "another worker runs the scheduler"
+        if settings.replicate_to and settings.db_path and not settings.read_only:
+            svc.heartbeat = Heartbeat(settings.db_path, interval_s=settings.heartbeat_s, clock=svc.clock,
+                                      version=lambda: svc.catalog.version).start()
 
     async def stop(app: Litestar) -> None:
         svc: Service = app.state.service
@@ -141,6 +191,10 @@ def create_app(
             lock.close()
         if http is None and svc.http is not None:
             await svc.http.aclose()
+        if svc.heartbeat is not None:
+            await asyncio.to_thread(svc.heartbeat.stop)
+        if litestream is not None:
+            await asyncio.to_thread(litestream.stop)  # a replicating Litestream syncs the last changes first
 
     # Browsers may read prices and post estimates; nothing else crosses origins. The admin
     # API needs an Authorization header, which is not an allowed header, so its preflight fails.
@@ -155,12 +209,36 @@ def create_app(
         on_startup=[start],
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[JsonBodyOnly()],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         plugins=[DecimalAsNumber()],
         debug=False,
     )
+
+
+MIN_ADMIN_TOKEN_CHARS = 16
+
+
+class SettingsError(Exception):
+    """A setting the service cannot start with; the message says what to change."""
+
+
+def admin_token_from(raw: str) -> str:
+    """The admin token as configured, without surrounding whitespace; empty turns the admin API off.
+
+    A token that is only whitespace, or shorter than 16 characters once
+    stripped, is refused: the first could never match, the second is guessable.
+    """
+    token = raw.strip()
+    if raw and not token:
+        raise SettingsError("RATECARD_ADMIN_TOKEN is only whitespace: unset it to turn the admin API off, "
+                            f"or set at least {MIN_ADMIN_TOKEN_CHARS} characters")
+    if token and len(token) < MIN_ADMIN_TOKEN_CHARS:
+        raise SettingsError(f"RATECARD_ADMIN_TOKEN has {len(token)} characters; at least {MIN_ADMIN_TOKEN_CHARS} "
+                            "are needed (e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')")
+    return token
 
 
 def hold_scheduler_lock(db_path: str | None):

@@ -23,44 +23,99 @@ def main(argv: list[str] | None = None) -> int:
     return args.handler(args) or 0
 
 
-def settings_from(args: argparse.Namespace, **overrides):
-    """Build Settings from flags, falling back to RATECARD_* environment variables."""
+def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides):
+    """Build Settings from flags, falling back to RATECARD_* environment variables.
+
+    ``admin``: read (and check) RATECARD_ADMIN_TOKEN; only ``serve`` answers admin requests.
+    """
     from service.app import Settings
+
+    from service.app import admin_token_from
 
     env = os.environ
     origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
     return Settings(
         db_path=getattr(args, "db", None) or env.get("RATECARD_DB") or DEFAULT_DB,
         sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
-        admin_token=env.get("RATECARD_ADMIN_TOKEN", ""),
+        admin_token=admin_token_from(env.get("RATECARD_ADMIN_TOKEN", "")) if admin else "",
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         **overrides,
     )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the HTTP service (bootstrapping an empty database from the bundled pages first)."""
+    """Run the HTTP service (bootstrapping an empty database from the bundled pages first).
+
+    ``--read-only`` serves an existing file and never writes; ``--replica-of URL``
+    also restores it from a Litestream replica and follows it; ``--replicate-to URL``
+    streams the writer's database to one (see service.replication).
+    """
     import uvicorn
 
-    from service.app import create_app, prepare_service
+    from service.app import SettingsError, create_app, prepare_service
+    from service.db import NotARatecardDatabase
+    from service.replication import ReplicationError, check_replica_url, start_following, start_replicating, \
+        wait_for_restore
 
-    settings = settings_from(args, scheduler=not args.no_scheduler, fast_path=not args.no_fast_path)
-    service = prepare_service(settings)  # bootstraps an empty database once, before any worker starts
+    read_only = args.read_only or bool(args.replica_of)
+    try:
+        if args.replica_of and args.replicate_to:
+            raise ReplicationError("a replica follows the writer's replica; it does not replicate itself")
+        if (args.replica_of or args.replicate_to) and args.workers != 1:
+            raise ReplicationError("--replica-of and --replicate-to run one Litestream child beside one worker; for "
+                                   "more workers run litestream yourself (see README, Running at scale)")
+        for url in filter(None, [args.replica_of, args.replicate_to]):
+            check_replica_url(url)
+        settings = settings_from(
+            args, admin=True, scheduler=not (args.no_scheduler or read_only), admin_writes=not args.no_scheduler,
+            fast_path=not args.no_fast_path, read_only=read_only, replica_of=args.replica_of,
+            replicate_to=args.replicate_to, heartbeat_s=args.heartbeat_seconds,
+            public_base_url=(args.public_base_url or os.environ.get("RATECARD_PUBLIC_BASE_URL", "")).rstrip("/"),
+            # A replica's file changes under it every follow interval: look often, it costs two stat calls.
+            reload_interval_s=0.25 if read_only else 2.0)
+    except (SettingsError, ReplicationError) as exc:
+        print(f"ratecard serve: {exc}", file=sys.stderr)
+        return 2
+    litestream = None
+    try:
+        if args.replica_of:
+            if not args.db and not os.environ.get("RATECARD_DB"):
+                raise ReplicationError("--replica-of needs --db PATH: the file the replica restores into")
+            litestream = start_following(settings.db_path, args.replica_of)
+            print(f"ratecard: restoring {litestream.url} into {settings.db_path}", file=sys.stderr, flush=True)
+            wait_for_restore(settings.db_path, litestream)
+        service = prepare_service(settings)  # bootstraps an empty database once, before any worker starts
+        if args.replicate_to:
+            litestream = start_replicating(settings.db_path, args.replicate_to)
+    except (ReplicationError, NotARatecardDatabase) as exc:
+        if litestream is not None:
+            litestream.stop()
+        print(f"ratecard serve: {exc}", file=sys.stderr)
+        return 2
+    mode = "replica of " + litestream.url if args.replica_of else ("read-only" if read_only else "writer")
     print(
         f"ratecard: catalog version {service.catalog.version}, {len(service.catalog.models)} models, "
-        f"database {settings.db_path}; {args.workers} worker(s) on http://{args.host}:{args.port}",
+        f"database {settings.db_path} ({mode}); {args.workers} worker(s) on http://{args.host}:{args.port}",
         file=sys.stderr,
         flush=True,
     )
+    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too.
     common = dict(host=args.host, port=args.port, log_level=args.log_level, server_header=False, loop="auto",
-                  http="auto", access_log=False)
+                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False)
     if args.workers == 1:
-        uvicorn.run(create_app(settings, service=service), **common)
+        try:
+            uvicorn.run(create_app(settings, service=service, litestream=litestream), **common)
+        finally:
+            if litestream is not None:
+                litestream.stop()
         return 0
     service.db.close()
     os.environ.update({
         "RATECARD_DB": str(settings.db_path), "RATECARD_SOURCES": settings.sources_path or "",
         "RATECARD_SCHEDULER": "1" if settings.scheduler else "0",
+        "RATECARD_ADMIN_WRITES": "1" if settings.admin_writes else "0",
+        "RATECARD_READ_ONLY": "1" if settings.read_only else "0",
+        "RATECARD_PUBLIC_BASE_URL": settings.public_base_url,
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
         "RATECARD_FAST_PATH": "1" if settings.fast_path else "0",
     })
@@ -326,6 +381,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cors-origins", help="Comma-separated origins allowed to call the API from a browser.")
     p.add_argument("--no-fast-path", action="store_true",
                    help="Answer every estimate by its Litestar handler (the fast path gives the same bytes, faster).")
+    p.add_argument("--read-only", action="store_true",
+                   help="Serve an existing database without writing (no runs, scheduler or admin writes).")
+    p.add_argument("--replica-of", metavar="URL",
+                   help="Restore --db from this Litestream replica URL (s3://bucket/path, file:///path) and follow "
+                        "it; implies --read-only. Credentials come from the AWS environment or config file.")
+    p.add_argument("--replicate-to", metavar="URL",
+                   help="Stream the database to this Litestream replica URL while serving (the writer).")
+    p.add_argument("--heartbeat-seconds", type=float, default=5.0,
+                   help="With --replicate-to: how often the writer records a heartbeat replicas measure lag by.")
+    p.add_argument("--public-base-url", metavar="URL",
+                   help="Absolute links (the Atom feed) start with this, e.g. https://prices.example.com "
+                        "(default: $RATECARD_PUBLIC_BASE_URL, else links are relative).")
     p.add_argument("--log-level", default="info")
 
     p = add("parse", cmd_parse, "Parse a saved page and print its rates as JSON (no database).")

@@ -230,6 +230,45 @@ def open_database(path: str | Path | None) -> sqlite_utils.Database:
     return db
 
 
+class NotARatecardDatabase(Exception):
+    """A file opened read-only is missing, or is not a ratecard database; the message says which."""
+
+
+def open_read_only(path: str | Path) -> sqlite_utils.Database:
+    """Open an existing database for reading only: nothing is created, migrated or written.
+
+    ``mode=ro`` first, which sees commits made by a writer on the same host
+    (through the WAL index). A file on a read-only volume whose WAL index
+    cannot be opened is opened ``immutable=1`` instead: SQLite then takes no
+    locks, which is right only because nothing can change such a file.
+    """
+    if not Path(path).is_file():
+        raise NotARatecardDatabase(f"{path}: no such database file (read-only serving never creates one)")
+    uri = Path(path).resolve().as_uri()
+    try:
+        db = _connect_read_only(f"{uri}?mode=ro")
+    except sqlite3.OperationalError:
+        db = _connect_read_only(f"{uri}?immutable=1")
+    names = set(db.table_names())
+    if "changesets" not in names or "rates" not in names:
+        db.close()
+        raise NotARatecardDatabase(f"{path}: not a ratecard database (no changesets or rates table)")
+    return db
+
+
+def _connect_read_only(uri: str) -> sqlite_utils.Database:
+    conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    try:
+        db.execute("PRAGMA query_only=ON")  # a second guard: even a bug cannot write through this handle
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file now, not on first use
+    except sqlite3.OperationalError:
+        conn.close()
+        raise
+    return db
+
+
 def data_version(db: sqlite_utils.Database) -> int:
     """The latest catalog version: the id of the newest applied changeset, 0 if none."""
     row = db.execute("SELECT max(id) FROM changesets WHERE status = 'applied'").fetchone()

@@ -108,14 +108,17 @@ def atom_feed(
     alternate_url: str,
     entry_url: Callable[[int], str],
     updated: datetime,
+    feed_id: str | None = None,
 ) -> bytes:
     """The Atom document: feed metadata and one entry per changeset, in the order given.
 
     ``entry_url(id)`` links an entry to the JSON of its changeset; ``updated``
     is the feed's time when it has no entries (else the newest entry's).
+    ``feed_id`` is the feed's permanent id (default ``self_url``; links may be
+    relative, an id must be absolute).
     """
     feed = ET.Element("feed", {"xmlns": ATOM_NS})
-    _text(feed, "id", self_url)
+    _text(feed, "id", feed_id or self_url)
     _text(feed, "title", title)
     newest = max((cs.created_at for cs in changesets), default=updated)
     _text(feed, "updated", _atom_time(newest))

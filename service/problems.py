@@ -11,7 +11,7 @@ import re
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TYPE_BASE = "https://ratecard.dev/problems/"
@@ -61,6 +61,11 @@ class ApiError(Exception):
         )
 
 
+def problem_type(slug: str) -> str:
+    """The ``type`` URI of a problem named ``slug``."""
+    return _TYPE_BASE + slug
+
+
 def bad_parameter(field: str, reason: str, *, slug: str = "invalid-parameter", title: str = "Invalid parameter") -> ApiError:
     """A 400 naming the query parameter or body field that is wrong (``slug``/``title`` say which kind of input)."""
     return ApiError(400, slug, title, f"{field}: {reason}", errors=[FieldError(field, reason)])
@@ -102,8 +107,14 @@ def _on_validation(_: Request, exc: ValidationException) -> Response:
     )
 
 
-def _on_http(_: Request, exc: HTTPException) -> Response:
+def _on_http(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if status == 400 and type(exc) is ClientException and request.method in ("POST", "PUT", "PATCH"):
+        # A bare 400 on a body is Litestar passing on msgspec's parse error ("JSON is malformed: ...",
+        # "Input data was truncated"); validation errors have their own class. Name the body, as they do.
+        reason = str(exc.detail)
+        return problem_response(Problem(type=_TYPE_BASE + "invalid-json", title="Malformed JSON", status=400,
+                                        detail=f"body: {reason}", errors=[FieldError("body", reason)]))
     titles = {404: "Not found", 405: "Method not allowed", 413: "Request body too large", 401: "Unauthorized"}
     slug = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large", 401: "unauthorized"}.get(status, "http-error")
     headers = dict(exc.headers or {})
@@ -151,7 +162,9 @@ def problem_responses(*statuses: int) -> dict:
         404: "Unknown model, provider, source or path; `suggestions` lists close matches.",
         409: "The changeset is not quarantined.",
         413: "Request body too large.",
+        415: "The body is not JSON (send `Content-Type: application/json`).",
         500: "Unexpected error (logged).",
+        503: "This process does not write (a read-only replica, or not the scheduler's worker).",
     }
     from litestar.openapi.spec import Example
 
@@ -168,8 +181,13 @@ def problem_responses(*statuses: int) -> dict:
                      detail="changeset 12 is applied, not quarantined"),
         413: Problem(type=_TYPE_BASE + "body-too-large", title="Request body too large", status=413,
                      detail="Request Entity Too Large"),
+        415: Problem(type=_TYPE_BASE + "unsupported-media-type", title="Unsupported media type", status=415,
+                     detail="the body must be JSON: send Content-Type: application/json"),
         500: Problem(type=_TYPE_BASE + "internal", title="Internal error", status=500,
                      detail="an unexpected error occurred; it has been logged"),
+        503: Problem(type=_TYPE_BASE + "read-only", title="Not the writer", status=503,
+                     detail="this process does not write (read-only serving): send admin writes to the process "
+                            "that runs the scheduler"),
     }
     return {
         status: ResponseSpec(data_container=Problem, description=described[status], media_type=PROBLEM_MEDIA_TYPE,

@@ -28,9 +28,11 @@ from service.history import (
     version_known_at,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
+from service.replication import public_url, replica_lag
 from service.rates import Rate
 from service.responses import json_response
 from service.schemas import (
+    Replication,
     ChangeOut,
     ChangesetOut,
     Health,
@@ -448,12 +450,35 @@ async def healthz() -> Liveness:
 
 @get("/readyz", summary="Readiness", tags=["health"])
 async def readyz(state: State) -> Response[Health]:
-    """Ready when a catalog with prices is loaded."""
+    """Ready when a catalog with prices is loaded (and, on a writer that replicates, Litestream is running).
+
+    Says whether this process writes (runs, the scheduler, admin) and, across
+    hosts, its replication: a replica's lag in versions and seconds.
+    """
     service: Service | None = getattr(state, "service", None)
     if service is None or not service.catalog.models:
-        return Response(content=Health(status="starting"), status_code=503)
-    return Response(content=Health(status="ready", catalog_version=service.catalog.version,
-                                   models=len(service.catalog.models)))
+        return Response(content=Health(status="starting"), status_code=503, headers={"Cache-Control": "no-store"})
+    replication = replication_state(service)
+    down = replication is not None and replication.role == "writer" and not replication.running
+    settings = service.settings
+    body = Health(status="replication-down" if down else "ready", catalog_version=service.catalog.version,
+                  models=len(service.catalog.models),
+                  mode="replica" if settings.replica_of else ("read-only" if settings.read_only else "writer"),
+                  writes=service.writes, writes_off_because="" if service.writes else service.write_refusal,
+                  scheduler=service.scheduler is not None, replication=replication)
+    return Response(content=body, status_code=503 if down else 200, headers={"Cache-Control": "no-store"})
+
+
+def replication_state(service: Service) -> Replication | None:
+    """The replication block of ``/readyz`` and ``/v1/sources``; None when this process takes no part."""
+    settings = service.settings
+    if not (settings.replica_of or settings.replicate_to or settings.read_only or service.litestream):
+        return None
+    child = service.litestream.state() if service.litestream else {}
+    if settings.replica_of or settings.read_only:
+        lag = replica_lag(service.db, served_version=service.catalog.version, now=service.clock())
+        return Replication(role="replica", **{"url": public_url(settings.replica_of or ""), **child}, **lag)
+    return Replication(role="writer", **{"url": public_url(settings.replicate_to or ""), **child})
 
 
 def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:

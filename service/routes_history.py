@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from service.app import Service
 from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv, served_history
-from service.feed import ATOM_MEDIA_TYPE, atom_feed
+from service.feed import ATOM_MEDIA_TYPE, TAG_AUTHORITY, atom_feed
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
@@ -200,11 +200,17 @@ async def get_changes_atom(
     page = changesets_page(service.db, provider=provider, model=model, after_id=service.catalog.version + 1,
                            limit=limit, **bounds)
     filters = {k: v for k, v in (("provider", provider), ("model", model), ("since", since), ("until", until)) if v}
-    changes_url = str(request.base_url).rstrip("/") + "/v1/changes"
+    # Links start at the configured public base URL, or are relative; never the request's Host header, which
+    # any client sets and which a shared cache would then serve to everyone (the ETag ignores it).
+    base = service.settings.public_base_url
+    changes_url = f"{base}/v1/changes"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    self_url = f"{base}{request.scope['path']}" + (f"?{query}" if query else "")
     document = atom_feed(
         [changeset_out(cs, changes) for cs, changes in page],
         title="ratecard price changes" + "".join(f", {k} {v}" for k, v in filters.items()),
-        self_url=str(request.url),
+        self_url=self_url,
+        feed_id=self_url if base else f"{TAG_AUTHORITY}:{self_url}",
         alternate_url=f"{changes_url}?{urlencode(filters)}" if filters else changes_url,
         entry_url=lambda cs_id: f"{changes_url}?{urlencode({**filters, 'before': cs_id + 1, 'limit': 1})}",
         updated=service.catalog.built_at,

@@ -18,9 +18,9 @@ from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped
 from service.responses import json_response
-from service.routes import AsOf, ProviderFilter, Version, agreement_for, changeset_out, moment, svc
+from service.routes import AsOf, ProviderFilter, Version, agreement_for, changeset_out, moment, replication_state, svc
 from service.scheduler import next_due, next_run_times, refresh_source
-from service.schemas import ChangesetOut, Out
+from service.schemas import ChangesetOut, Out, Replication
 from service.timeutil import from_db
 
 
@@ -66,6 +66,8 @@ class SourcesResponse(Out):
     catalog_version: int
     stale_after_hours: float
     sources: list[SourceOut]
+    # On a replica: how far behind the writer it is (see /readyz); absent on a lone writer.
+    replication: Replication | None = None
 
 
 class RunOut(Out):
@@ -150,7 +152,8 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
             )
         )
     body = SourcesResponse(catalog_version=service.catalog.version,
-                           stale_after_hours=service.settings.stale_after_hours, sources=out)
+                           stale_after_hours=service.settings.stale_after_hours, sources=out,
+                           replication=replication_state(service))
     return Response(content=body, headers={"Cache-Control": "no-cache"})
 
 
@@ -195,6 +198,19 @@ async def list_runs(
                     headers={"Cache-Control": "no-cache"})
 
 
+def require_writer(service: Service) -> None:
+    """Admin writes happen only in the process that runs the scheduler: elsewhere a 503 naming why.
+
+    A replica or a worker without the scheduler would otherwise write beside
+    the one writer (or into a file Litestream follows). Retrying may reach the
+    writer's worker; a read-only replica never is one.
+    """
+    if not service.writes:
+        raise ApiError(503, "read-only", "Not the writer",
+                       f"this process does not write ({service.write_refusal}): send admin writes to the "
+                       "process that runs the scheduler")
+
+
 def require_admin(request: Request, service: Service) -> None:
     """Admin endpoints need ``Authorization: Bearer <RATECARD_ADMIN_TOKEN>``; without a token they are off."""
     token = service.settings.admin_token
@@ -231,11 +247,12 @@ async def admin_list_changesets(
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/approve", summary="Approve a quarantined changeset", tags=["admin"],
-      status_code=200, responses=problem_responses(401, 404, 409))
+      status_code=200, responses=problem_responses(401, 404, 409, 503))
 async def admin_approve(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
     """Apply a quarantined changeset as a new catalog version."""
     service = svc(state)
     require_admin(request, service)
+    require_writer(service)
     try:
         applied = approve_changeset(service.db, changeset_id, now=service.clock())
     except NotQuarantined as exc:
@@ -245,11 +262,12 @@ async def admin_approve(request: Request, state: State, changeset_id: ChangesetI
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/reject", summary="Reject a quarantined changeset", tags=["admin"],
-      status_code=200, responses=problem_responses(401, 404, 409))
+      status_code=200, responses=problem_responses(401, 404, 409, 503))
 async def admin_reject(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
     """Discard a quarantined changeset; the prices stay as they were."""
     service = svc(state)
     require_admin(request, service)
+    require_writer(service)
     try:
         reject_changeset(service.db, changeset_id, now=service.clock())
     except NotQuarantined as exc:
@@ -269,11 +287,12 @@ class RefreshOut(Out):
 
 
 @post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200,
-      responses=problem_responses(401, 404))
+      responses=problem_responses(401, 404, 503))
 async def admin_refresh(request: Request, state: State, source_id: SourceId) -> RefreshOut:
     """Fetch and ingest one registered source now, as its scheduled job would."""
     service = svc(state)
     require_admin(request, service)
+    require_writer(service)
     source = service.registry.sources.get(source_id)
     if source is None:
         raise ApiError(404, "unknown-source", "Unknown source", f"no source {source_id!r}",

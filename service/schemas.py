@@ -187,9 +187,28 @@ class Liveness(Out):
     status: str
 
 
+class Replication(Out):
+    """This process's part in replication across hosts (Litestream), and a replica's lag behind the writer."""
+
+    role: str = ""  # "writer" (replicating to url) or "replica" (following url, or a read-only file)
+    url: str = ""
+    running: bool = False  # the Litestream child is alive
+    restarts: int = 0
+    last_error: str = ""
+    versions_behind: int | None = None  # the writer's catalog version at its newest heartbeat here, minus ours
+    seconds_behind: float | None = None  # age of the writer's newest heartbeat here: an upper bound of the lag
+    writer_heartbeat_at: str | None = None
+    writer_catalog_version: int | None = None
+
+
 class Health(Out):
-    """Readiness: whether a catalog with prices is loaded, and which."""
+    """Readiness: whether a catalog with prices is loaded, and which; whether this process writes, and why not."""
 
     status: str
     catalog_version: int = 0
     models: int = 0
+    mode: str = "writer"  # writer, read-only or replica
+    writes: bool = True  # whether runs, the scheduler and admin writes happen in this process
+    writes_off_because: str = ""
+    scheduler: bool = False
+    replication: Replication | None = None

@@ -40,6 +40,8 @@ def clients(bundled_service):
 
 
 def answer(client, method: str, url: str, **kwargs) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    if "content" in kwargs:  # bodies are JSON and say so (an undeclared body is a 415 before any route)
+        kwargs["headers"] = {"Content-Type": "application/json", **kwargs.get("headers", {})}
     response = client.request(method, url, **kwargs)
     return response.status_code, list(response.headers.raw), response.content
 
@@ -102,8 +104,9 @@ def test_a_get_is_answered_alike_with_and_without_the_fast_path(clients, query):
 
 
 def scope_of(method: str, query: bytes = b"", headers=()) -> dict:
+    declared = [(b"content-type", b"application/json")] if method == "POST" else []
     return {"type": "http", "method": method, "path": "/v1/estimate", "query_string": query,
-            "headers": [(b"host", b"testserver"), *headers]}
+            "headers": [(b"host", b"testserver"), *declared, *headers]}
 
 
 @pytest.mark.parametrize("query", GOOD_QUERIES)

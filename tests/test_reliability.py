@@ -243,12 +243,16 @@ async def _read_storm(base: str, *, clients: int, start_writer, max_s: float) ->
 
 
 def start_server(db: Path, log: Path, *, extra_env: dict[str, str] | None = None,
-                 log_level: str = "warning") -> tuple[subprocess.Popen, str]:
-    """`ratecard serve` on a free loopback port (stderr to a file: a full pipe would stall the server)."""
+                 log_level: str = "warning", scheduler: bool = False) -> tuple[subprocess.Popen, str]:
+    """`ratecard serve` on a free loopback port (stderr to a file: a full pipe would stall the server).
+
+    ``scheduler``: run it as the writer (admin writes happen only where the scheduler runs).
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RATECARD_")}  # the flags say it all
     env.update(extra_env or {})
-    server = subprocess.Popen([str(RATECARD), "serve", "--db", str(db), "--port", str(port), "--no-scheduler",
+    server = subprocess.Popen([str(RATECARD), "serve", "--db", str(db), "--port", str(port),
+                               *([] if scheduler else ["--no-scheduler"]),
                                "--log-level", log_level], stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180  # an empty database is bootstrapped from the bundled pages first

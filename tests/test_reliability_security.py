@@ -357,8 +357,9 @@ def test_a_served_process_logs_no_secret_and_names_no_server(tmp_path, tmp_path_
     log = tmp_path / "serve.log"
     sources = tmp_path / "sources.toml"  # the one refresh below fetches from a closed loopback port
     sources.write_text('[sources.anthropic]\nurl = "http://127.0.0.1:9/anthropic.md"\n', encoding="utf-8")
+    # The writer (scheduler on: admin writes happen only there); its one source fails fast on a closed port.
     server, base = start_server(db, log, extra_env={"RATECARD_ADMIN_TOKEN": TOKEN, "RATECARD_SOURCES": str(sources)},
-                                log_level="debug")
+                                log_level="debug", scheduler=True)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     answers = []
     try:

@@ -85,7 +85,8 @@ def test_estimates_over_real_http_fast_path_and_handler_alike(served):
                           headers={"If-None-Match": got.headers["etag"]}).status_code in (200, 304)
         posted = client.post("/v1/estimate", json=body)
         data = httpx.Request("POST", "/", json=body).content
-        chunked = client.post("/v1/estimate", content=iter([data[:20], data[20:]]))  # no Content-Length
+        chunked = client.post("/v1/estimate", content=iter([data[:20], data[20:]]),  # no Content-Length
+                              headers={"Content-Type": "application/json"})
     assert posted.status_code == chunked.status_code == 200
     assert "content-length" not in chunked.request.headers
     answers = [response.json() for response in (posted, chunked)]

@@ -296,12 +296,13 @@ class Heartbeat:
         self._conn.close()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while True:  # the first beat is written even when stop() comes at once
             try:
                 self.beat()
             except sqlite3.Error:
                 log.exception("replication heartbeat failed")  # the next beat tries again
-            self._stopping.wait(self.interval_s)
+            if self._stopping.wait(self.interval_s):
+                return
 
 
 def last_heartbeat(db: sqlite_utils.Database) -> tuple[datetime, int] | None:

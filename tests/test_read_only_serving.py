@@ -243,3 +243,35 @@ def test_the_servers_own_parser_errors_are_problem_json(db_file):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+class StoppedLitestream:
+    """Stands in for a Litestream child that has died."""
+
+    url = "s3://bucket/ratecard"
+
+    def state(self) -> dict:
+        return {"url": self.url, "running": False, "restarts": 3, "last_error": "s3: access denied"}
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_writer_whose_litestream_is_down_is_not_ready(db_file, tmp_path):
+    copy = tmp_path / "ratecard.db"
+    shutil.copy(db_file, copy)
+    settings = Settings(db_path=str(copy), bootstrap=False, replicate_to="s3://bucket/ratecard", heartbeat_s=60)
+    with TestClient(create_app(settings, clock=fixed_clock, litestream=StoppedLitestream())) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["status"] == "replication-down"
+    assert body["replication"] == {"role": "writer", "url": "s3://bucket/ratecard", "running": False, "restarts": 3,
+                                   "last_error": "s3: access denied", "versions_behind": None,
+                                   "seconds_behind": None, "writer_heartbeat_at": None,
+                                   "writer_catalog_version": None}
+    # The writer beat once on start: the row a replica measures its lag by.
+    from service.replication import last_heartbeat
+
+    beat_at, version = last_heartbeat(open_read_only(copy))
+    assert beat_at == FIXED_NOW and version == shared_bundled_service().catalog.version

@@ -164,8 +164,10 @@ BY_SCHEMA: dict[tuple[str, str], str] = {
     ("Health", "replication"): "This process's part in replication across hosts; absent when it takes none.",
     ("SourcesResponse", "replication"): "On a replica: how far behind the writer it is (as in `/readyz`).",
     ("Replication", "role"): "`writer` (streaming to `url`) or `replica` (following `url`, or a read-only file).",
-    ("Replication", "url"): "The Litestream replica URL, without credentials or secret parameters.",
-    ("Replication", "running"): "Whether the Litestream child (replicate or restore -f) is alive.",
+    ("Replication", "url"): ("The Litestream replica URL, without credentials or secret parameters; empty under "
+                             "`--read-only` alone."),
+    ("Replication", "running"): ("Whether this process's Litestream child (replicate or restore -f) is alive; false "
+                                 "under `--read-only` alone, where something else follows the file."),
     ("Replication", "restarts"): "How often the Litestream child exited and was restarted.",
     ("Replication", "last_error"): "Litestream's last error message; empty once it works again.",
     ("Replication", "versions_behind"): ("The writer's catalog version at its newest heartbeat this replica holds, "

@@ -477,7 +477,9 @@ def replication_state(service: Service) -> Replication | None:
     child = service.litestream.state() if service.litestream else {}
     if settings.replica_of or settings.read_only:
         lag = replica_lag(service.db, served_version=service.catalog.version, now=service.clock())
-        return Replication(role="replica", **{"url": public_url(settings.replica_of or ""), **child}, **lag)
+        # --read-only alone: something other than this process follows the file (no url, no child running).
+        url = public_url(settings.replica_of) if settings.replica_of else ""
+        return Replication(role="replica", **{"url": url, **child}, **lag)
     return Replication(role="writer", **{"url": public_url(settings.replicate_to or ""), **child})
 
 

@@ -275,3 +275,9 @@ def test_a_writer_whose_litestream_is_down_is_not_ready(db_file, tmp_path):
 
     beat_at, version = last_heartbeat(open_read_only(copy))
     assert beat_at == FIXED_NOW and version == shared_bundled_service().catalog.version
+
+
+def test_read_only_alone_reports_no_replica_url(db_file):
+    with TestClient(create_app(Settings(db_path=str(db_file), read_only=True), clock=fixed_clock)) as client:
+        replication = client.get("/readyz").json()["replication"]
+    assert replication["role"] == "replica" and replication["url"] == "" and replication["running"] is False

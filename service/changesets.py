@@ -5,11 +5,17 @@ diff compares each proposal with the rate in force at that moment (current
 knowledge); the gate flags anomalies; the commit writes one changeset in one
 transaction. Applying a change supersedes the row in force and appends its
 replacements, so no stored interval is ever edited (see service/db.py).
+
+A source's newest reading is also its statement about the future: an interval
+it once scheduled (starting after the page that dated it was seen, and still
+in the future) that its newer reading no longer states is ``withdrawn``
+(:func:`withdrawals`): superseded, never shown as a price that took effect.
 """
 
 import os
 import time
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +31,8 @@ from service.timeutil import from_db, to_db
 MAX_MOVE_FACTOR = Decimal(5)
 MAX_VANISHED_SHARE = Decimal("0.2")
 
-# Change actions.
-ADDED, CHANGED, DELISTED, RELISTED = "added", "changed", "delisted", "relisted"
+# Change actions. `withdrawn`: a scheduled price the source no longer states, superseded before it began.
+ADDED, CHANGED, DELISTED, RELISTED, WITHDRAWN = "added", "changed", "delisted", "relisted", "withdrawn"
 
 Key = tuple[str, str, str, str, int]  # (provider, model, tier, kind, min_prompt_tokens)
 
@@ -70,16 +76,20 @@ class ChangesetConflict(ValueError):
     """Two sources of history state different values for the same rate at the same moment."""
 
 
-def diff(db: sqlite_utils.Database, proposals: list[Proposal]) -> list[Change]:
+def diff(db: sqlite_utils.Database, proposals: list[Proposal], withdrawn: Sequence[Change] = ()) -> list[Change]:
     """Compare proposals with the rates in force at their ``valid_from``; return what differs.
 
     A proposal equal (value and basis) to the rate in force is no change. A
-    proposal for a moment at which no rate is in force is ``added``.
+    proposal for a moment at which no rate is in force is ``added``. Rows the
+    same changeset withdraws (``withdrawn``) are not in force for the
+    comparison: a price moved to a later date is then added at that date.
     """
     series = _load_series(db, proposals)
+    gone = {_row_key(c.proposal) for c in withdrawn}
     changes: list[Change] = []
     for proposal in proposals:
-        row = _in_force(series.get((proposal.lane, *proposal.key), []), proposal.valid_from)
+        rows = [r for r in series.get((proposal.lane, *proposal.key), []) if _stored_key(r) not in gone]
+        row = _in_force(rows, proposal.valid_from)
         if row is None:
             changes.append(Change(action=ADDED, proposal=proposal))
             continue
@@ -90,6 +100,62 @@ def diff(db: sqlite_utils.Database, proposals: list[Proposal]) -> list[Change]:
             Change(action=CHANGED, proposal=proposal, old_usd_per_mtok=old_value, old_basis=row["basis"])
         )
     return changes
+
+
+def withdrawals(
+    db: sqlite_utils.Database,
+    proposals: list[Proposal],
+    *,
+    template: Proposal,
+    shielded: Collection[tuple[str, str]] = (),
+) -> list[Change]:
+    """The scheduled intervals of ``template.source_id`` its newer reading no longer states.
+
+    ``proposals`` are everything the reading states (its rates, undated ones
+    from when the page was seen), ``template`` gives the reading's lane,
+    source, page and observation time. A stored interval of that source is
+    withdrawn when it was scheduled (it starts after the page that stated it
+    was seen), still lies ahead (it starts after this reading was seen, which
+    is no older than that page), and no proposal states the same rate from the
+    same moment: the rate is read undated or with another date, or, where the
+    page was read, not at all. An interval whose start has passed is history
+    and stays; a model a skipped section may price (``shielded``) keeps its
+    schedule, as it keeps its listing; a proposal with the same start but
+    another value is a ``changed`` from :func:`diff`, not a withdrawal.
+    """
+    seen = to_db(template.observed_at)
+    stated = {_row_key(p) for p in proposals}
+    changes: list[Change] = []
+    for row in db.query(
+        "SELECT * FROM rates WHERE closed_changeset_id IS NULL AND lane = ? AND source_id = ?"
+        " AND valid_from > ? AND valid_from > observed_at AND observed_at <= ?"
+        " ORDER BY provider, model, tier, kind, min_prompt_tokens, valid_from",
+        [template.lane, template.source_id, seen, seen],
+    ):
+        if _stored_key(row) in stated or (row["provider"], row["model"]) in shielded:
+            continue
+        when = from_db(row["observed_at"]).date().isoformat()
+        withdrawn = msgspec.structs.replace(
+            template, provider=row["provider"], model=row["model"], tier=row["tier"], kind=row["kind"],
+            min_prompt_tokens=row["min_prompt_tokens"], usd_per_mtok=None, basis="",
+            valid_from=from_db(row["valid_from"]), display_name="",
+            note=f"scheduled on the page seen {when}; the page seen {template.observed_at.date().isoformat()} "
+                 "no longer states it",
+        )
+        changes.append(
+            Change(action=WITHDRAWN, proposal=withdrawn, old_usd_per_mtok=_decimal(row["usd_per_mtok"]),
+                   old_basis=row["basis"])
+        )
+    return changes
+
+
+def _row_key(p: Proposal) -> tuple:
+    return (p.lane, *p.key, to_db(p.valid_from))
+
+
+def _stored_key(row: dict) -> tuple:
+    return (row["lane"], row["provider"], row["model"], row["tier"], row["kind"], row["min_prompt_tokens"],
+            row["valid_from"])
 
 
 def gate(changes: list[Change], listed_models_by_provider: dict[str, int]) -> list[str]:
@@ -177,11 +243,21 @@ def _fault_pause_before_commit() -> None:
 
 
 def apply_changes(db: sqlite_utils.Database, changes: list[Change], changeset_id: int, now: datetime) -> None:
-    """Apply changes inside the caller's transaction (rates superseded and appended, models listed)."""
+    """Apply changes inside the caller's transaction (rates superseded and appended, models listed).
+
+    Withdrawn intervals are superseded first, then rates applied, then the
+    interval before each withdrawn one is re-appended running to the next
+    interval that remains (open-ended when none does).
+    """
     rate_changes = [c for c in changes if c.action in (ADDED, CHANGED)]
-    series = _load_series(db, [c.proposal for c in rate_changes])
+    withdrawn = [c for c in changes if c.action == WITHDRAWN]
+    series = _load_series(db, [c.proposal for c in rate_changes + withdrawn])
+    for change in withdrawn:
+        _withdraw(db, series, change.proposal, changeset_id)
     for change in rate_changes:
         _apply_rate(db, series, change.proposal, changeset_id)
+    for change in withdrawn:
+        _close_gap(db, series, change.proposal, changeset_id)
     for change in changes:
         p = change.proposal
         if change.action in (DELISTED, RELISTED):
@@ -236,6 +312,39 @@ def _apply_rate(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_
     }
     new["id"] = db["rates"].insert(new).last_pk
     rows.append(new)
+    rows.sort(key=lambda r: r["valid_from"])
+
+
+def _withdraw(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_id: int) -> None:
+    rows = series.get((p.lane, *p.key), [])
+    at = to_db(p.valid_from)
+    for row in [r for r in rows if r["valid_from"] == at]:
+        db.execute("UPDATE rates SET closed_changeset_id = ? WHERE id = ?", [changeset_id, row["id"]])
+        rows.remove(row)
+
+
+def _close_gap(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_id: int) -> None:
+    rows = series.get((p.lane, *p.key), [])
+    at = to_db(p.valid_from)
+    before = [r for r in rows if r["valid_to"] == at]
+    if not before:
+        return  # nothing ran up to the withdrawn start (it was the first interval, or a gap preceded it)
+    head = before[0]
+    later = [r["valid_from"] for r in rows if r["valid_from"] > head["valid_from"]]
+    valid_to = min(later) if later else None
+    if valid_to == head["valid_to"]:
+        return
+    if head["changeset_id"] == changeset_id:
+        # Written by this changeset a moment ago, not yet committed: no recorded history to keep.
+        db.execute("UPDATE rates SET valid_to = ? WHERE id = ?", [valid_to, head["id"]])
+        head["valid_to"] = valid_to
+        return
+    db.execute("UPDATE rates SET closed_changeset_id = ? WHERE id = ?", [changeset_id, head["id"]])
+    rows.remove(head)
+    longer = {**head, "valid_to": valid_to, "changeset_id": changeset_id, "closed_changeset_id": None}
+    longer.pop("id")
+    longer["id"] = db["rates"].insert(longer).last_pk
+    rows.append(longer)
     rows.sort(key=lambda r: r["valid_from"])
 
 
@@ -359,15 +468,25 @@ def approve_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: date
     """
     row = _quarantined(db, changeset_id)
     stored = proposals_of_changeset(db, changeset_id)
-    rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED)])
+    # A withdrawal still applies while the interval it names is in force as scheduled.
+    withdrawn = [c for c in stored if c.action == WITHDRAWN and _still_stored(db, c.proposal)]
+    rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED)], withdrawn)
     events = [c for c in stored if c.action in (DELISTED, RELISTED)]
     new_id = None
-    if rate_changes or events:
+    if rate_changes or events or withdrawn:
         new_id = record_changeset(
-            db, rate_changes + events, source_id=row["source_id"], run_id=row["run_id"], now=now, origin_id=changeset_id
+            db, rate_changes + withdrawn + events, source_id=row["source_id"], run_id=row["run_id"], now=now, origin_id=changeset_id
         )
     db["changesets"].update(changeset_id, {"status": "approved", "decided_at": to_db(now), "applied_as": new_id})
     return new_id
+
+
+def _still_stored(db: sqlite_utils.Database, p: Proposal) -> bool:
+    return db.execute(
+        "SELECT 1 FROM rates WHERE closed_changeset_id IS NULL AND lane = ? AND provider = ? AND model = ?"
+        " AND tier = ? AND kind = ? AND min_prompt_tokens = ? AND valid_from = ? AND source_id = ?",
+        [p.lane, *p.key, to_db(p.valid_from), p.source_id],
+    ).fetchone() is not None
 
 
 def reject_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: datetime) -> None:

@@ -70,6 +70,9 @@ def describe_change(change: ChangeOut, *, with_provider: bool = False) -> str:
         return f"{name} no longer listed from {when}"
     if change.action == "relisted":
         return f"{name} listed again from {when}"
+    if change.action == "withdrawn":
+        # A scheduled price the page no longer states: it never took effect, so no arrow to it.
+        return f"{name} {rate} {_prices(change.old_usd_per_mtok)} scheduled from {when} withdrawn"
     return f"{name} {rate} {change.action} from {when}"
 
 

@@ -58,9 +58,10 @@ FIELDS: dict[str, str] = {
     "agreement": "What each witness states for this model's rates, beside the official figure.",
     "intervals": "Every interval of every rate, oldest first within each rate.",
     # Changes
-    "action": "What happened to the rate: added, changed, delisted or relisted.",
+    "action": ("What happened to the rate: added, changed, delisted, relisted, or withdrawn (a scheduled price "
+               "the page no longer states, superseded before it began; the withdrawn price is the old value)."),
     "old_usd_per_mtok": f"The price before the change, in {_RATE}; null when there was none.",
-    "new_usd_per_mtok": f"The price after the change, in {_RATE}; null when delisted or not offered.",
+    "new_usd_per_mtok": f"The price after the change, in {_RATE}; null when delisted, withdrawn or not offered.",
     "old_basis": "Basis of the price before the change (published, derived, ...); null when there was none.",
     "new_basis": "Basis of the price after the change; null when delisted.",
     "changesets": "Changesets, newest first.",

@@ -221,7 +221,8 @@ def usd(value: Decimal | None) -> str:
     return f"{'−' if value < 0 else ''}${shown}"
 
 
-_ACTION_WORDS = {"added": "New price", "changed": "Changed", "delisted": "Delisted", "relisted": "Relisted"}
+_ACTION_WORDS = {"added": "New price", "changed": "Changed", "delisted": "Delisted", "relisted": "Relisted",
+                 "withdrawn": "Withdrawn (never took effect)"}
 
 
 def _change_row(change: Any) -> str:

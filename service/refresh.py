@@ -27,6 +27,7 @@ from service.changesets import (
     diff,
     gate,
     record_changeset,
+    withdrawals,
 )
 from service.sources import Source
 from service.timeutil import to_db
@@ -317,7 +318,15 @@ def _changes_for(
         for o in sorted(observations, key=lambda o: o.valid_from or observed_at)
         if o.valid_to is None or o.valid_to > observed_at
     ]
-    changes = diff(db, proposals)
+    # This reading is the source's word on the future too: a price it scheduled and no longer
+    # states is withdrawn, unless a skipped section may still hold it.
+    template = Proposal(
+        lane=source.lane, provider="", model="", tier="", kind="", min_prompt_tokens=0, usd_per_mtok=None,
+        basis="", valid_from=observed_at, source_id=source.id, url=url, body_sha256=sha, run_id=run_id,
+        observed_at=observed_at,
+    )
+    withdrawn = withdrawals(db, proposals, template=template, shielded=shielded)
+    changes = diff(db, proposals, withdrawn) + withdrawn
     if source.role == "authoritative":
         changes += _listing_changes(db, source, proposals, shielded)
     return changes

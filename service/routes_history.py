@@ -71,7 +71,7 @@ async def list_changes(
                                             "page's `next_before`).", ge=1, examples=[Example(value=26)])] = None,
     limit: ChangesetsPerPage = 50,
 ) -> Response[ChangesResponse]:
-    """Applied changesets, newest first, each with its changes (added, changed, delisted, relisted)."""
+    """Applied changesets, newest first, each with its changes (added, changed, delisted, relisted, withdrawn)."""
     service = svc(state)
     bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
     if model and provider:

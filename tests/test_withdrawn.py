@@ -1,0 +1,141 @@
+"""A scheduled price the page stops stating is withdrawn, through the real pipeline.
+
+Anthropic's page seen 2026-08-08 prices Claude Sonnet 5 at $2 input / $10
+output "through August 31, 2026" and $3 / $15 "starting September 1, 2026".
+The page seen 2026-08-21 restates $2 / $10 with no date and says "The
+previously scheduled increase to $3/$15 ... on September 1, 2026 will not
+occur." Each page is ingested at the moment it was seen.
+"""
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import ratecard_data
+
+from scrapers import anthropic
+from service.catalog import sync_model_catalog
+from service.changesets import WITHDRAWN
+from service.db import open_database
+from service.feed import describe_change
+from service.history import changesets_page, model_history, rates_as_of
+from service.refresh import ingest_page
+from service.routes import changeset_out
+from service.sources import load_registry
+
+PAGE_0808 = Path(__file__).parent / "fixtures" / "anthropic" / (
+    "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md")
+PAGE_0821 = ratecard_data.path("snapshots", "anthropic") / "platform-pricing-md_2026-08-21_claude-docs-sitemap-30e477c.md"
+URL = "https://platform.claude.com/docs/en/about-claude/pricing.md"
+SEEN_0808 = datetime(2026, 8, 8, tzinfo=UTC)
+SEEN_0821 = datetime(2026, 8, 21, tzinfo=UTC)
+SEPT_1 = datetime(2026, 9, 1, tzinfo=UTC)
+SEPT_15 = datetime(2026, 9, 15, tzinfo=UTC)
+SONNET_5 = "claude-sonnet-5"
+
+
+@pytest.fixture
+def registry():
+    return load_registry(None)
+
+
+@pytest.fixture
+def db():
+    database = open_database(None)
+    sync_model_catalog(database, now=SEEN_0808)
+    return database
+
+
+def ingest(db, registry, body: bytes, seen: datetime, *, force: bool = False):
+    result = ingest_page(db, registry.sources["anthropic"], body, url=URL, fetched_at=seen, observed_at=seen,
+                         now=seen, trigger="file", force=force)
+    assert result.status in ("changed", "no_change"), result
+    return result
+
+
+def sonnet_5(db, at: datetime, *, version: int | None = None) -> dict[tuple[str, str], Decimal]:
+    return {(r.tier, r.kind): r.usd_per_mtok
+            for r in rates_as_of(db, at, provider="anthropic", model=SONNET_5, version=version)
+            if r.min_prompt_tokens == 0}
+
+
+def withdrawals(db) -> list[dict]:
+    return [c for _, changes in changesets_page(db, model=SONNET_5, limit=100) for c in changes
+            if c["action"] == WITHDRAWN]
+
+
+def scheduled_0808() -> set[tuple[str, str]]:
+    """The (tier, kind) rates the 08-08 page dates from September 1."""
+    reading = anthropic.parse(PAGE_0808.read_bytes(), URL)
+    return {(o.tier, o.kind) for o in reading.observations
+            if o.model == SONNET_5 and o.valid_from == SEPT_1 and o.min_prompt_tokens == 0}
+
+
+def test_the_page_that_no_longer_states_the_increase_withdraws_it(db, registry):
+    first = ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("3")  # as the 08-08 page said
+    second = ingest(db, registry, PAGE_0821.read_bytes(), SEEN_0821)
+    assert second.status == "changed"
+
+    now = sonnet_5(db, SEPT_15)
+    assert (now[("standard", "input")], now[("standard", "output")]) == (Decimal("2"), Decimal("10"))
+    assert (now[("batch", "input")], now[("batch", "output")]) == (Decimal("1"), Decimal("5"))
+    # What was known between the two pages is still answered as it stood.
+    then = sonnet_5(db, SEPT_15, version=first.changeset_id)
+    assert (then[("standard", "input")], then[("standard", "output")]) == (Decimal("3"), Decimal("15"))
+    assert then[("batch", "input")] == Decimal("1.50")
+    # Today's knowledge of the input rate: one $2 interval from the first page on, no $3 ever.
+    assert [(r.usd_per_mtok, r.valid_from, r.valid_to) for r in model_history(db, "anthropic", SONNET_5)
+            if (r.tier, r.kind, r.min_prompt_tokens) == ("standard", "input", 0)] == [(Decimal("2"), SEEN_0808, None)]
+
+
+def test_the_change_feed_says_withdrawn_once_and_never_that_the_increase_took_effect(db, registry):
+    ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    second = ingest(db, registry, PAGE_0821.read_bytes(), SEEN_0821)
+    again = ingest(db, registry, PAGE_0821.read_bytes(), datetime(2026, 8, 25, tzinfo=UTC), force=True)
+    assert (again.status, again.changes) == ("no_change", 0)
+
+    withdrawn = withdrawals(db)
+    assert {(c["tier"], c["kind"]) for c in withdrawn} == scheduled_0808()
+    assert len(withdrawn) == len(scheduled_0808())  # each once
+    assert {c["changeset_id"] for c in withdrawn} == {second.changeset_id}
+    (changeset, changes), *_ = changesets_page(db, model=SONNET_5, limit=1)
+    lines = [describe_change(c) for c in changeset_out(changeset, changes).changes]
+    assert "claude-sonnet-5 standard input 3 USD/1M scheduled from 2026-09-01 withdrawn" in lines
+    assert not [line for line in lines if "->" in line]  # no price change is claimed
+    input_change = next(c for c in withdrawn if (c["tier"], c["kind"]) == ("standard", "input"))
+    assert (input_change["old_usd_per_mtok"], input_change["new_usd_per_mtok"]) == ("3", None)
+    assert "2026-08-21" in input_change["note"]
+
+
+def test_a_page_that_restates_the_scheduled_price_keeps_it(db, registry):
+    ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    again = ingest(db, registry, PAGE_0808.read_bytes(), datetime(2026, 8, 20, tzinfo=UTC), force=True)
+    assert (again.status, again.changes) == ("no_change", 0)
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("3")
+    assert withdrawals(db) == []
+
+
+def test_a_scheduled_price_that_already_began_is_history(db, registry):
+    ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    # The 08-21 text read only after September 1: the $3 was in force from then until this reading.
+    late = datetime(2026, 9, 3, tzinfo=UTC)
+    ingest(db, registry, PAGE_0821.read_bytes(), late)
+    assert withdrawals(db) == []
+    assert sonnet_5(db, datetime(2026, 9, 2, tzinfo=UTC))[("standard", "input")] == Decimal("3")
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("2")
+
+
+def test_a_skipped_section_keeps_the_schedule_of_the_models_it_may_price(db, registry):
+    ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    text = PAGE_0821.read_text(encoding="utf-8")
+    without_batch, dropped = re.subn(r"(?ms)^\| Model\s+\| Batch input.*?(?=^\s*$)", "", text)
+    assert dropped == 1
+    result = ingest_page(db, registry.sources["anthropic"], without_batch.encode(), url=URL, fetched_at=SEEN_0821,
+                         observed_at=SEEN_0821, now=SEEN_0821, trigger="file")
+    assert result.status == "partial" and [s.tiers for s in result.skipped] == [("batch",)]
+    # Sonnet 5 has batch rates the unread table may still date, so none of its schedule is withdrawn.
+    assert withdrawals(db) == []
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("3")

@@ -22,13 +22,13 @@ SNAPSHOTS = ratecard_data.path("snapshots")
 
 # What the bundled data gives at the tests' fixed "now" (2026-11-20 12:00 UTC).
 BUNDLE = {
-    "changesets": 35,  # every changeset id, the bundled pages' first and then the curated history's
-    "applied_changesets": 34,  # /v1/changes and the feed: one entry each
+    "changesets": 36,  # every changeset id, the bundled pages' first and then the curated history's
+    "applied_changesets": 35,  # /v1/changes and the feed: one entry each
     "priced_models": 229,  # models the catalog prices
     "rates_in_force": 1422,  # served rows an hour before "now", every tier, kind and threshold
     "witness_rates_in_force": 192,  # of those, served from the designated witness (models.dev)
     "output_rates_in_force": 400,  # of those, kind=output
-    "rate_boundaries": 32,  # distinct moments a stored rate starts or ends
+    "rate_boundaries": 33,  # distinct moments a stored rate starts or ends
     "official_models": 147,  # models served from a provider's own page
     "witness_only_models": 82,  # models served from models.dev (no page of their own)
     "hidden_witness_models": 422,  # models.dev models of providers with a page, not served

@@ -7,7 +7,6 @@ clean ids, the dated rows and the tiers the pages now print.
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import ratecard_data
@@ -17,9 +16,7 @@ from scrapers.observation import Observation
 
 PAGES = ratecard_data.path("snapshots")
 OPENAI_FULL = PAGES / "openai" / "developers-pricing-md_2026-08-28_llms-txt-archive-a30a622.md"
-# Test-only (not bundled: see data/snapshots.toml); read from tests/fixtures/.
-ANTHROPIC_0808 = Path(__file__).parent / "fixtures" / "anthropic" / (
-    "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md")
+ANTHROPIC_0808 = PAGES / "anthropic" / "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md"
 ANTHROPIC_0821 = PAGES / "anthropic" / "platform-pricing-md_2026-08-21_claude-docs-sitemap-30e477c.md"
 DEEPSEEK_0813 = PAGES / "deepseek" / "api-docs-pricing-md_2026-08-13_deepseek-docs-63cc211.md"
 DEEPSEEK_0817 = PAGES / "deepseek" / "api-docs-pricing-md_2026-08-17_deepseek-docs-695b915.md"

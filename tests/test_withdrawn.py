@@ -10,7 +10,6 @@ occur." Each page is ingested at the moment it was seen.
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import ratecard_data
@@ -24,9 +23,9 @@ from service.history import changesets_page, model_history, rates_as_of
 from service.refresh import ingest_page
 from service.routes import changeset_out
 from service.sources import load_registry
+from tests.test_api import exact
 
-PAGE_0808 = Path(__file__).parent / "fixtures" / "anthropic" / (
-    "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md")
+PAGE_0808 = ratecard_data.path("snapshots", "anthropic") / "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md"
 PAGE_0821 = ratecard_data.path("snapshots", "anthropic") / "platform-pricing-md_2026-08-21_claude-docs-sitemap-30e477c.md"
 URL = "https://platform.claude.com/docs/en/about-claude/pricing.md"
 SEEN_0808 = datetime(2026, 8, 8, tzinfo=UTC)
@@ -139,3 +138,21 @@ def test_a_skipped_section_keeps_the_schedule_of_the_models_it_may_price(db, reg
     # Sonnet 5 has batch rates the unread table may still date, so none of its schedule is withdrawn.
     assert withdrawals(db) == []
     assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("3")
+
+
+def test_the_bundle_serves_the_price_that_stayed_and_lists_the_withdrawal(client):
+    # Both pages are bundled in date order; the API answers from what the newer one said.
+    moment = {"model": SONNET_5, "tier": "standard", "kind": "input", "as_of": "2026-09-15"}
+    (rate,) = exact(client.get("/v1/prices", params=moment))["rates"]
+    assert rate["usd_per_mtok"] == Decimal("2")
+    changesets = exact(client.get("/v1/changes", params={"model": SONNET_5, "limit": 200}))["changesets"]
+    changes = [c for cs in changesets for c in cs["changes"] if (c["tier"], c["kind"]) == ("standard", "input")]
+    # Newest first: the withdrawal, then what the 08-08 page scheduled (its record of that day stays).
+    assert [(c["action"], c["old_usd_per_mtok"], c["new_usd_per_mtok"], c["valid_from"][:10]) for c in changes] == [
+        ("withdrawn", Decimal("3"), None, "2026-09-01"),
+        ("added", None, Decimal("2"), "2026-08-08"),
+        ("added", None, Decimal("3"), "2026-09-01"),
+    ]
+    # At the version the 08-08 page made, the scheduled $3 is what was known for September 15.
+    (known_then,) = exact(client.get("/v1/prices", params={**moment, "version": changesets[-1]["id"]}))["rates"]
+    assert known_then["usd_per_mtok"] == Decimal("3")

@@ -16,7 +16,7 @@ import ratecard_data
 
 from scrapers import anthropic
 from service.catalog import sync_model_catalog
-from service.changesets import WITHDRAWN
+from service.changesets import WITHDRAWN, approve_changeset
 from service.db import open_database
 from service.feed import describe_change
 from service.history import changesets_page, model_history, rates_as_of
@@ -156,3 +156,38 @@ def test_the_bundle_serves_the_price_that_stayed_and_lists_the_withdrawal(client
     # At the version the 08-08 page made, the scheduled $3 is what was known for September 15.
     (known_then,) = exact(client.get("/v1/prices", params={**moment, "version": changesets[-1]["id"]}))["rates"]
     assert known_then["usd_per_mtok"] == Decimal("3")
+
+
+def test_a_price_moved_to_a_later_date_is_withdrawn_at_the_old_date_and_added_at_the_new(db, registry):
+    ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    text = PAGE_0808.read_text(encoding="utf-8")
+    postponed = text.replace("through August 31, 2026", "through September 30, 2026").replace(
+        "starting September 1, 2026", "starting October 1, 2026")
+    assert postponed.count("October 1, 2026") == 2  # the standard and the batch table
+    result = ingest(db, registry, postponed.encode(), SEEN_0821)
+    assert result.status == "changed"
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("2")
+    oct_1 = datetime(2026, 10, 1, tzinfo=UTC)
+    assert sonnet_5(db, oct_1)[("standard", "input")] == Decimal("3")
+    assert [(r.usd_per_mtok, r.valid_from, r.valid_to) for r in model_history(db, "anthropic", SONNET_5)
+            if (r.tier, r.kind, r.min_prompt_tokens) == ("standard", "input", 0)] == [
+        (Decimal("2"), SEEN_0808, oct_1), (Decimal("3"), oct_1, None)]
+    assert {(c["valid_from"], c["old_usd_per_mtok"]) for c in withdrawals(db)
+            if (c["tier"], c["kind"]) == ("standard", "input")} == {("2026-09-01T00:00:00Z", "3")}
+
+
+def test_a_quarantined_reading_withdraws_once_approved(db, registry):
+    ingest(db, registry, PAGE_0808.read_bytes(), SEEN_0808)
+    # The same 08-21 page with one unrelated price moved 9x, which the gate holds for a person.
+    text = PAGE_0821.read_text(encoding="utf-8")
+    haiku = "| Claude Haiku 4.5 "
+    line = next(row for row in text.splitlines() if row.startswith(haiku))
+    held = text.replace(line, line.replace("| $1 / MTok ", "| $9 / MTok ", 1), 1)
+    assert held != text
+    result = ingest_page(db, registry.sources["anthropic"], held.encode(), url=URL, fetched_at=SEEN_0821,
+                         observed_at=SEEN_0821, now=SEEN_0821, trigger="file")
+    assert result.status == "quarantined"
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("3")  # nothing applied yet
+    applied = approve_changeset(db, result.changeset_id, now=datetime(2026, 8, 22, tzinfo=UTC))
+    assert sonnet_5(db, SEPT_15)[("standard", "input")] == Decimal("2")
+    assert {c["changeset_id"] for c in withdrawals(db)} == {applied}

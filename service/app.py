@@ -54,8 +54,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Room for the largest `text` an estimate accepts (MAX_TEXT_CHARS of up to 4 UTF-8 bytes
     # each), so an over-long text is a 400 naming the field rather than a bare 413.
     max_body_bytes: int = 4_200_000
-    # Answer plain estimate requests in a route middleware (service.fast_path); False: every one by the handler.
-    fast_path: bool = True
     fetch: FetchPolicy = FetchPolicy()
     # Serve an existing database without ever writing to it (replicas; a read-only volume).
     read_only: bool = False

@@ -27,7 +27,6 @@ def settings_from_env() -> Settings:
         public_base_url=env.get("RATECARD_PUBLIC_BASE_URL", "").rstrip("/"),
         cors_origins=tuple(o.strip() for o in env.get("RATECARD_CORS_ORIGINS", "").split(",") if o.strip()),
         scheduler=env.get("RATECARD_SCHEDULER", "1") == "1",
-        fast_path=env.get("RATECARD_FAST_PATH", "1") == "1",
     )
 
 

@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_replica_url(url)
         settings = settings_from(
             args, admin=True, scheduler=not (args.no_scheduler or read_only), admin_writes=not args.no_scheduler,
-            fast_path=not args.no_fast_path, read_only=read_only, replica_of=args.replica_of,
+            read_only=read_only, replica_of=args.replica_of,
             replicate_to=args.replicate_to, heartbeat_s=args.heartbeat_seconds,
             public_base_url=(args.public_base_url or os.environ.get("RATECARD_PUBLIC_BASE_URL", "")).rstrip("/"),
             # A replica's file changes under it every follow interval: look often, it costs two stat calls.
@@ -117,7 +117,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "RATECARD_READ_ONLY": "1" if settings.read_only else "0",
         "RATECARD_PUBLIC_BASE_URL": settings.public_base_url,
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
-        "RATECARD_FAST_PATH": "1" if settings.fast_path else "0",
     })
     uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
@@ -379,8 +378,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1,
                    help="Worker processes (default 1); only one of them runs the scheduler.")
     p.add_argument("--cors-origins", help="Comma-separated origins allowed to call the API from a browser.")
-    p.add_argument("--no-fast-path", action="store_true",
-                   help="Answer every estimate by its Litestar handler (the fast path gives the same bytes, faster).")
     p.add_argument("--read-only", action="store_true",
                    help="Serve an existing database without writing (no runs, scheduler or admin writes).")
     p.add_argument("--replica-of", metavar="URL",

@@ -45,15 +45,16 @@ def ready_answer(headers: dict[str, str], body: bytes, status: int = 200) -> "_R
     return _Ready(status, encoded, body)
 
 
-def ready_json(scope, body: bytes, *, version: int, max_age_s: int, etag_extra: str = "") -> "_Ready":
-    """``ready_answer(answer_headers(...), body)`` with the constant headers encoded once: the same bytes."""
-    constant = _ENCODED_CACHING.get(max_age_s)
-    if constant is None:
-        constant = _ENCODED_CACHING[max_age_s] = (
-            (b"cache-control", _cache_control(max_age_s).encode()), (b"vary", _VARY.encode()))
-    tag = _etag(scope, version, etag_extra).encode()
-    return _Ready(200, [(b"etag", tag), *constant, (b"content-type", _JSON_BYTES),
-                        (b"content-length", str(len(body)).encode())], body)
+def post_answer(body: object) -> Response:
+    """The JSON answer to a POST: no ETag and not stored by caches.
+
+    Its ETag could only be derived from the URL, which is the same for every body, so a
+    client revalidating one workload's answer would get a 304 for another's.
+    """
+    return _Encoded(content=encode(body), status_code=200, media_type=_JSON, headers=_POST_HEADERS)
+
+
+_POST_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept-Encoding, Origin"}
 
 
 def _cache_control(max_age_s: int) -> str:
@@ -61,7 +62,6 @@ def _cache_control(max_age_s: int) -> str:
 
 
 _VARY = "Accept-Encoding, Origin"
-_ENCODED_CACHING: dict[int, tuple[tuple[bytes, bytes], ...]] = {}  # by max-age: the few the routes use
 
 
 def not_modified(scope, headers: dict[str, str]) -> Response | None:

@@ -8,7 +8,7 @@ get cacheable answers. Both price from the in-memory snapshot unless
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import anyio.to_thread
 import msgspec
@@ -27,22 +27,19 @@ from service.estimate import (
     TierEstimate,
     Workload,
     WorkloadError,
-    estimate_with_bills,
+    estimate_model,
     rank_estimates,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.batch_limits import BatchPlan
-from service.rate_index import Bill
-from service.responses import encode, json_response
+from service.responses import json_response, post_answer
 from service.routes import AsOf, Version, epoch_salt, moment, rates_for, resolve, svc
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
 
 MAX_MODELS = 20
-# How long a client may reuse an answer: a GET (priced now: until the day's prices change, by
-# its ETag) for a minute; a POST, which shared caches do not keep anyway, not at all.
+# How long a client may reuse a GET's answer (priced now: until the day's prices change, by its ETag).
 GET_MAX_AGE_S = 60
-POST_MAX_AGE_S = 0
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
 
 
@@ -144,12 +141,11 @@ def _problem(field: str, reason: str) -> ApiError:
 class PricedWorkload(msgspec.Struct, frozen=True):
     """A workload priced on each model that had prices, ranked cheapest first, not yet written out.
 
-    ``models`` holds each model's estimate with the bills of its tiers (in the same order),
-    the input tokens it was priced at (counted per model when the workload gave ``text``)
+    ``models`` holds each model's estimate with the input tokens it was priced at (counted per model when the workload gave ``text``)
     and the notes to put before its tiers' warnings.
     """
 
-    models: list[tuple[ModelEstimate, list[Bill], int, list[str]]]
+    models: list[tuple[ModelEstimate, int, list[str]]]
     warnings: list[str]
     at: datetime
     version: int
@@ -163,7 +159,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
         raise _problem("text", "give input_tokens or text, not both")
     at, version = moment(service, request.as_of, request.version)
     keys = resolve_models(service, request.models)
-    results: dict[ModelKey, tuple[ModelEstimate, list[Bill], int, list[str]]] = {}
+    results: dict[ModelKey, tuple[ModelEstimate, int, list[str]]] = {}
     warnings: list[str] = []
     workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
     for key in keys:
@@ -190,114 +186,27 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
             if not rates:
                 warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
                 continue
-            estimate, bills = estimate_with_bills(tuple(rates), workload, tiers=request.tiers)
+            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers)
         except WorkloadError as exc:
             raise _problem(exc.field, exc.reason) from None
         except NoRatesError as exc:
             warnings.append(str(exc))
             continue
         warnings.extend(estimate.warnings)
-        results[(estimate.provider, estimate.model)] = (estimate, bills, input_tokens, notes)
+        results[(estimate.provider, estimate.model)] = (estimate, input_tokens, notes)
     ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
     return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
 
 
 def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
-    """The answer to an estimate request as structs: what :func:`render_estimate` writes as JSON."""
+    """The answer to an estimate request: every tier of each priced model, cheapest model first."""
     priced = price_workload(service, request)
     out = []
-    for estimate, _, input_tokens, notes in priced.models:
+    for estimate, input_tokens, notes in priced.models:
         for tier in estimate.tiers:
             out.append(_estimate_out(tier, input_tokens, notes))
     return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
                             period=request.period, estimates=out, warnings=priced.warnings)
-
-
-def render_estimate(service: Service, request: EstimateRequest) -> bytes:
-    """The answer to an estimate request, written as JSON: the bytes encoding :func:`estimate_workload` gives.
-
-    A tier's JSON is the same for every workload of one bill but for its figures, so it is
-    encoded once per bill with a hole for each figure (``_tier_template``), and each answer
-    fills the holes from the TierEstimate: the API's EstimateOut is never built and encoded.
-    A test holds the two paths to the same bytes for every bundled model over varied workloads.
-    """
-    priced = price_workload(service, request)
-    tiers = ",".join([_tier_json(tier, bill, input_tokens, notes)
-                      for estimate, bills, input_tokens, notes in priced.models
-                      for tier, bill in zip(estimate.tiers, bills)])
-    outline = encode(EstimateResponse(
-        catalog_version=priced.version, as_of=priced.at, requests=request.requests, period=request.period,
-        estimates=_MARK,  # type: ignore[arg-type]  # the tiers go in its place, already written
-        warnings=priced.warnings,
-    ))
-    before, after = outline.split(b"\0")
-    return b"".join((before, b"[", tiers.encode(), b"]", after))
-
-
-# Marks a figure's place in a tier's JSON, and the tiers' place in the answer's. JSON strings
-# carry a NUL byte escaped, so a raw one can only be a mark.
-_MARK = msgspec.Raw(b"\0")
-_TEMPLATES: dict[tuple[object, str, bool, tuple | None], str] = {}
-_TEMPLATES_MAX = 4096
-
-
-def _tier_template(tier: TierEstimate, bill: Bill) -> str:
-    """A tier's EstimateOut as JSON with ``%s`` for each figure, encoded once per bill and period.
-
-    A bill fixes the rest of the answer (tier, rates, provenance, context level, lines).
-    Whether there are savings and a batch plan follows from the model's rates too, but is
-    part of the key so that a template is only ever filled for the shape it was encoded for;
-    so are the plan's limits and what limits it, leaving its two counts to fill.
-    """
-    saves, plan = tier.savings_vs_standard is not None, tier.batch_plan
-    limits = (plan.limited_by, plan.max_requests_per_batch, plan.max_bytes_per_batch, plan.url) if plan else None
-    key = (bill, tier.period, saves, limits)
-    template = _TEMPLATES.get(key)
-    if template is not None:
-        return template
-    mark: Any = _MARK
-    prototype = EstimateOut(
-        provider=tier.provider, model=tier.model, tier=tier.tier, min_prompt_tokens=tier.min_prompt_tokens,
-        input_tokens=mark, per_request=mark, per_1k_requests=mark, per_period=mark, per_year=mark, period=tier.period,
-        lines=[msgspec.structs.replace(line, tokens=mark, cost_usd=mark) for line in tier.lines],
-        savings_vs_standard=SavingsOut(usd=mark, percent=mark) if saves else None,
-        valid_from=tier.valid_from, source=tier.source_ids, warnings=mark,
-        batch_plan=msgspec.structs.replace(_batch_plan_out(plan), jobs_per_period=mark,
-                                           estimated_bytes_per_request=mark) if plan else None,
-    )
-    text = encode(prototype).decode()
-    marks = 6 + 2 * len(tier.lines) + 2 * saves + 2 * (plan is not None)
-    if text.count("\0") != marks:  # fields this module does not know: never put a figure in the wrong place
-        raise AssertionError(f"{text.count(chr(0))} marks in a tier template, expected {marks}")
-    template = text.replace("%", "%%").replace("\0", "%s")
-    if len(_TEMPLATES) >= _TEMPLATES_MAX:
-        _TEMPLATES.clear()
-    _TEMPLATES[key] = template
-    return template
-
-
-def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[str]) -> str:
-    """One tier's EstimateOut as JSON: its template filled with this workload's figures.
-
-    A Decimal is written as ``str()`` writes it, which is how the encoder writes it as a
-    JSON number (both give the to-scientific-string form; a test checks they agree).
-    """
-    values: list[object] = [input_tokens, tier.usd_per_request, tier.usd_per_1k_requests, tier.usd_per_period,
-                            tier.usd_per_year]
-    for line in tier.lines:
-        values.append(line.tokens)
-        values.append(line.cost_usd)
-    saved = tier.savings_vs_standard
-    if saved is not None:
-        values.append(saved.usd_per_period)
-        values.append("null" if saved.percent is None else saved.percent)
-    warnings = notes + tier.warnings if notes else tier.warnings
-    values.append(encode(warnings).decode() if warnings else "[]")
-    plan = tier.batch_plan
-    if plan is not None:
-        values.append(plan.jobs_per_period)
-        values.append(plan.estimated_bytes_per_request)
-    return _tier_template(tier, bill) % tuple(values)
 
 
 _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo
@@ -326,15 +235,15 @@ def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
     return keys
 
 
-async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> bytes:
-    """``render_estimate``, in a worker thread when a long ``text`` must be counted for each model.
+async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> EstimateResponse:
+    """``estimate_workload``, in a worker thread when a long ``text`` must be counted for each model.
 
     Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
     counted on the event loop would stall every other request meanwhile.
     """
     if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
-        return await anyio.to_thread.run_sync(render_estimate, service, request)
-    return render_estimate(service, request)
+        return await anyio.to_thread.run_sync(estimate_workload, service, request)
+    return estimate_workload(service, request)
 
 
 def _estimate_out(t: TierEstimate, input_tokens: int, notes: list[str]) -> EstimateOut:
@@ -366,28 +275,20 @@ def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
     )
 
 
-def _fast_path(app):
-    """The estimate routes' middleware (service.fast_path imports this module, so it is imported here)."""
-    from service.fast_path import EstimateFastPath
-
-    return EstimateFastPath(app)
-
-
 @post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,
-      responses=problem_responses(404, 413), middleware=[_fast_path])
+      responses=problem_responses(404, 413))
 async def post_estimate(
     request: Request,
     data: Annotated[EstimateRequest, Body(description="A workload and the models to price it on.",
                                           examples=ESTIMATE_EXAMPLES)],
 ) -> Response[EstimateResponse]:
     """Price a workload on every tier of each model: per request, per 1k requests, per period, per year."""
-    service = svc(request.app.state)  # not a `state` parameter: Litestar injecting one costs ~7 µs a request
-    body = await estimate_off_the_loop(service, data)
-    return json_response(request, msgspec.Raw(body), version=service.catalog.version, max_age_s=POST_MAX_AGE_S)
+    service = svc(request.app.state)
+    return post_answer(await estimate_off_the_loop(service, data))
 
 
 @get("/v1/estimate", summary="Estimate a workload's cost (query parameters, cacheable)", tags=["estimate"],
-     responses=problem_responses(404), middleware=[_fast_path])
+     responses=problem_responses(404))
 async def get_estimate(
     request: Request,
     model: Annotated[list[str], Parameter(description=f"Model to price (repeatable, 1 to {MAX_MODELS}): `model` or "
@@ -433,7 +334,7 @@ async def get_estimate(
                         requests=requests, period=period, tiers=tier, as_of=as_of, version=version,
                         discount_percent=discount_percent),
     )
-    return json_response(request, msgspec.Raw(body), version=service.catalog.version, max_age_s=GET_MAX_AGE_S,
+    return json_response(request, body, version=service.catalog.version, max_age_s=GET_MAX_AGE_S,
                          etag_extra=epoch_salt(service, as_of, version))
 
 

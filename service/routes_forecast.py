@@ -40,7 +40,7 @@ from service.forecast import (
 )
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
-from service.responses import json_response
+from service.responses import post_answer
 from service.routes import rates_for, resolve, svc
 from service.routes_estimate import MAX_MODELS
 from service.schemas import Out
@@ -224,7 +224,7 @@ async def post_forecast(
     """Project the workload month by month on each model (the rules: service/forecast.py)."""
     service = svc(state)
     body = forecast_workload(service, data)
-    return json_response(request, body, version=service.catalog.version, max_age_s=0)
+    return post_answer(body)
 
 
 FORECAST_ROUTES = [post_forecast]

@@ -15,7 +15,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.problems import bad_parameter, problem_responses
-from service.responses import json_response
+from service.responses import post_answer
 from service.routes import resolve, svc
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
@@ -70,7 +70,7 @@ async def post_tokens(
     )
     body = TokensResponse(provider=provider, model=model, tokens=counted.tokens, characters=len(data.text),
                           encoding=counted.encoding, exact=counted.exact, note=note)
-    return json_response(request, body, version=service.catalog.version, max_age_s=0)
+    return post_answer(body)
 
 
 TOKENS_ROUTES = [post_tokens]

@@ -161,3 +161,18 @@ def test_a_long_text_is_counted_off_the_event_loop_with_the_same_answer(client):
                                              "as_of": "2026-11-20"}).json()
     (standard,) = body["estimates"]
     assert standard["input_tokens"] == 20_000 and standard["per_request"] == 0.05  # 20,000 x $2.50 / 1M
+
+
+def test_a_post_with_another_workload_and_the_first_answers_etag_gets_its_own_answer(client):
+    """A POST's answer depends on its body: it carries no ETag, so no other body can be answered 304."""
+    first = client.post("/v1/estimate", json={"models": ["gpt-4o"], "input_tokens": 2000, "output_tokens": 800,
+                                              "requests": 5000, "tiers": ["standard"]})
+    assert first.status_code == 200 and "etag" not in first.headers
+    assert first.headers["cache-control"] == "no-store"
+    tag = client.get("/v1/estimate", params={"model": "gpt-4o", "input_tokens": 2000}).headers["etag"]
+    second = client.post("/v1/estimate", json={"models": ["gpt-4o"], "input_tokens": 4000, "output_tokens": 800,
+                                               "requests": 5000, "tiers": ["standard"]},
+                         headers={"If-None-Match": f'{tag}, {first.headers.get("etag", tag)}'})
+    assert second.status_code == 200
+    # 5,000 x (4,000 x $2.50 + 800 x $10) / 1M = $90 a month
+    assert exact(second)["estimates"][0]["per_period"] == Decimal(90)

@@ -71,7 +71,7 @@ def test_unknown_model_is_a_problem_with_suggestions(served):
     assert "anthropic/claude-sonnet-4-5" in response.json()["suggestions"]
 
 
-def test_estimates_over_real_http_fast_path_and_handler_alike(served):
+def test_estimates_over_real_http_with_and_without_content_length(served):
     """GET and POST estimates as uvicorn sends them; a chunked POST (read by the handler) says the same."""
     body = {"models": ["gpt-4o", "claude-sonnet-4-5"], "input_tokens": 2000, "output_tokens": 800, "requests": 5000,
             "tiers": ["standard", "batch"]}

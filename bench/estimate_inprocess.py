@@ -25,7 +25,7 @@ from decimal import Decimal
 import benchlib
 from service.app import Settings, prepare_service
 from service.estimate import Workload, estimate_model
-from service.routes_estimate import EstimateRequest, estimate_workload
+from service.pricing import EstimateRequest, estimate_workload
 from service.timeutil import utc_now
 
 MODEL = "gpt-4o"

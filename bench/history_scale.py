@@ -52,7 +52,7 @@ from service.catalog import build_catalog
 from service.changesets import Proposal, diff, record_changeset
 from service.db import open_database
 from service.history import AsOfFilter, Served, in_force_counts, page_as_of, rates_as_of
-from service.routes import served_lanes
+from service.queries import served_lanes
 from service.sources import load_registry
 from service.timeutil import to_db, utc_now
 

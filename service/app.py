@@ -10,132 +10,47 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
-import msgspec
 import sqlite_utils
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPIType, Schema, Server
 from litestar.plugins import OpenAPISchemaPlugin
 
-from scrapers.fetch import FetchPolicy
-from service.bootstrap import ingest_bundled, needs_bootstrap
-from service.curated import load_curated
-from service.catalog import Catalog, build_catalog, sync_model_catalog
-from service.db import data_version, open_database
+from service.context import (
+    MIN_ADMIN_TOKEN_CHARS,
+    Service,
+    Settings,
+    SettingsError,
+    admin_token_from,
+    prepare_service,
+)
 from service.field_docs import GENERIC_DECIMAL
-from service.refresh import close_abandoned_runs
-from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
 from service.http_server import JsonBodyOnly
+from service.replication import Heartbeat, LitestreamProcess
 from service.problems import EXCEPTION_HANDLERS
-from service.sources import Registry, load_registry
+from service.routes import ROUTES
+from service.routes_calculator import CALCULATOR_ROUTES
+from service.routes_estimate import ESTIMATE_ROUTES
+from service.routes_forecast import FORECAST_ROUTES
+from service.routes_history import HISTORY_ROUTES
+from service.routes_ops import OPS_ROUTES
+from service.routes_pages import PAGE_ROUTES, DescribedJson, ReferencePage
+from service.routes_tokens import TOKENS_ROUTES
+from service.scheduler import start_scheduler
 from service.timeutil import utc_now
+
+# Settings, Service and the admin token rule live in service.context; importing them from here still works.
+__all__ = ["MIN_ADMIN_TOKEN_CHARS", "Service", "Settings", "SettingsError", "admin_token_from", "create_app",
+           "prepare_service"]
 
 log = logging.getLogger("ratecard")
 
 API_VERSION = "1.0.0"
-
-
-class Settings(msgspec.Struct, kw_only=True, frozen=True):
-    """Everything an operator can set; read from flags and environment at the edge (the CLI)."""
-
-    db_path: str | None = None  # None: an in-memory database (tests)
-    sources_path: str | None = None
-    admin_token: str = ""
-    cors_origins: tuple[str, ...] = ()
-    scheduler: bool = False
-    # How often a reader checks the database for a changeset another process committed.
-    reload_interval_s: float = 2.0
-    stale_after_hours: float = 48.0
-    bootstrap: bool = True
-    # Room for the largest `text` an estimate accepts (MAX_TEXT_CHARS of up to 4 UTF-8 bytes
-    # each), so an over-long text is a 400 naming the field rather than a bare 413.
-    max_body_bytes: int = 4_200_000
-    fetch: FetchPolicy = FetchPolicy()
-    # Serve an existing database without ever writing to it (replicas; a read-only volume).
-    read_only: bool = False
-    # False for `serve --no-scheduler`: an extra server beside the writer refuses admin writes.
-    admin_writes: bool = True
-    # Follow this Litestream replica URL into db_path (implies read_only); see service.replication.
-    replica_of: str | None = None
-    # Stream the database to this Litestream replica URL, and beat a heartbeat this often for replicas.
-    replicate_to: str | None = None
-    heartbeat_s: float = 5.0
-    # Absolute links (the Atom feed) start with this, e.g. https://prices.example.com; empty: relative links.
-    public_base_url: str = ""
-
-
-class Service:
-    """What the handlers share: the database, the registry and the current catalog snapshot."""
-
-    def __init__(self, settings: Settings, db: sqlite_utils.Database, registry: Registry, clock: Callable[[], datetime],
-                 *, followed: FollowedDatabase | None = None):
-        self.settings = settings
-        # A read-only file another process (Litestream) updates: its connection is renewed every reload tick.
-        self._followed = followed
-        self._db = db
-        self.registry = registry
-        self.clock = clock
-        self.catalog: Catalog = build_catalog(self.db, registry, now=clock())
-        self.scheduler = None  # the APScheduler instance, in the one process that runs it
-        self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
-        self.fetch_policy = settings.fetch
-        # Admin writes happen here unless read-only, --no-scheduler, or another worker holds the scheduler.
-        self.writes = not settings.read_only and settings.admin_writes
-        self.write_refusal = ("read-only serving" if settings.read_only else
-                              "" if settings.admin_writes else "this process runs without the scheduler (--no-scheduler)")
-        self.litestream: LitestreamProcess | None = None  # replicating (writer) or following (replica)
-        self.heartbeat: Heartbeat | None = None
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """The database connection: for a followed file, the one of this reload tick (see FollowedDatabase)."""
-        return self._followed.current() if self._followed is not None else self._db
-
-    @db.setter
-    def db(self, value: sqlite_utils.Database) -> None:
-        self._db = value
-
-    def reload(self) -> Catalog:
-        """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""
-        self.catalog = build_catalog(self.db, self.registry, now=self.clock())
-        return self.catalog
-
-    def reload_if_changed(self) -> bool:
-        """Swap in a new snapshot when another process committed a changeset; True if it did."""
-        if self._followed is not None and not self._followed.refresh():
-            return False  # the followed file has not changed
-        if data_version(self.db) != self.catalog.version:
-            self.reload()
-            return True
-        return False
-
-
-def prepare_service(
-    settings: Settings,
-    *,
-    db: sqlite_utils.Database | None = None,
-    clock: Callable[[], datetime] = utc_now,
-) -> Service:
-    """Open the database, load the registry, bootstrap an empty database, and build the catalog.
-
-    Read-only serving opens an existing file read-only and skips every step that writes.
-    """
-    registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
-    if settings.read_only:
-        followed = FollowedDatabase(settings.db_path) if db is None and settings.db_path else None
-        return Service(settings, db, registry, clock, followed=followed)
-    db = db if db is not None else open_database(settings.db_path)
-    sync_model_catalog(db, now=clock())
-    close_abandoned_runs(db, now=clock())
-    if settings.bootstrap and needs_bootstrap(db):
-        ingest_bundled(db, registry, clock=clock)
-    if settings.bootstrap:
-        load_curated(db, now=clock())
-    return Service(settings, db, registry, clock)
 
 
 def create_app(
@@ -153,16 +68,6 @@ def create_app(
     ``litestream`` is the Litestream child started beside this server (replicating or
     following); the app reports it in ``/readyz`` and stops it on shutdown.
     """
-    from service.routes import ROUTES
-    from service.routes_calculator import CALCULATOR_ROUTES
-    from service.routes_pages import PAGE_ROUTES
-    from service.routes_estimate import ESTIMATE_ROUTES
-    from service.routes_forecast import FORECAST_ROUTES
-    from service.routes_tokens import TOKENS_ROUTES
-    from service.routes_history import HISTORY_ROUTES
-    from service.routes_ops import OPS_ROUTES
-    from service.scheduler import start_scheduler
-
     async def start(app: Litestar) -> None:
         svc = service or prepare_service(settings, db=db, clock=clock)
         svc.http = http or httpx.AsyncClient(follow_redirects=True)
@@ -206,6 +111,7 @@ def create_app(
                         *PAGE_ROUTES],
         on_startup=[start],
         on_shutdown=[stop],
+        dependencies={"service": Provide(provide_service, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[JsonBodyOnly()],
         cors_config=cors,
@@ -216,27 +122,9 @@ def create_app(
     )
 
 
-MIN_ADMIN_TOKEN_CHARS = 16
-
-
-class SettingsError(Exception):
-    """A setting the service cannot start with; the message says what to change."""
-
-
-def admin_token_from(raw: str) -> str:
-    """The admin token as configured, without surrounding whitespace; empty turns the admin API off.
-
-    A token that is only whitespace, or shorter than 16 characters once
-    stripped, is refused: the first could never match, the second is guessable.
-    """
-    token = raw.strip()
-    if raw and not token:
-        raise SettingsError("RATECARD_ADMIN_TOKEN is only whitespace: unset it to turn the admin API off, "
-                            f"or set at least {MIN_ADMIN_TOKEN_CHARS} characters")
-    if token and len(token) < MIN_ADMIN_TOKEN_CHARS:
-        raise SettingsError(f"RATECARD_ADMIN_TOKEN has {len(token)} characters; at least {MIN_ADMIN_TOKEN_CHARS} "
-                            "are needed (e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')")
-    return token
+def provide_service(state: State) -> Service:
+    """The service the lifespan put on the app state: what every handler's ``service`` parameter receives."""
+    return state.service
 
 
 def hold_scheduler_lock(db_path: str | None):
@@ -277,8 +165,6 @@ def openapi_config() -> OpenAPIConfig:
     from a CDN, so it works offline); ``/schema/openapi.json`` is the document.
     Both fill the fields the Structs leave undescribed from service.field_docs.
     """
-    from service.routes_pages import DescribedJson, ReferencePage
-
     return OpenAPIConfig(
         title="ratecard",
         version=API_VERSION,

@@ -8,10 +8,9 @@ from pathlib import Path
 from scrapers import PARSER_MODULES, get_parser
 from scrapers.errors import ScrapeError
 from scrapers.observation import SkippedSection, dump_observations
+from service.context import DEFAULT_DB, settings_from
+from service.plot import add_history_parser
 from service.timeutil import parse_moment, utc_now
-
-DEFAULT_DB = "ratecard.db"
-
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
@@ -23,26 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     return args.handler(args) or 0
 
 
-def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides):
-    """Build Settings from flags, falling back to RATECARD_* environment variables.
-
-    ``admin``: read (and check) RATECARD_ADMIN_TOKEN; only ``serve`` answers admin requests.
-    """
-    from service.app import Settings
-
-    from service.app import admin_token_from
-
-    env = os.environ
-    origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
-    return Settings(
-        db_path=getattr(args, "db", None) or env.get("RATECARD_DB") or DEFAULT_DB,
-        sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
-        admin_token=admin_token_from(env.get("RATECARD_ADMIN_TOKEN", "")) if admin else "",
-        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-        **overrides,
-    )
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service (bootstrapping an empty database from the bundled pages first).
 
@@ -52,7 +31,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    from service.app import SettingsError, create_app, prepare_service
+    from service.app import create_app
+    from service.context import SettingsError, prepare_service
     from service.db import NotARatecardDatabase
     from service.replication import ReplicationError, check_replica_url, start_following, start_replicating, \
         wait_for_restore
@@ -214,7 +194,7 @@ def cmd_changesets(args: argparse.Namespace) -> int:
     from service.db import open_database
     from service.history import changesets_page
     from service.responses import encode
-    from service.routes import changeset_out
+    from service.queries import changeset_out
 
     db = open_database(settings_from(args).db_path)
     if args.action == "list":
@@ -275,7 +255,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
 def cmd_agreement(args: argparse.Namespace) -> int:
     """Print where the witnesses disagree with the official rates."""
     from service.agreement import compare_rates
-    from service.app import prepare_service
+    from service.context import prepare_service
 
     service = prepare_service(settings_from(args))
     report = compare_rates(service.catalog, at=utc_now(), provider=args.provider)
@@ -297,10 +277,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
     import msgspec
 
-    from service.app import prepare_service
+    from service.context import prepare_service
     from service.problems import ApiError
     from service.responses import encode
-    from service.routes_estimate import EstimateRequest, estimate_workload
+    from service.pricing import EstimateRequest, estimate_workload
 
     text = None
     if args.text_file:
@@ -434,8 +414,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="Price as of this catalog version.")
     p.add_argument("--discount-percent", default="0", help="A negotiated discount, applied last.")
     p.add_argument("--json", action="store_true", help="Print the JSON answer of POST /v1/estimate.")
-
-    from service.plot import add_history_parser
 
     add_history_parser(sub)
 

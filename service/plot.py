@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from scrapers.vocabulary import KINDS, TIERS
 from service.feed import day_or_time, rate_label, xml_text
+from service.context import DEFAULT_DB
 from service.rates import Rate
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -279,7 +280,6 @@ def _index(order: tuple[str, ...], value: str) -> int:
 
 def add_history_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``ratecard history MODEL [--provider P] [--plot FILE] [--db PATH]`` to the CLI's subcommands."""
-    from service.cli import DEFAULT_DB  # here, not at import: service.cli imports this module
 
     help_text = "Print a model's price history (every interval of every rate), or draw it with --plot."
     p = sub.add_parser("history", help=help_text, description=help_text)
@@ -295,9 +295,8 @@ def add_history_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Print a model's intervals as a table, or write its chart with ``--plot FILE.svg``."""
-    from service.app import prepare_service
+    from service.context import prepare_service, settings_from
     from service.catalog import AmbiguousModel, UnknownModel
-    from service.cli import settings_from
     from service.export import served_history
     from service.sources import OFFICIAL_LANE
 

@@ -13,62 +13,13 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 
+from service.errors import PROBLEM_TYPE_BASE as _TYPE_BASE, ApiError, FieldError, Problem, bad_parameter, problem_type
+
+__all__ = ["ApiError", "FieldError", "Problem", "bad_parameter", "problem_response", "problem_type", "EXCEPTION_HANDLERS"]
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_TYPE_BASE = "https://ratecard.dev/problems/"
 
 log = logging.getLogger("ratecard")
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    """Which input was wrong and why."""
-
-    field: str
-    reason: str
-
-
-class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """An RFC 9457 problem details body."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldError] = []
-    suggestions: list[str] = []
-
-
-class ApiError(Exception):
-    """An error with a status and a reason the client can act on."""
-
-    def __init__(
-        self,
-        status: int,
-        slug: str,
-        title: str,
-        detail: str,
-        *,
-        errors: list[FieldError] | None = None,
-        suggestions: list[str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.problem = Problem(
-            type=_TYPE_BASE + slug,
-            title=title,
-            status=status,
-            detail=detail,
-            errors=errors or [],
-            suggestions=suggestions or [],
-        )
-
-
-def problem_type(slug: str) -> str:
-    """The ``type`` URI of a problem named ``slug``."""
-    return _TYPE_BASE + slug
-
-
-def bad_parameter(field: str, reason: str, *, slug: str = "invalid-parameter", title: str = "Invalid parameter") -> ApiError:
-    """A 400 naming the query parameter or body field that is wrong (``slug``/``title`` say which kind of input)."""
-    return ApiError(400, slug, title, f"{field}: {reason}", errors=[FieldError(field, reason)])
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response:

@@ -1,43 +1,26 @@
 """Read endpoints of the v1 API. Current prices come from the in-memory snapshot."""
 
-from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from scrapers.vocabulary import KINDS, TIERS
-from service.agreement import AgreementReport, agreement_report, catalog_rates_at
-from service.app import Service
-from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
-from service.history import (
-    AsOfFilter,
-    InForceCounts,
-    Served,
-    changeset_time,
-    in_force_counts,
-    model_history,
-    page_as_of,
-    priced_models_as_of,
-    rates_as_of,
-    served_lanes_of,
-    version_known_at,
-)
+from service.catalog import as_witness
+from service.context import Service
+from service.history import AsOfFilter, model_history
 from service.problems import ApiError, bad_parameter, problem_responses
+from service.queries import agreement_for, epoch_salt, knowledge, moment, prices_page, priced_models, rates_for, resolve
 from service.replication import public_url, replica_lag
-from service.rates import Rate
 from service.responses import json_response
 from service.schemas import (
     Replication,
-    ChangeOut,
-    ChangesetOut,
     Health,
-    Liveness,
     HistoryResponse,
+    Liveness,
     ModelDetail,
     ModelsResponse,
     PricesResponse,
@@ -47,9 +30,11 @@ from service.schemas import (
     rate_out,
 )
 from service.sources import OFFICIAL_LANE
-from service.timeutil import from_db, parse_moment
 
 MAX_LIMIT = 5000
+
+# What a handler's ``service`` parameter receives: app.state's Service, provided by create_app.
+ServiceDep = NamedDependency[Service]
 
 # A date (YYYY-MM-DD) or an ISO-8601 time, as timeutil.parse_moment reads them.
 MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
@@ -95,167 +80,6 @@ def _model_id(vendor: str | None, model: str) -> str:
     return f"{vendor}/{model}" if vendor else model
 
 
-def svc(state: State) -> Service:
-    """The service the lifespan put on the app state."""
-    return state.service
-
-
-def resolve(service: Service, name: str, provider: str | None = None) -> ModelKey:
-    """Resolve a model name, or raise a 404 with suggestions / a 400 for an ambiguous name."""
-    try:
-        return service.catalog.resolve(name, provider)
-    except UnknownModel as exc:
-        where = f" for provider {provider!r}" if provider else ""
-        raise ApiError(
-            404, "unknown-model", "Unknown model", f"no model named {name!r}{where}", suggestions=exc.suggestions
-        ) from None
-    except AmbiguousModel as exc:
-        raise ApiError(
-            400, "ambiguous-model", "Ambiguous model",
-            f"{name!r} names models of several providers; use provider/model", suggestions=exc.candidates,
-        ) from None
-
-
-def moment(service: Service, as_of: str | None, version: int | None) -> tuple[datetime, int | None]:
-    """The moment (and version) a read is answered for; now when neither is given."""
-    at = None
-    if as_of is not None:
-        try:
-            at = parse_moment(as_of)
-        except ValueError as exc:
-            raise bad_parameter("as_of", str(exc)) from None
-    if version is not None:
-        if version > service.catalog.version:
-            raise bad_parameter("version", f"no catalog version {version}; the latest is {service.catalog.version}")
-        committed = changeset_time(service.db, version)
-        if committed is None:
-            raise bad_parameter("version", f"{version} is not an applied changeset")
-        return (at or committed), version
-    return (at or service.clock()), None
-
-
-def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey | None = None) -> Sequence[Rate]:
-    """Served rates at a moment: from the snapshot when it covers the moment, else from SQLite.
-
-    For one model from the snapshot this is the snapshot's own tuple, the same object
-    until the model's prices change, so the estimator's index cache hits on it.
-    """
-    catalog = service.catalog
-    if version is None and at >= catalog.built_at:
-        if key:
-            return catalog.rates_at(key, at)
-        return [r for k in catalog.models for r in catalog.rates_at(k, at)]
-    provider, model = key if key else (None, None)
-    rates = rates_as_of(service.db, at, served=served_lanes(service), provider=provider, model=model, version=version)
-    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates]
-
-
-def prices_page(
-    service: Service, at: datetime, version: int | None, chosen: AsOfFilter, *, limit: int, offset: int
-) -> tuple[list[Rate], int]:
-    """A page of served rates at a moment and the count of all of them.
-
-    From the snapshot when it covers the moment; else paged in SQL, so a page
-    of a past catalog costs its rows, not the whole catalog's.
-    """
-    catalog = service.catalog
-    if version is None and at >= catalog.built_at:
-        key = (chosen.provider, chosen.model) if chosen.model else None
-        rows = [
-            r for r in rates_for(service, at, None, key)
-            if (chosen.provider is None or r.provider == chosen.provider)
-            and (chosen.tier is None or r.tier == chosen.tier) and (chosen.kind is None or r.kind == chosen.kind)
-        ]
-        return rows[offset : offset + limit], len(rows)
-    chosen = chosen._replace(served=served_lanes(service))
-    counts = in_force_counts_of(service, chosen) if version is None and chosen.model is None else None
-    page, total = page_as_of(service.db, at, chosen, version=version, limit=limit, offset=offset, counts=counts)
-    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
-
-
-def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:
-    """The snapshot's per-model counts for a provider/tier/kind filter, taken on first use.
-
-    None when the database has moved past the snapshot (a commit whose new
-    snapshot is not swapped in yet): the page then counts for itself.
-    """
-    catalog = service.catalog
-    memo_key = ("in-force-counts", chosen.provider, chosen.tier, chosen.kind)
-    counts = catalog.memo.get(memo_key)
-    if counts is None:
-        counts = in_force_counts(service.db, chosen)
-        if counts.version != catalog.version:
-            return None
-        catalog.memo[memo_key] = counts
-    return counts
-
-
-def priced_models(service: Service, at: datetime, version: int | None) -> set[ModelKey]:
-    """The served models with a rate in force at a moment."""
-    catalog = service.catalog
-    if version is None and at >= catalog.built_at:
-        return {k for k in catalog.models if catalog.rates_at(k, at)}
-    served = served_lanes(service)
-    counts = in_force_counts_of(service, AsOfFilter(served=served)) if version is None else None
-    if counts is not None:
-        return {key for key, _ in counts.by_model(at)}
-    return priced_models_as_of(service.db, at, served=served, version=version)
-
-
-def served_lanes(service: Service) -> Served:
-    """The snapshot's lane choice for SQL reads of the past, worked out once per snapshot."""
-    catalog = service.catalog
-    served = catalog.memo.get(("served",))
-    if served is None:
-        served_from = {key: info.served_from for key, info in catalog.models.items()}
-        served = served_lanes_of(service.db, served_from, service.registry.designated_witness)
-        catalog.memo[("served",)] = served
-    return served
-
-
-def agreement_for(
-    service: Service,
-    at: datetime,
-    version: int | None,
-    *,
-    key: ModelKey | None = None,
-    provider: str | None = None,
-    witnesses: list[str] | None = None,
-) -> AgreementReport:
-    """What the witnesses said of the official rates at a moment, as known now or at ``version``.
-
-    From the snapshot when it covers the moment, else from SQLite (every
-    witness lane of the registry); models are served from today's lane either way.
-    """
-    catalog = service.catalog
-    if version is None and at >= catalog.built_at:
-        official, stated = catalog_rates_at(catalog, at, provider=provider, model_key=key)
-    else:
-        witness_lanes = sorted(s.lane for s in service.registry.sources.values() if s.role == "witness")
-        rows = rates_as_of(service.db, at, lanes=(OFFICIAL_LANE, *witness_lanes), provider=key[0] if key else provider,
-                           model=key[1] if key else None, version=version)
-        officially_served = {k for k, info in catalog.models.items() if info.served_from == OFFICIAL_LANE}
-        rows = [r for r in rows if (r.provider, r.model) in officially_served]
-        official = [r for r in rows if r.lane == OFFICIAL_LANE]
-        stated = [r for r in rows if r.lane != OFFICIAL_LANE]
-    return agreement_report(official, stated, at=at, catalog_version=version or catalog.version, witnesses=witnesses)
-
-
-def knowledge(service: Service, as_of: str | None, version: int | None) -> tuple[datetime, int]:
-    """The knowledge a history read shows: (as of when, catalog version).
-
-    ``version`` is a changeset; ``as_of`` is a moment, meaning the newest
-    changeset committed by then (version 0 before the first), never past the
-    served snapshot's. Given both, the earlier knowledge wins. Neither: now
-    and the current version.
-    """
-    at, ver = moment(service, as_of, version)  # 400s naming as_of or version
-    if as_of is not None:
-        by_then = min(version_known_at(service.db, at) or 0, service.catalog.version)
-        ver = by_then if ver is None else min(ver, by_then)
-    return at, service.catalog.version if ver is None else ver
-
-
 def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> None:
     if value is not None and value not in allowed:
         raise bad_parameter(field, f"{value!r} is not one of {', '.join(allowed)}")
@@ -264,7 +88,7 @@ def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> No
 @get("/v1/prices", summary="Rate rows, current or at a moment", tags=["prices"], responses=problem_responses(404))
 async def get_prices(
     request: Request,
-    state: State,
+    service: ServiceDep,
     provider: ProviderFilter = None,
     model: Annotated[str | None, Parameter(description="Only this model (id, display name or alias).",
                                            examples=[Example(value="claude-sonnet-4-5")])] = None,
@@ -278,7 +102,6 @@ async def get_prices(
     offset: Offset = 0,
 ) -> Response[PricesResponse]:
     """Flat rate rows with provenance: every tier and kind, long-context rates by `min_prompt_tokens`."""
-    service = svc(state)
     _check_choice("tier", tier, TIERS)
     _check_choice("kind", kind, KINDS)
     if provider is not None and provider not in service.catalog.providers:
@@ -299,7 +122,7 @@ async def get_prices(
      responses=problem_responses())
 async def list_models(
     request: Request,
-    state: State,
+    service: ServiceDep,
     provider: ProviderFilter = None,
     q: Annotated[str | None, Parameter(description="Case-insensitive text to find in ids, names and aliases.",
                                        examples=[Example(value="sonnet")])] = None,
@@ -314,7 +137,6 @@ async def list_models(
     that moment (as known now, or at `version`). Names, aliases and status
     are today's: they are not versioned.
     """
-    service = svc(state)
     at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
     priced = None if at is None else priced_models(service, at, ver)
     needle = (q or "").lower()
@@ -332,12 +154,11 @@ async def list_models(
 
 @get(_MODEL_PATHS, summary="One model with its rates", tags=["models"], responses=problem_responses(404))
 async def get_model(
-    request: Request, state: State, provider: ProviderPath, model: ModelPath, as_of: AsOf = None,
+    request: Request, service: ServiceDep, provider: ProviderPath, model: ModelPath, as_of: AsOf = None,
     version: Version = None, vendor: VendorPath = None,
 ) -> Response[ModelDetail]:
     """One model (resolved through aliases) with every rate in force now or at `as_of` / `version`,
     and what the witnesses stated for those rates at that moment."""
-    service = svc(state)
     key = resolve(service, _model_id(vendor, model), provider)
     at, ver = moment(service, as_of, version)
     body = ModelDetail(
@@ -352,7 +173,7 @@ async def get_model(
      summary="Every interval of every rate of a model, as known now or then")
 async def get_model_history(
     request: Request,
-    state: State,
+    service: ServiceDep,
     provider: ProviderPath,
     model: ModelPath,
     vendor: VendorPath = None,
@@ -369,7 +190,6 @@ async def get_model_history(
 ) -> Response[HistoryResponse]:
     """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance,
     as known now or at `as_of` / `version`."""
-    service = svc(state)
     key = resolve(service, _model_id(vendor, model), provider)
     lane = service.catalog.models[key].served_from
     at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
@@ -394,14 +214,13 @@ async def get_model_history(
 @get("/v1/providers", summary="Providers, their sources and model counts, current or at a moment", tags=["models"],
      responses=problem_responses())
 async def list_providers(
-    request: Request, state: State, as_of: AsOf = None, version: Version = None
+    request: Request, service: ServiceDep, as_of: AsOf = None, version: Version = None
 ) -> Response[ProvidersResponse]:
     """Every provider with prices, the sources that read it, and where its prices are served from.
 
     With `as_of` or `version`: only providers with a model priced at that
     moment, and `models` counts those models. Not paginated: one row per provider.
     """
-    service = svc(state)
     at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
     priced = None if at is None else priced_models(service, at, ver)
     counts: dict[str, int] = {}
@@ -420,26 +239,6 @@ async def list_providers(
     ]
     body = ProvidersResponse(catalog_version=ver or service.catalog.version, providers=providers, as_of=at)
     return json_response(request, body, version=service.catalog.version)
-
-
-def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
-    """Shape a stored changeset and its changes for the API."""
-    def dec(text: str | None) -> Decimal | None:
-        return None if text is None else Decimal(text)
-
-    return ChangesetOut(
-        id=cs["id"], created_at=from_db(cs["created_at"]), source=cs["source_id"], status=cs["status"],
-        reason=cs["reason"], origin_id=cs["origin_id"],
-        changes=[
-            ChangeOut(
-                action=c["action"], provider=c["provider"], model=c["model"], tier=c["tier"], kind=c["kind"],
-                min_prompt_tokens=c["min_prompt_tokens"], old_usd_per_mtok=dec(c["old_usd_per_mtok"]),
-                new_usd_per_mtok=dec(c["new_usd_per_mtok"]), old_basis=c["old_basis"], new_basis=c["new_basis"],
-                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=c["url"],
-            )
-            for c in changes
-        ],
-    )
 
 
 @get("/healthz", summary="Liveness", tags=["health"], cache=False)
@@ -481,13 +280,6 @@ def replication_state(service: Service) -> Replication | None:
         url = public_url(settings.replica_of) if settings.replica_of else ""
         return Replication(role="replica", **{"url": url, **child}, **lag)
     return Replication(role="writer", **{"url": public_url(settings.replicate_to or ""), **child})
-
-
-def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:
-    """ETag salt for current-price answers: changes when an announced price takes effect."""
-    if as_of or version:
-        return ""
-    return service.catalog.epoch(service.clock())
 
 
 ROUTES = [get_prices, list_models, get_model, get_model_history, list_providers, healthz, readyz]

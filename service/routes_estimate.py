@@ -6,68 +6,24 @@ get cacheable answers. Both price from the in-memory snapshot unless
 ``as_of`` / ``version`` ask for another moment.
 """
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-import anyio.to_thread
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from service.app import Service
-from service.catalog import ModelKey
-from service.estimate import (
-    Line,
-    MAX_REQUESTS_PER_PERIOD,
-    MAX_TOKENS_PER_REQUEST,
-    ModelEstimate,
-    NoRatesError,
-    TierEstimate,
-    Workload,
-    WorkloadError,
-    estimate_model,
-    rank_estimates,
-)
-from service.problems import ApiError, bad_parameter, problem_responses
-from service.batch_limits import BatchPlan
+from service.pricing import MAX_MODELS, EstimateRequest, EstimateResponse, estimate_off_the_loop, invalid_workload
+from service.problems import problem_responses
 from service.responses import json_response, post_answer
-from service.routes import AsOf, Version, epoch_salt, moment, rates_for, resolve, svc
-from service.schemas import Out
-from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
+from service.routes import AsOf, ServiceDep, Version
+from service.estimate import MAX_REQUESTS_PER_PERIOD, MAX_TOKENS_PER_REQUEST
+from service.queries import epoch_salt
+from service.tokens import MAX_TEXT_CHARS
 
-MAX_MODELS = 20
 # How long a client may reuse a GET's answer (priced now: until the day's prices change, by its ETag).
 GET_MAX_AGE_S = 60
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
-
-
-class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """A workload: tokens per request, volume per period, and the models to price it on."""
-
-    models: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_MODELS,
-                                              description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}.")]
-    input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
-                                              description="Prompt tokens per request (the whole prompt).")] | None = None
-    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
-                                      description="A prompt to count with each model's tokenizer, "
-                                      "instead of input_tokens.")] | None = None
-    cached_input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
-                                                     description="Of the prompt, tokens read from cache.")] = 0
-    cache_write_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
-                                                    description="Of the prompt, tokens written to cache.")] = 0
-    cache_ttl: Literal["5m", "1h"] = "5m"
-    output_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
-                                               description="Output tokens per request.")] = 0
-    requests: Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUESTS_PER_PERIOD, description="Requests per period.")] = 1
-    period: Literal["day", "week", "month"] = "month"
-    tiers: list[str] | None = None
-    as_of: Annotated[str, msgspec.Meta(description="Price at this date or ISO-8601 time (past or announced future), "
-                                       "as in `/v1/prices?as_of=`.")] | None = None
-    version: Annotated[int, msgspec.Meta(ge=1, description="Price as the catalog stood at this version.")] | None = None
-    # Checked (0 to 100) by validate_workload: msgspec cannot bound a Decimal.
-    discount_percent: Decimal = Decimal(0)
 
 
 # The DESIGN's worked example (GPT-4o at $2.50/$10: $65.00 standard, $32.50 batch) and a past-moment one.
@@ -84,206 +40,14 @@ ESTIMATE_EXAMPLES = [
 ]
 
 
-class SavingsOut(Out):
-    """What this tier saves against standard per period (negative: it costs more)."""
-
-    usd: Decimal
-    percent: Decimal | None
-
-
-class BatchPlanOut(Out):
-    """How many batch jobs the volume needs under the provider's per-batch limits."""
-
-    jobs_per_period: int
-    max_requests_per_batch: int
-    max_bytes_per_batch: int
-    estimated_bytes_per_request: int
-    limited_by: str
-    url: str
-
-
-class EstimateOut(Out):
-    """The workload priced on one tier of one model."""
-
-    provider: str
-    model: str
-    tier: str
-    min_prompt_tokens: int
-    input_tokens: int
-    per_request: Decimal
-    per_1k_requests: Decimal
-    per_period: Decimal
-    per_year: Decimal
-    period: str
-    lines: list[Line]  # the estimator's own line items, as they are
-    savings_vs_standard: SavingsOut | None
-    valid_from: datetime
-    source: list[str]
-    warnings: list[str]
-    batch_plan: BatchPlanOut | None = None
-
-
-class EstimateResponse(Out):
-    """Estimates ranked cheapest model first; within a model, tiers in standard, batch, flex, priority order."""
-
-    catalog_version: int
-    as_of: datetime
-    requests: int
-    period: str
-    estimates: list[EstimateOut]
-    warnings: list[str]
-
-
-def _problem(field: str, reason: str) -> ApiError:
-    return bad_parameter(field, reason, slug="invalid-workload", title="Invalid workload")
-
-
-class PricedWorkload(msgspec.Struct, frozen=True):
-    """A workload priced on each model that had prices, ranked cheapest first, not yet written out.
-
-    ``models`` holds each model's estimate with the input tokens it was priced at (counted per model when the workload gave ``text``)
-    and the notes to put before its tiers' warnings.
-    """
-
-    models: list[tuple[ModelEstimate, int, list[str]]]
-    warnings: list[str]
-    at: datetime
-    version: int
-
-
-def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload:
-    """Resolve the models, count text if given, price each model at the moment asked for, and rank."""
-    if request.input_tokens is None and request.text is None:
-        raise _problem("input_tokens", "give input_tokens or text")
-    if request.input_tokens is not None and request.text is not None:
-        raise _problem("text", "give input_tokens or text, not both")
-    at, version = moment(service, request.as_of, request.version)
-    keys = resolve_models(service, request.models)
-    results: dict[ModelKey, tuple[ModelEstimate, int, list[str]]] = {}
-    warnings: list[str] = []
-    workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
-    for key in keys:
-        input_tokens, notes = request.input_tokens, []
-        if request.text is not None:
-            try:
-                counted = count_tokens(key[0], key[1], request.text)
-            except TokenCountError as exc:
-                raise _problem("text", str(exc)) from None
-            input_tokens = counted.tokens
-            if not counted.exact:
-                notes.append(f"input_tokens {counted.tokens} is an approximation ({counted.encoding}); "
-                             f"{key[0]} does not publish its tokenizer")
-        try:
-            workload = workloads.get(input_tokens)
-            if workload is None:
-                workload = workloads[input_tokens] = Workload(  # validated as it is built
-                    input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
-                    cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
-                    output_tokens=request.output_tokens, requests=request.requests, period=request.period,
-                    discount_percent=request.discount_percent,
-                )
-            rates = rates_for(service, at, version, key)
-            if not rates:
-                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
-                continue
-            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers)
-        except WorkloadError as exc:
-            raise _problem(exc.field, exc.reason) from None
-        except NoRatesError as exc:
-            warnings.append(str(exc))
-            continue
-        warnings.extend(estimate.warnings)
-        results[(estimate.provider, estimate.model)] = (estimate, input_tokens, notes)
-    ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
-    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
-
-
-def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
-    """The answer to an estimate request: every tier of each priced model, cheapest model first."""
-    priced = price_workload(service, request)
-    out = []
-    for estimate, input_tokens, notes in priced.models:
-        for tier in estimate.tiers:
-            out.append(_estimate_out(tier, input_tokens, notes))
-    return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
-                            period=request.period, estimates=out, warnings=priced.warnings)
-
-
-_RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo
-_RESOLVED_MAX = 4096  # names come from clients: bound what one snapshot remembers
-
-
-def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
-    """The distinct models ``names`` resolve to, in order; a 404/400 problem for the first that does not.
-
-    A name resolves the same way for as long as a snapshot lives, so each snapshot
-    remembers the names it has resolved (normalising a name and looking up its
-    candidates costs more than the rest of resolving three models). Only names that
-    resolved are kept, so an unknown name still gets its suggestions every time.
-    """
-    memo: dict[str, ModelKey] = service.catalog.memo.setdefault(_RESOLVED, {})  # type: ignore[assignment]
-    keys: list[ModelKey] = []
-    for name in names:
-        key = memo.get(name)
-        if key is None:
-            key = resolve(service, name)
-            if len(memo) >= _RESOLVED_MAX:
-                memo.clear()
-            memo[name] = key
-        if key not in keys:
-            keys.append(key)
-    return keys
-
-
-async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> EstimateResponse:
-    """``estimate_workload``, in a worker thread when a long ``text`` must be counted for each model.
-
-    Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
-    counted on the event loop would stall every other request meanwhile.
-    """
-    if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
-        return await anyio.to_thread.run_sync(estimate_workload, service, request)
-    return estimate_workload(service, request)
-
-
-def _estimate_out(t: TierEstimate, input_tokens: int, notes: list[str]) -> EstimateOut:
-    """One tier's estimate in the API's shape.
-
-    The TierEstimate is dropped once shaped, so its lists are handed on rather than
-    copied. ``batch_plan`` is added only when there is one: a call with 16 keyword
-    arguments goes through a dict in CPython and costs about three times one with 15.
-    """
-    saved = t.savings_vs_standard
-    out = EstimateOut(
-        provider=t.provider, model=t.model, tier=t.tier, min_prompt_tokens=t.min_prompt_tokens,
-        input_tokens=input_tokens, per_request=t.usd_per_request, per_1k_requests=t.usd_per_1k_requests,
-        per_period=t.usd_per_period, per_year=t.usd_per_year, period=t.period, lines=t.lines,
-        savings_vs_standard=None if saved is None else SavingsOut(usd=saved.usd_per_period, percent=saved.percent),
-        valid_from=t.valid_from, source=t.source_ids, warnings=notes + t.warnings if notes else t.warnings,
-    )
-    plan = t.batch_plan
-    if plan is None:
-        return out
-    return msgspec.structs.replace(out, batch_plan=_batch_plan_out(plan))
-
-
-def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
-    return BatchPlanOut(
-        jobs_per_period=plan.jobs_per_period, max_requests_per_batch=plan.max_requests_per_batch,
-        max_bytes_per_batch=plan.max_bytes_per_batch, estimated_bytes_per_request=plan.estimated_bytes_per_request,
-        limited_by=plan.limited_by, url=plan.url,
-    )
-
-
 @post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,
       responses=problem_responses(404, 413))
 async def post_estimate(
-    request: Request,
+    service: ServiceDep,
     data: Annotated[EstimateRequest, Body(description="A workload and the models to price it on.",
                                           examples=ESTIMATE_EXAMPLES)],
 ) -> Response[EstimateResponse]:
     """Price a workload on every tier of each model: per request, per 1k requests, per period, per year."""
-    service = svc(request.app.state)
     return post_answer(await estimate_off_the_loop(service, data))
 
 
@@ -291,6 +55,7 @@ async def post_estimate(
      responses=problem_responses(404))
 async def get_estimate(
     request: Request,
+    service: ServiceDep,
     model: Annotated[list[str], Parameter(description=f"Model to price (repeatable, 1 to {MAX_MODELS}): `model` or "
                                           "`provider/model`.",
                                           examples=[Example(value=["gpt-4o"]),
@@ -324,9 +89,8 @@ async def get_estimate(
         schema_extra={"description": DISCOUNT_DESCRIPTION, "default": 0})] = Decimal(0),
 ) -> Response[EstimateResponse]:
     """The GET form of the estimate, for calculator pages: same answer, cacheable by URL."""
-    service = svc(request.app.state)
     if len(model) > MAX_MODELS:
-        raise _problem("model", f"at most {MAX_MODELS} models per estimate")
+        raise invalid_workload("model", f"at most {MAX_MODELS} models per estimate")
     body = await estimate_off_the_loop(
         service,
         EstimateRequest(models=model, input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,

@@ -5,28 +5,18 @@ from typing import Annotated, NamedTuple
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
-from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from service.app import Service
+from service.context import Service
 from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv, served_history
 from service.feed import ATOM_MEDIA_TYPE, TAG_AUTHORITY, atom_feed
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import answer_headers, json_response, not_modified
-from service.routes import (
-    MOMENT_PATTERN,
-    AsOf,
-    ProviderFilter,
-    Version,
-    changeset_out,
-    moment,
-    rates_for,
-    resolve,
-    svc,
-)
+from service.queries import changeset_out, moment, rates_for, resolve
+from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version
 from service.schemas import ChangesResponse, rate_out
 from service.timeutil import parse_moment
 
@@ -61,7 +51,7 @@ LITELLM_FILENAME = "model_prices_and_context_window.json"
 @get("/v1/changes", summary="The change feed", tags=["history"], responses=problem_responses(404))
 async def list_changes(
     request: Request,
-    state: State,
+    service: ServiceDep,
     since: Since = None,
     until: Until = None,
     provider: ProviderFilter = None,
@@ -72,7 +62,6 @@ async def list_changes(
     limit: ChangesetsPerPage = 50,
 ) -> Response[ChangesResponse]:
     """Applied changesets, newest first, each with its changes (added, changed, delisted, relisted, withdrawn)."""
-    service = svc(state)
     bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
     if model and provider:
         model = resolve(service, model, provider)[1]
@@ -95,7 +84,7 @@ async def list_changes(
      response_description="`json`: an array of rate rows (as /v1/prices); `csv`: the same rows; `litellm`: an object.")
 async def export_rates(
     request: Request,
-    state: State,
+    service: ServiceDep,
     # Checked by hand (not typed as Literal) so a 400 names `format`, not the Python name `format_`.
     format_: Annotated[str, _query_alias(
         "format", schema_extra={"enum": list(EXPORT_FORMATS)},
@@ -122,7 +111,6 @@ async def export_rates(
     places. The body of `format=json` is shown; `csv` has the same columns
     (empty cells for null), `litellm` maps LiteLLM model keys to price fields.
     """
-    service = svc(state)
     for name, value, allowed in (("format", format_, EXPORT_FORMATS), ("scope", scope_, EXPORT_SCOPES)):
         if value not in allowed:
             raise bad_parameter(name, f"{value!r} is not one of {', '.join(allowed)}")
@@ -180,7 +168,7 @@ def _history_selection(service: Service, as_of: str | None, version: int | None,
      responses=problem_responses(404))
 async def get_changes_atom(
     request: Request,
-    state: State,
+    service: ServiceDep,
     provider: ProviderFilter = None,
     model: ModelFilter = None,
     since: Since = None,
@@ -192,7 +180,6 @@ async def get_changes_atom(
     Filters as in `/v1/changes`; each entry links to its changeset's JSON.
     An unknown model or provider is a 404 rather than a feed that stays empty forever.
     """
-    service = svc(state)
     bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
     _check_provider(service, provider)
     if model:

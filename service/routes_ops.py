@@ -6,19 +6,20 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from scrapers.observation import SkippedSection
 from service.agreement import RateAgreement, WitnessSummary
-from service.app import Service
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped
 from service.responses import json_response
-from service.routes import AsOf, ProviderFilter, Version, agreement_for, changeset_out, moment, replication_state, svc
+from service.queries import agreement_for, changeset_out, moment
+from service.routes import AsOf, ProviderFilter, ServiceDep, Version, replication_state
 from service.scheduler import next_due, next_run_times, refresh_source
 from service.schemas import ChangesetOut, Out, Replication
 from service.timeutil import from_db
@@ -114,9 +115,8 @@ class DecisionOut(Out):
 
 
 @get("/v1/sources", summary="Scraper health per source", tags=["sources"], responses=problem_responses())
-async def list_sources(state: State) -> Response[SourcesResponse]:
+async def list_sources(service: ServiceDep) -> Response[SourcesResponse]:
     """Each source's last run, last success, age of its data, staleness and next scheduled run."""
-    service = svc(state)
     now = service.clock()
     upcoming = next_run_times(service.scheduler)
     out = []
@@ -159,7 +159,7 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
 
 @get("/v1/runs", summary="Refresh runs", tags=["sources"], responses=problem_responses())
 async def list_runs(
-    state: State,
+    service: ServiceDep,
     source: Annotated[str | None, Parameter(description="Only this source id.", examples=[Example(value="anthropic")])] = None,
     status: Annotated[str | None, Parameter(description=f"Only this status: {', '.join(RUN_STATUSES)}.",
                                             examples=[Example(value="failed")])] = None,
@@ -169,7 +169,6 @@ async def list_runs(
                                     ge=1, le=MAX_RUNS_PER_PAGE, examples=[Example(value=20)])] = 50,
 ) -> Response[RunsResponse]:
     """Every refresh attempt with how it ended, newest first."""
-    service = svc(state)
     if status is not None and status not in RUN_STATUSES:
         raise bad_parameter("status", f"{status!r} is not one of {', '.join(RUN_STATUSES)}")
     if source is not None and source not in service.registry.sources:
@@ -198,35 +197,36 @@ async def list_runs(
                     headers={"Cache-Control": "no-cache"})
 
 
-def require_writer(service: Service) -> None:
-    """Admin writes happen only in the process that runs the scheduler: elsewhere a 503 naming why.
+def require_writer(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """The admin writes' Guard: they happen only in the process that runs the scheduler; elsewhere a 503 naming why.
 
     A replica or a worker without the scheduler would otherwise write beside
     the one writer (or into a file Litestream follows). Retrying may reach the
     writer's worker; a read-only replica never is one.
     """
+    service = connection.app.state.service
     if not service.writes:
         raise ApiError(503, "read-only", "Not the writer",
                        f"this process does not write ({service.write_refusal}): send admin writes to the "
                        "process that runs the scheduler")
 
 
-def require_admin(request: Request, service: Service) -> None:
-    """Admin endpoints need ``Authorization: Bearer <RATECARD_ADMIN_TOKEN>``; without a token they are off."""
-    token = service.settings.admin_token
+def require_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """The admin endpoints' Guard: ``Authorization: Bearer <RATECARD_ADMIN_TOKEN>``; without a token they are off."""
+    token = connection.app.state.service.settings.admin_token
     if not token:
         raise ApiError(404, "admin-disabled", "Admin API disabled",
                        "the admin API is off: set RATECARD_ADMIN_TOKEN to enable it")
-    given = request.headers.get("authorization", "")
+    given = connection.headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
         raise ApiError(401, "unauthorized", "Unauthorized", "a valid bearer token is required")
 
 
-@get("/v1/admin/changesets", summary="Changesets by status (admin)", tags=["admin"], responses=problem_responses(401, 404))
+@get("/v1/admin/changesets", summary="Changesets by status (admin)", tags=["admin"], responses=problem_responses(401, 404),
+     guards=[require_admin])
 async def admin_list_changesets(
-    request: Request,
-    state: State,
+    service: ServiceDep,
     status: Annotated[str, Parameter(description=f"Only this status: {', '.join(CHANGESET_STATUSES)}.",
                                      examples=[Example(value="quarantined")])] = "quarantined",
     before: Annotated[int | None, Parameter(description="Page cursor: changesets with a smaller id (the previous "
@@ -236,8 +236,6 @@ async def admin_list_changesets(
                                     examples=[Example(value=20)])] = MAX_CHANGESETS_LISTED,
 ) -> Response[ChangesetsResponse]:
     """Changesets awaiting a decision (or decided), with their proposed changes."""
-    service = svc(state)
-    require_admin(request, service)
     if status not in CHANGESET_STATUSES:
         raise bad_parameter("status", f"must be {', '.join(CHANGESET_STATUSES[:-1])} or {CHANGESET_STATUSES[-1]}")
     page = changesets_page(service.db, status=status, after_id=before or 0, limit=limit)
@@ -247,12 +245,9 @@ async def admin_list_changesets(
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/approve", summary="Approve a quarantined changeset", tags=["admin"],
-      status_code=200, responses=problem_responses(401, 404, 409, 503))
-async def admin_approve(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
+      status_code=200, responses=problem_responses(401, 404, 409, 503), guards=[require_admin, require_writer])
+async def admin_approve(service: ServiceDep, changeset_id: ChangesetId) -> DecisionOut:
     """Apply a quarantined changeset as a new catalog version."""
-    service = svc(state)
-    require_admin(request, service)
-    require_writer(service)
     try:
         applied = approve_changeset(service.db, changeset_id, now=service.clock())
     except NotQuarantined as exc:
@@ -262,12 +257,9 @@ async def admin_approve(request: Request, state: State, changeset_id: ChangesetI
 
 
 @post("/v1/admin/changesets/{changeset_id:int}/reject", summary="Reject a quarantined changeset", tags=["admin"],
-      status_code=200, responses=problem_responses(401, 404, 409, 503))
-async def admin_reject(request: Request, state: State, changeset_id: ChangesetId) -> DecisionOut:
+      status_code=200, responses=problem_responses(401, 404, 409, 503), guards=[require_admin, require_writer])
+async def admin_reject(service: ServiceDep, changeset_id: ChangesetId) -> DecisionOut:
     """Discard a quarantined changeset; the prices stay as they were."""
-    service = svc(state)
-    require_admin(request, service)
-    require_writer(service)
     try:
         reject_changeset(service.db, changeset_id, now=service.clock())
     except NotQuarantined as exc:
@@ -287,12 +279,9 @@ class RefreshOut(Out):
 
 
 @post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200,
-      responses=problem_responses(401, 404, 503))
-async def admin_refresh(request: Request, state: State, source_id: SourceId) -> RefreshOut:
+      responses=problem_responses(401, 404, 503), guards=[require_admin, require_writer])
+async def admin_refresh(service: ServiceDep, source_id: SourceId) -> RefreshOut:
     """Fetch and ingest one registered source now, as its scheduled job would."""
-    service = svc(state)
-    require_admin(request, service)
-    require_writer(service)
     source = service.registry.sources.get(source_id)
     if source is None:
         raise ApiError(404, "unknown-source", "Unknown source", f"no source {source_id!r}",
@@ -319,7 +308,7 @@ class AgreementOut(Out):
      tags=["sources"], responses=problem_responses())
 async def get_agreement(
     request: Request,
-    state: State,
+    service: ServiceDep,
     provider: ProviderFilter = None,
     witness: Annotated[list[str] | None, Parameter(description="Only these witness source ids (repeatable).",
                                                    examples=[Example(value=["openrouter", "litellm"])])] = None,
@@ -332,7 +321,6 @@ async def get_agreement(
     force at that moment (as known now, or at `version`), compared the same way.
     Not paginated: `disagreements` lists every miss, `witnesses` one line per witness.
     """
-    service = svc(state)
     if witness:
         unknown = [w for w in witness if w not in service.registry.sources or
                    service.registry.sources[w].role != "witness"]

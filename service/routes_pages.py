@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response, get
-from litestar.datastructures import State
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.params import Parameter
 
@@ -18,7 +17,8 @@ from service.field_docs import describe
 from service.history import changesets_page
 from service.pages import render_changes, render_reference
 from service.problems import bad_parameter
-from service.routes import changeset_out, resolve, svc
+from service.queries import changeset_out, resolve
+from service.routes import ServiceDep
 from service.routes_calculator import PAGE_CSP
 from service.timeutil import parse_moment
 
@@ -61,15 +61,13 @@ class DescribedJson(JsonRenderPlugin):
 
 @get("/changes", include_in_schema=False, media_type=MediaType.HTML)
 async def changes_page(
-    request: Request,
-    state: State,
+    service: ServiceDep,
     provider: Annotated[str | None, Parameter(description="Only this provider id.")] = None,
     model: Annotated[str | None, Parameter(description="Only this model (with provider: any of its names).")] = None,
     since: Annotated[str | None, Parameter(description="Only changes taking effect at or after this date.")] = None,
     before: Annotated[int | None, Parameter(description="Changesets older than this version (paging).", ge=1)] = None,
 ) -> Response[str]:
     """The change feed as a page: newest changesets first, filtered as ``/v1/changes`` is, with links to it."""
-    service = svc(state)
     filters = {k: v for k, v in (("provider", provider), ("model", model), ("since", since)) if v}
     bounds = {}
     if since:

@@ -10,13 +10,13 @@ from typing import Annotated
 import anyio.to_thread
 import msgspec
 from litestar import Request, Response, post
-from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.problems import bad_parameter, problem_responses
+from service.routes import ServiceDep
 from service.responses import post_answer
-from service.routes import resolve, svc
+from service.queries import resolve
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
 
@@ -50,12 +50,11 @@ _EXAMPLE = {"model": "gpt-4o", "text": "How much does a million tokens cost?"}
       responses=problem_responses(404, 413))
 async def post_tokens(
     request: Request,
-    state: State,
+    service: ServiceDep,
     data: Annotated[TokensRequest, Body(description="A model and a text.",
                                         examples=[Example(summary="A short prompt for gpt-4o", value=_EXAMPLE)])],
 ) -> Response[TokensResponse]:
     """Count ``text`` with ``model``'s tokenizer: exact for OpenAI models, approximate (and said so) for others."""
-    service = svc(state)
     provider, model = resolve(service, data.model)
     try:
         if len(data.text) > THREAD_OVER_CHARS:

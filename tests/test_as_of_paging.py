@@ -22,7 +22,7 @@ from service.app import Service
 from service.catalog import as_witness
 from service.db import MIGRATIONS, open_database
 from service.history import AsOfFilter, InForceCounts, in_force_counts, page_as_of, rates_as_of
-from service.routes import priced_models, served_lanes
+from service.queries import priced_models, served_lanes
 from service.sources import OFFICIAL_LANE
 from service.timeutil import from_db
 from tests.test_as_of_everywhere import BEFORE_CURATED, GPT_4O_SWITCH, LATEST, O3_CUT

@@ -15,7 +15,7 @@ import pytest
 import ratecard_data
 
 from scrapers import get_parser
-from service.routes import served_lanes
+from service.queries import served_lanes
 from tests.conftest import FIXTURES
 
 SNAPSHOTS = ratecard_data.path("snapshots")

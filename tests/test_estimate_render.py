@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.responses import encode
-from service.routes_estimate import EstimateRequest, estimate_workload
+from service.pricing import EstimateRequest, estimate_workload
 
 
 def request(**fields) -> EstimateRequest:

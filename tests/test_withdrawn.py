@@ -21,7 +21,7 @@ from service.db import open_database
 from service.feed import describe_change
 from service.history import changesets_page, model_history, rates_as_of
 from service.refresh import ingest_page
-from service.routes import changeset_out
+from service.queries import changeset_out
 from service.sources import load_registry
 from tests.test_api import exact
 

@@ -1,0 +1,413 @@
+"""The application layer's pricing: a workload priced on each model at a moment, and a forecast.
+
+The shapes of an estimate and a forecast request and answer live here, as the
+HTTP handlers and the CLI share them; the arithmetic is service.estimate's and
+service.forecast's. No HTTP types: an invalid workload raises an
+:class:`ApiError` (a problem detail).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import anyio.to_thread
+import msgspec
+
+from service.batch_limits import BatchPlan
+from service.catalog import ModelKey
+from service.context import Service
+from service.errors import ApiError, bad_parameter
+from service.estimate import (
+    Line,
+    MAX_REQUESTS_PER_PERIOD,
+    STANDARD_TIER,
+    MAX_TOKENS_PER_REQUEST,
+    ModelEstimate,
+    NoRatesError,
+    TierEstimate,
+    Workload,
+    WorkloadError,
+    estimate_model,
+    rank_estimates,
+)
+from service.forecast import (
+    DEFAULT_MONTHS,
+    MAX_MONTHS,
+    ForecastPlan,
+    ModelForecast,
+    forecast_model,
+    month_label,
+    month_starts,
+    requests_for_spend,
+)
+from service.queries import moment, rates_for, resolve
+from service.rates import Rate
+from service.schemas import Out
+from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
+
+
+MAX_MODELS = 20
+
+
+class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A workload: tokens per request, volume per period, and the models to price it on."""
+
+    models: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_MODELS,
+                                              description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}.")]
+    input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                              description="Prompt tokens per request (the whole prompt).")] | None = None
+    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
+                                      description="A prompt to count with each model's tokenizer, "
+                                      "instead of input_tokens.")] | None = None
+    cached_input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                                     description="Of the prompt, tokens read from cache.")] = 0
+    cache_write_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                                    description="Of the prompt, tokens written to cache.")] = 0
+    cache_ttl: Literal["5m", "1h"] = "5m"
+    output_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                               description="Output tokens per request.")] = 0
+    requests: Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUESTS_PER_PERIOD, description="Requests per period.")] = 1
+    period: Literal["day", "week", "month"] = "month"
+    tiers: list[str] | None = None
+    as_of: Annotated[str, msgspec.Meta(description="Price at this date or ISO-8601 time (past or announced future), "
+                                       "as in `/v1/prices?as_of=`.")] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, description="Price as the catalog stood at this version.")] | None = None
+    # Checked (0 to 100) by validate_workload: msgspec cannot bound a Decimal.
+    discount_percent: Decimal = Decimal(0)
+
+
+class SavingsOut(Out):
+    """What this tier saves against standard per period (negative: it costs more)."""
+
+    usd: Decimal
+    percent: Decimal | None
+
+
+class BatchPlanOut(Out):
+    """How many batch jobs the volume needs under the provider's per-batch limits."""
+
+    jobs_per_period: int
+    max_requests_per_batch: int
+    max_bytes_per_batch: int
+    estimated_bytes_per_request: int
+    limited_by: str
+    url: str
+
+
+class EstimateOut(Out):
+    """The workload priced on one tier of one model."""
+
+    provider: str
+    model: str
+    tier: str
+    min_prompt_tokens: int
+    input_tokens: int
+    per_request: Decimal
+    per_1k_requests: Decimal
+    per_period: Decimal
+    per_year: Decimal
+    period: str
+    lines: list[Line]  # the estimator's own line items, as they are
+    savings_vs_standard: SavingsOut | None
+    valid_from: datetime
+    source: list[str]
+    warnings: list[str]
+    batch_plan: BatchPlanOut | None = None
+
+
+class EstimateResponse(Out):
+    """Estimates ranked cheapest model first; within a model, tiers in standard, batch, flex, priority order."""
+
+    catalog_version: int
+    as_of: datetime
+    requests: int
+    period: str
+    estimates: list[EstimateOut]
+    warnings: list[str]
+
+
+def invalid_workload(field: str, reason: str) -> ApiError:
+    """A 400 naming the workload field that is wrong."""
+    return bad_parameter(field, reason, slug="invalid-workload", title="Invalid workload")
+
+
+class PricedWorkload(msgspec.Struct, frozen=True):
+    """A workload priced on each model that had prices, ranked cheapest first, not yet written out.
+
+    ``models`` holds each model's estimate with the input tokens it was priced at (counted per model when the workload gave ``text``)
+    and the notes to put before its tiers' warnings.
+    """
+
+    models: list[tuple[ModelEstimate, int, list[str]]]
+    warnings: list[str]
+    at: datetime
+    version: int
+
+
+def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload:
+    """Resolve the models, count text if given, price each model at the moment asked for, and rank."""
+    if request.input_tokens is None and request.text is None:
+        raise invalid_workload("input_tokens", "give input_tokens or text")
+    if request.input_tokens is not None and request.text is not None:
+        raise invalid_workload("text", "give input_tokens or text, not both")
+    at, version = moment(service, request.as_of, request.version)
+    keys = resolve_models(service, request.models)
+    results: dict[ModelKey, tuple[ModelEstimate, int, list[str]]] = {}
+    warnings: list[str] = []
+    workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
+    for key in keys:
+        input_tokens, notes = request.input_tokens, []
+        if request.text is not None:
+            try:
+                counted = count_tokens(key[0], key[1], request.text)
+            except TokenCountError as exc:
+                raise invalid_workload("text", str(exc)) from None
+            input_tokens = counted.tokens
+            if not counted.exact:
+                notes.append(f"input_tokens {counted.tokens} is an approximation ({counted.encoding}); "
+                             f"{key[0]} does not publish its tokenizer")
+        try:
+            workload = workloads.get(input_tokens)
+            if workload is None:
+                workload = workloads[input_tokens] = Workload(  # validated as it is built
+                    input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
+                    cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
+                    output_tokens=request.output_tokens, requests=request.requests, period=request.period,
+                    discount_percent=request.discount_percent,
+                )
+            rates = rates_for(service, at, version, key)
+            if not rates:
+                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
+                continue
+            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers)
+        except WorkloadError as exc:
+            raise invalid_workload(exc.field, exc.reason) from None
+        except NoRatesError as exc:
+            warnings.append(str(exc))
+            continue
+        warnings.extend(estimate.warnings)
+        results[(estimate.provider, estimate.model)] = (estimate, input_tokens, notes)
+    ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
+    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
+
+
+def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
+    """The answer to an estimate request: every tier of each priced model, cheapest model first."""
+    priced = price_workload(service, request)
+    out = []
+    for estimate, input_tokens, notes in priced.models:
+        for tier in estimate.tiers:
+            out.append(_estimate_out(tier, input_tokens, notes))
+    return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
+                            period=request.period, estimates=out, warnings=priced.warnings)
+
+
+_RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo
+
+
+_RESOLVED_MAX = 4096  # names come from clients: bound what one snapshot remembers
+
+
+def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
+    """The distinct models ``names`` resolve to, in order; a 404/400 problem for the first that does not.
+
+    A name resolves the same way for as long as a snapshot lives, so each snapshot
+    remembers the names it has resolved (normalising a name and looking up its
+    candidates costs more than the rest of resolving three models). Only names that
+    resolved are kept, so an unknown name still gets its suggestions every time.
+    """
+    memo: dict[str, ModelKey] = service.catalog.memo.setdefault(_RESOLVED, {})  # type: ignore[assignment]
+    keys: list[ModelKey] = []
+    for name in names:
+        key = memo.get(name)
+        if key is None:
+            key = resolve(service, name)
+            if len(memo) >= _RESOLVED_MAX:
+                memo.clear()
+            memo[name] = key
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> EstimateResponse:
+    """``estimate_workload``, in a worker thread when a long ``text`` must be counted for each model.
+
+    Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
+    counted on the event loop would stall every other request meanwhile.
+    """
+    if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
+        return await anyio.to_thread.run_sync(estimate_workload, service, request)
+    return estimate_workload(service, request)
+
+
+def _estimate_out(t: TierEstimate, input_tokens: int, notes: list[str]) -> EstimateOut:
+    """One tier's estimate in the API's shape.
+
+    The TierEstimate is dropped once shaped, so its lists are handed on rather than
+    copied. ``batch_plan`` is added only when there is one: a call with 16 keyword
+    arguments goes through a dict in CPython and costs about three times one with 15.
+    """
+    saved = t.savings_vs_standard
+    out = EstimateOut(
+        provider=t.provider, model=t.model, tier=t.tier, min_prompt_tokens=t.min_prompt_tokens,
+        input_tokens=input_tokens, per_request=t.usd_per_request, per_1k_requests=t.usd_per_1k_requests,
+        per_period=t.usd_per_period, per_year=t.usd_per_year, period=t.period, lines=t.lines,
+        savings_vs_standard=None if saved is None else SavingsOut(usd=saved.usd_per_period, percent=saved.percent),
+        valid_from=t.valid_from, source=t.source_ids, warnings=notes + t.warnings if notes else t.warnings,
+    )
+    plan = t.batch_plan
+    if plan is None:
+        return out
+    return msgspec.structs.replace(out, batch_plan=_batch_plan_out(plan))
+
+
+def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
+    return BatchPlanOut(
+        jobs_per_period=plan.jobs_per_period, max_requests_per_batch=plan.max_requests_per_batch,
+        max_bytes_per_batch=plan.max_bytes_per_batch, estimated_bytes_per_request=plan.estimated_bytes_per_request,
+        limited_by=plan.limited_by, url=plan.url,
+    )
+
+
+Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)]
+
+
+class ForecastRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A workload's monthly volume, growth and traffic mix, and the models to project it on.
+
+    The Decimal fields are bounded in code (msgspec cannot bound a Decimal):
+    growth -100 to 1000 percent, shares 0 to 1, all with at most 6 decimal places.
+    """
+
+    models: Annotated[list[str], msgspec.Meta(
+        min_length=1, max_length=MAX_MODELS,
+        description="Models as `model` or `provider/model`; each is projected with the whole traffic.")]
+    input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                              description="Prompt tokens per request (the whole prompt).")]
+    monthly_requests: Annotated[int, msgspec.Meta(
+        ge=0, le=MAX_REQUESTS_PER_PERIOD,
+        description="Requests in the first month; or give monthly_spend_usd instead.")] | None = None
+    cached_input_tokens: Annotated[int, msgspec.Meta(
+        ge=0, le=MAX_TOKENS_PER_REQUEST,
+        description="Of the prompt, tokens a cache hit reads from cache (at most input_tokens).")] = 0
+    output_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
+                                               description="Output tokens per request.")] = 0
+    start_month: Annotated[str, msgspec.Meta(
+        pattern=r"^\d{4}-\d{2}$", description="First month, YYYY-MM (UTC); default the current month.")] | None = None
+    months: Annotated[int, msgspec.Meta(ge=1, le=MAX_MONTHS,
+                                        description=f"Months to project, 1 to {MAX_MONTHS}.")] = DEFAULT_MONTHS
+    monthly_growth_percent: Annotated[Decimal, msgspec.Meta(
+        description="Growth of requests per month in percent, compounding (-100 to 1000).")] = Decimal(0)
+    batch_share: Annotated[Decimal, msgspec.Meta(
+        description="Share of requests sent through the batch tier, 0 to 1.")] = Decimal(0)
+    cache_hit_share: Annotated[Decimal, msgspec.Meta(
+        description="Share of requests whose cached_input_tokens are read from cache, 0 to 1.")] = Decimal(0)
+    migration_hours: Annotated[Decimal, msgspec.Meta(
+        description="Engineering hours to move the batch share to batch (with hourly_rate_usd).")] | None = None
+    hourly_rate_usd: Annotated[Decimal, msgspec.Meta(
+        description="Cost of one engineering hour in USD (with migration_hours).")] | None = None
+    monthly_spend_usd: Annotated[Decimal, msgspec.Meta(
+        description=("Instead of monthly_requests: what the workload costs a month today, in USD, on spend_model. "
+                     "The first month's requests are this spend over spend_model's standard, uncached price per "
+                     "request at the start month's rates, rounded half-even."))] | None = None
+    spend_model: Annotated[str, msgspec.Meta(
+        description="The model monthly_spend_usd is spent on, as `model` or `provider/model`; default the first "
+                    "of models.")] | None = None
+
+
+class SpendBasis(msgspec.Struct, frozen=True, kw_only=True):
+    """How a monthly spend became the first month's requests."""
+
+    provider: Annotated[str, msgspec.Meta(description="Provider of the model the spend is on.")]
+    model: Annotated[str, msgspec.Meta(description="The model the spend is on.")]
+    monthly_spend_usd: Annotated[Decimal, msgspec.Meta(description="The monthly spend given, in USD.")]
+    usd_per_request: Annotated[Decimal, msgspec.Meta(
+        description="The model's standard price of one request with no cache hit, in USD, at priced_at.")]
+    priced_at: Annotated[datetime, msgspec.Meta(
+        description="The moment whose rates priced the request: 00:00 UTC on the 1st of start_month.")]
+
+
+class ForecastResponse(Out):
+    """The projection of each model (in the order asked), priced month by month at the rates then in force."""
+
+    catalog_version: int
+    start_month: str
+    end_month: str
+    monthly_requests: Annotated[int, msgspec.Meta(
+        description="Requests in the first month: as given, or worked out from monthly_spend_usd.")]
+    spend: Annotated[SpendBasis | None, msgspec.Meta(
+        description="How monthly_spend_usd became monthly_requests; null when monthly_requests was given.")]
+    forecasts: list[ModelForecast]
+    warnings: list[str]
+
+
+def _forecast_problem(field: str, reason: str) -> ApiError:
+    return bad_parameter(field, reason, slug="invalid-forecast", title="Invalid forecast")
+
+
+def forecast_workload(service: Service, request: ForecastRequest) -> ForecastResponse:
+    """Validate the plan, resolve the models and project each one month by month."""
+    start_month = request.start_month or month_label(service.clock())
+    keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
+    try:
+        monthly, spend = _first_month_requests(service, request, start_month, keys)
+        plan = ForecastPlan(
+            start_month=start_month, months=request.months,
+            input_tokens=request.input_tokens, cached_input_tokens=request.cached_input_tokens,
+            output_tokens=request.output_tokens, monthly_requests=monthly,
+            monthly_growth_percent=request.monthly_growth_percent, batch_share=request.batch_share,
+            cache_hit_share=request.cache_hit_share, migration_hours=request.migration_hours,
+            hourly_rate_usd=request.hourly_rate_usd,
+        )
+    except WorkloadError as exc:
+        raise _forecast_problem(exc.field, exc.reason) from None
+    forecasts = [forecast_model(key[0], key[1], _rates_reader(service, key), plan) for key in keys]
+    # One list for every model: say which model a note is about when it does not.
+    warnings = [w if w.startswith(f"{f.provider}/{f.model} ") else f"{f.provider}/{f.model}: {w}"
+                for f in forecasts for w in f.warnings]
+    last = month_label(month_starts(plan.start_month, plan.months)[-1])
+    return ForecastResponse(catalog_version=service.catalog.version, start_month=plan.start_month, end_month=last,
+                            monthly_requests=plan.monthly_requests, spend=spend, forecasts=forecasts,
+                            warnings=warnings)
+
+
+def _first_month_requests(service: Service, request: ForecastRequest, start_month: str,
+                          keys: list[ModelKey]) -> tuple[int, SpendBasis | None]:
+    """The first month's requests: as given, or bought by ``monthly_spend_usd`` on ``spend_model``.
+
+    The spend is priced at the rates in force when the first month starts
+    (today's prices for the current month), every request at standard with
+    no cache hit, so the first month's baseline is the spend.
+    """
+    if request.monthly_spend_usd is None:
+        if request.monthly_requests is None:
+            raise WorkloadError("monthly_requests", "required field missing (or give monthly_spend_usd)")
+        if request.spend_model is not None:
+            raise WorkloadError("spend_model", "only with monthly_spend_usd")
+        return request.monthly_requests, None
+    if request.monthly_requests is not None:
+        raise WorkloadError("monthly_spend_usd", "give monthly_requests or monthly_spend_usd, not both")
+    key = resolve(service, request.spend_model) if request.spend_model is not None else keys[0]
+    (at,) = month_starts(start_month, 1)
+    rates = tuple(rates_for(service, at, None, key))
+    workload = Workload(input_tokens=request.input_tokens, output_tokens=request.output_tokens, requests=1,
+                        period="month")
+    try:
+        estimate = estimate_model(rates, workload, tiers=[STANDARD_TIER])
+    except NoRatesError as exc:
+        raise WorkloadError("spend_model", f"{key[0]}/{key[1]} has no rates at {start_month}: {exc}") from None
+    standard = next((t for t in estimate.tiers if t.tier == STANDARD_TIER), None)
+    if standard is None:
+        raise WorkloadError("spend_model", f"{key[0]}/{key[1]} has no standard rates at {start_month}")
+    per_request = standard.usd_per_request
+    requests = requests_for_spend(request.monthly_spend_usd, per_request)
+    return requests, SpendBasis(provider=key[0], model=key[1], monthly_spend_usd=request.monthly_spend_usd,
+                                usd_per_request=per_request, priced_at=at)
+
+
+def _rates_reader(service: Service, key: ModelKey):
+    def rates_at(at: datetime) -> tuple[Rate, ...]:
+        return tuple(rates_for(service, at, None, key))
+
+    return rates_at

@@ -1,0 +1,217 @@
+"""The application layer's queries: what the HTTP handlers and the CLI both ask of the catalog.
+
+Resolve a model, the moment of an ``as_of``/``version``, the rates served at a
+moment, a page of them, the models priced then, what the witnesses said, and the
+knowledge a history read shows. Current answers come from the in-memory snapshot;
+past ones from SQLite (service.history), through the service's store. No HTTP
+types here: a query that cannot be answered raises an :class:`ApiError`
+(a problem detail), which the HTTP layer writes and the CLI prints.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from service.agreement import AgreementReport, agreement_report, catalog_rates_at
+from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
+from service.context import Service
+from service.errors import ApiError, bad_parameter
+from service.history import (
+    AsOfFilter,
+    InForceCounts,
+    Served,
+    changeset_time,
+    in_force_counts,
+    page_as_of,
+    priced_models_as_of,
+    rates_as_of,
+    served_lanes_of,
+    version_known_at,
+)
+from service.rates import Rate
+from service.schemas import ChangeOut, ChangesetOut
+from service.sources import OFFICIAL_LANE
+from service.timeutil import from_db, parse_moment
+
+
+def resolve(service: Service, name: str, provider: str | None = None) -> ModelKey:
+    """Resolve a model name, or raise a 404 with suggestions / a 400 for an ambiguous name."""
+    try:
+        return service.catalog.resolve(name, provider)
+    except UnknownModel as exc:
+        where = f" for provider {provider!r}" if provider else ""
+        raise ApiError(
+            404, "unknown-model", "Unknown model", f"no model named {name!r}{where}", suggestions=exc.suggestions
+        ) from None
+    except AmbiguousModel as exc:
+        raise ApiError(
+            400, "ambiguous-model", "Ambiguous model",
+            f"{name!r} names models of several providers; use provider/model", suggestions=exc.candidates,
+        ) from None
+
+
+def moment(service: Service, as_of: str | None, version: int | None) -> tuple[datetime, int | None]:
+    """The moment (and version) a read is answered for; now when neither is given."""
+    at = None
+    if as_of is not None:
+        try:
+            at = parse_moment(as_of)
+        except ValueError as exc:
+            raise bad_parameter("as_of", str(exc)) from None
+    if version is not None:
+        if version > service.catalog.version:
+            raise bad_parameter("version", f"no catalog version {version}; the latest is {service.catalog.version}")
+        committed = changeset_time(service.db, version)
+        if committed is None:
+            raise bad_parameter("version", f"{version} is not an applied changeset")
+        return (at or committed), version
+    return (at or service.clock()), None
+
+
+def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey | None = None) -> Sequence[Rate]:
+    """Served rates at a moment: from the snapshot when it covers the moment, else from SQLite.
+
+    For one model from the snapshot this is the snapshot's own tuple, the same object
+    until the model's prices change, so the estimator's index cache hits on it.
+    """
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        if key:
+            return catalog.rates_at(key, at)
+        return [r for k in catalog.models for r in catalog.rates_at(k, at)]
+    provider, model = key if key else (None, None)
+    rates = rates_as_of(service.db, at, served=served_lanes(service), provider=provider, model=model, version=version)
+    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates]
+
+
+def prices_page(
+    service: Service, at: datetime, version: int | None, chosen: AsOfFilter, *, limit: int, offset: int
+) -> tuple[list[Rate], int]:
+    """A page of served rates at a moment and the count of all of them.
+
+    From the snapshot when it covers the moment; else paged in SQL, so a page
+    of a past catalog costs its rows, not the whole catalog's.
+    """
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        key = (chosen.provider, chosen.model) if chosen.model else None
+        rows = [
+            r for r in rates_for(service, at, None, key)
+            if (chosen.provider is None or r.provider == chosen.provider)
+            and (chosen.tier is None or r.tier == chosen.tier) and (chosen.kind is None or r.kind == chosen.kind)
+        ]
+        return rows[offset : offset + limit], len(rows)
+    chosen = chosen._replace(served=served_lanes(service))
+    counts = in_force_counts_of(service, chosen) if version is None and chosen.model is None else None
+    page, total = page_as_of(service.db, at, chosen, version=version, limit=limit, offset=offset, counts=counts)
+    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
+
+
+def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:
+    """The snapshot's per-model counts for a provider/tier/kind filter, taken on first use.
+
+    None when the database has moved past the snapshot (a commit whose new
+    snapshot is not swapped in yet): the page then counts for itself.
+    """
+    catalog = service.catalog
+    memo_key = ("in-force-counts", chosen.provider, chosen.tier, chosen.kind)
+    counts = catalog.memo.get(memo_key)
+    if counts is None:
+        counts = in_force_counts(service.db, chosen)
+        if counts.version != catalog.version:
+            return None
+        catalog.memo[memo_key] = counts
+    return counts
+
+
+def priced_models(service: Service, at: datetime, version: int | None) -> set[ModelKey]:
+    """The served models with a rate in force at a moment."""
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        return {k for k in catalog.models if catalog.rates_at(k, at)}
+    served = served_lanes(service)
+    counts = in_force_counts_of(service, AsOfFilter(served=served)) if version is None else None
+    if counts is not None:
+        return {key for key, _ in counts.by_model(at)}
+    return priced_models_as_of(service.db, at, served=served, version=version)
+
+
+def served_lanes(service: Service) -> Served:
+    """The snapshot's lane choice for SQL reads of the past, worked out once per snapshot."""
+    catalog = service.catalog
+    served = catalog.memo.get(("served",))
+    if served is None:
+        served_from = {key: info.served_from for key, info in catalog.models.items()}
+        served = served_lanes_of(service.db, served_from, service.registry.designated_witness)
+        catalog.memo[("served",)] = served
+    return served
+
+
+def agreement_for(
+    service: Service,
+    at: datetime,
+    version: int | None,
+    *,
+    key: ModelKey | None = None,
+    provider: str | None = None,
+    witnesses: list[str] | None = None,
+) -> AgreementReport:
+    """What the witnesses said of the official rates at a moment, as known now or at ``version``.
+
+    From the snapshot when it covers the moment, else from SQLite (every
+    witness lane of the registry); models are served from today's lane either way.
+    """
+    catalog = service.catalog
+    if version is None and at >= catalog.built_at:
+        official, stated = catalog_rates_at(catalog, at, provider=provider, model_key=key)
+    else:
+        witness_lanes = sorted(s.lane for s in service.registry.sources.values() if s.role == "witness")
+        rows = rates_as_of(service.db, at, lanes=(OFFICIAL_LANE, *witness_lanes), provider=key[0] if key else provider,
+                           model=key[1] if key else None, version=version)
+        officially_served = {k for k, info in catalog.models.items() if info.served_from == OFFICIAL_LANE}
+        rows = [r for r in rows if (r.provider, r.model) in officially_served]
+        official = [r for r in rows if r.lane == OFFICIAL_LANE]
+        stated = [r for r in rows if r.lane != OFFICIAL_LANE]
+    return agreement_report(official, stated, at=at, catalog_version=version or catalog.version, witnesses=witnesses)
+
+
+def knowledge(service: Service, as_of: str | None, version: int | None) -> tuple[datetime, int]:
+    """The knowledge a history read shows: (as of when, catalog version).
+
+    ``version`` is a changeset; ``as_of`` is a moment, meaning the newest
+    changeset committed by then (version 0 before the first), never past the
+    served snapshot's. Given both, the earlier knowledge wins. Neither: now
+    and the current version.
+    """
+    at, ver = moment(service, as_of, version)  # 400s naming as_of or version
+    if as_of is not None:
+        by_then = min(version_known_at(service.db, at) or 0, service.catalog.version)
+        ver = by_then if ver is None else min(ver, by_then)
+    return at, service.catalog.version if ver is None else ver
+
+
+def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
+    """Shape a stored changeset and its changes for the API."""
+    def dec(text: str | None) -> Decimal | None:
+        return None if text is None else Decimal(text)
+
+    return ChangesetOut(
+        id=cs["id"], created_at=from_db(cs["created_at"]), source=cs["source_id"], status=cs["status"],
+        reason=cs["reason"], origin_id=cs["origin_id"],
+        changes=[
+            ChangeOut(
+                action=c["action"], provider=c["provider"], model=c["model"], tier=c["tier"], kind=c["kind"],
+                min_prompt_tokens=c["min_prompt_tokens"], old_usd_per_mtok=dec(c["old_usd_per_mtok"]),
+                new_usd_per_mtok=dec(c["new_usd_per_mtok"]), old_basis=c["old_basis"], new_basis=c["new_basis"],
+                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=c["url"],
+            )
+            for c in changes
+        ],
+    )
+
+
+def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:
+    """ETag salt for current-price answers: changes when an announced price takes effect."""
+    if as_of or version:
+        return ""
+    return service.catalog.epoch(service.clock())

@@ -1,0 +1,89 @@
+"""The layers import one way: no import cycles (function-level imports included), and the
+application layer knows nothing of HTTP.
+
+Layers, each importing only those below it: scrapers -> refresh pipeline and store -> catalog
+-> application layer (service.queries, service.pricing, service.context) -> HTTP handlers / CLI.
+"""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("service", "scrapers")
+APPLICATION = ("service.context", "service.queries", "service.pricing")
+
+
+def modules() -> dict[str, Path]:
+    """Every module of the two packages, by dotted name."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).glob("*.py")):
+            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            found[name] = path
+    return found
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+    """The project modules ``name`` imports anywhere in its file (top level or inside a function)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.update(t for t in targets if t in known and t != name)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: imports_of(name, path, set(known)) for name, path in known.items()}
+
+
+def test_every_module_imports():
+    for name in modules():
+        importlib.import_module(name)
+
+
+def test_no_import_cycles_including_function_level_imports():
+    edges = graph()
+    cycles = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(edges[node]):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*path[path.index(target):], target]))
+            elif target not in state:
+                visit(target, [*path, target])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == []
+
+
+def test_scrapers_never_import_service():
+    edges = graph()
+    assert {name: sorted(t for t in targets if t.startswith("service"))
+            for name, targets in edges.items() if name.startswith("scrapers") and any(
+                t.startswith("service") for t in targets)} == {}
+
+
+@pytest.mark.parametrize("name", APPLICATION)
+def test_the_application_layer_has_no_http_types(name):
+    path = modules()[name]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    http = sorted(m for m in imported if m.split(".")[0] in ("litestar", "starlette", "uvicorn")
+                  or m.startswith(("service.routes", "service.app", "service.problems", "service.responses",
+                                   "service.cli", "service.asgi")))
+    assert http == []

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
+import anyio.to_thread
 import httpx
 import sqlite_utils
 from litestar import Litestar
@@ -69,7 +70,8 @@ def create_app(
     following); the app reports it in ``/readyz`` and stops it on shutdown.
     """
     async def start(app: Litestar) -> None:
-        svc = service or prepare_service(settings, db=db, clock=clock)
+        # Opening, migrating and perhaps bootstrapping the database reads and writes SQLite: not on the loop.
+        svc = service or await anyio.to_thread.run_sync(lambda: prepare_service(settings, db=db, clock=clock))
         svc.http = http or httpx.AsyncClient(follow_redirects=True)
         app.state.service = svc
         app.state.reloader = asyncio.create_task(_follow_writer(svc))
@@ -183,7 +185,7 @@ async def _follow_writer(service: Service) -> None:
     while True:
         await asyncio.sleep(service.settings.reload_interval_s)
         try:
-            if service.reload_if_changed():
+            if await service.store.run(service.reload_if_changed):
                 log.info("catalog reloaded at version %s", service.catalog.version)
         except Exception:  # keep serving the last snapshot; the next tick tries again
             log.exception("catalog reload failed")

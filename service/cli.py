@@ -192,7 +192,7 @@ def cmd_changesets(args: argparse.Namespace) -> int:
     """List, show, approve or reject changesets (quarantined ones await a decision)."""
     from service.changesets import NotQuarantined, approve_changeset, reject_changeset
     from service.db import open_database
-    from service.history import changesets_page
+    from service.history import changeset_with_changes, changesets_page
     from service.responses import encode
     from service.queries import changeset_out
 
@@ -207,12 +207,11 @@ def cmd_changesets(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.action == "show":
-            rows = list(db.query("SELECT * FROM changesets WHERE id = ?", [args.id]))
-            if not rows:
+            found = changeset_with_changes(db, args.id)
+            if found is None:
                 print(f"ratecard changesets show: no changeset {args.id}", file=sys.stderr)
                 return 1
-            changes = list(db.query("SELECT * FROM changes WHERE changeset_id = ? ORDER BY id", [args.id]))
-            sys.stdout.buffer.write(encode(changeset_out(rows[0], changes)) + b"\n")
+            sys.stdout.buffer.write(encode(changeset_out(*found)) + b"\n")
         elif args.action == "approve":
             applied = approve_changeset(db, args.id, now=utc_now())
             print(f"changeset {args.id} approved" + (f", applied as {applied}" if applied else ", nothing left to apply"))
@@ -228,6 +227,7 @@ def cmd_changesets(args: argparse.Namespace) -> int:
 def cmd_reparse(args: argparse.Namespace) -> int:
     """Run today's parser over a source's archived bodies, oldest first, without fetching."""
     from service.db import open_database
+    from service.history import archived_pages
     from service.refresh import ingest_page
     from service.sources import load_registry
     from service.timeutil import from_db
@@ -239,16 +239,16 @@ def cmd_reparse(args: argparse.Namespace) -> int:
         return 2
     db = open_database(settings.db_path)
     source = registry.sources[args.source]
-    pages = list(db.query("SELECT sha256, url, fetched_at FROM pages WHERE source_id = ? ORDER BY fetched_at",
-                          [source.id]))
-    for page in pages:
-        body = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
+    count = 0
+    for page in archived_pages(db, source.id):
+        count += 1
+        body = page["body"]
         seen = from_db(page["fetched_at"])
         # A reparse must not stop at "identical body": the parser, not the page, changed.
         result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen, now=utc_now(),
                              trigger="reparse", force=True)
         _print_result(result)
-    print(f"{len(pages)} archived page(s) reparsed", file=sys.stderr)
+    print(f"{count} archived page(s) reparsed", file=sys.stderr)
     return 0
 
 

@@ -23,6 +23,7 @@ from service.db import data_version, open_database
 from service.refresh import close_abandoned_runs
 from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
 from service.sources import Registry, load_registry
+from service.store import Store
 from service.timeutil import utc_now
 
 DEFAULT_DB = "ratecard.db"
@@ -58,7 +59,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class Service:
-    """What the handlers share: the database, the registry and the current catalog snapshot."""
+    """What the handlers share: the database, the registry and the current catalog snapshot.
+
+    ``store`` is the one way into SQLite while serving (reads in worker threads, writes on one
+    writer thread: service.store); ``db`` is the writer's connection, for startup and the CLI.
+    """
 
     def __init__(self, settings: Settings, db: sqlite_utils.Database, registry: Registry, clock: Callable[[], datetime],
                  *, followed: FollowedDatabase | None = None):
@@ -66,6 +71,11 @@ class Service:
         # A read-only file another process (Litestream) updates: its connection is renewed every reload tick.
         self._followed = followed
         self._db = db
+        # The one way into SQLite while serving (service.store). Read-only serving (a replica, a read-only
+        # volume) reads through its one connection, one reader at a time: a followed file's connection is
+        # closed and reopened every reload tick, and a connection per thread would hold its lock forever.
+        self.store = Store(db, None if settings.read_only else settings.db_path,
+                           connection=followed.current if followed is not None else None)
         self.registry = registry
         self.clock = clock
         self.catalog: Catalog = build_catalog(self.db, registry, now=clock())
@@ -89,15 +99,18 @@ class Service:
         self._db = value
 
     def reload(self) -> Catalog:
-        """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""
-        self.catalog = build_catalog(self.db, self.registry, now=self.clock())
+        """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers).
+
+        It reads SQLite: off the event loop (``await service.store.run(service.reload)``).
+        """
+        self.catalog = build_catalog(self.store.reader(), self.registry, now=self.clock())
         return self.catalog
 
     def reload_if_changed(self) -> bool:
-        """Swap in a new snapshot when another process committed a changeset; True if it did."""
+        """Swap in a new snapshot when another process committed a changeset; True if it did (off the loop)."""
         if self._followed is not None and not self._followed.refresh():
             return False  # the followed file has not changed
-        if data_version(self.db) != self.catalog.version:
+        if data_version(self.store.reader()) != self.catalog.version:
             self.reload()
             return True
         return False

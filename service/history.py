@@ -4,7 +4,7 @@ import bisect
 import json
 from array import array
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import NamedTuple
 
@@ -346,3 +346,92 @@ def changesets_page(
         )
         result.append((cs, changes))
     return result
+
+
+def changeset_with_changes(db: sqlite_utils.Database, changeset_id: int) -> tuple[dict, list[dict]] | None:
+    """One changeset of any status and every change in it, or None if there is no such changeset."""
+    rows = list(db.query("SELECT * FROM changesets WHERE id = ?", [changeset_id]))
+    if not rows:
+        return None
+    return rows[0], list(db.query("SELECT * FROM changes WHERE changeset_id = ? ORDER BY id", [changeset_id]))
+
+
+class SourceRuns(NamedTuple):
+    """What the runs and rates say of one source's freshness (stored text, None when never)."""
+
+    last_started_at: str | None
+    last_status: str | None
+    last_error: str
+    last_success_at: str | None
+    last_observed_at: str | None
+    last_skipped_sections: str | None  # as the newest run that parsed the page stored them
+
+
+def source_runs(db: sqlite_utils.Database, source_id: str, *, parsed_statuses: tuple[str, ...]) -> SourceRuns:
+    """A source's last run, its last successful fetch (bundled ingests aside), its newest observed rate,
+    and the skipped sections of its newest run with one of ``parsed_statuses``."""
+    last = db.execute(
+        "SELECT started_at, status, error FROM runs WHERE source_id = ? ORDER BY id DESC LIMIT 1", [source_id]
+    ).fetchone()
+    ok = db.execute(
+        "SELECT max(finished_at) FROM runs WHERE source_id = ?"
+        " AND status IN ('changed','no_change','partial','unchanged') AND trigger != 'bundled'",
+        [source_id],
+    ).fetchone()[0]
+    read = db.execute(
+        f"SELECT skipped_sections FROM runs WHERE source_id = ? AND status IN ({','.join('?' * len(parsed_statuses))})"
+        " ORDER BY id DESC LIMIT 1",
+        [source_id, *parsed_statuses],
+    ).fetchone()
+    data = db.execute("SELECT max(observed_at) FROM rates WHERE source_id = ?", [source_id]).fetchone()[0]
+    return SourceRuns(last[0] if last else None, last[1] if last else None, last[2] if last else "", ok, data,
+                      read[0] if read else None)
+
+
+def runs_page(
+    db: sqlite_utils.Database, *, source: str | None = None, status: str | None = None, before: int | None = None,
+    limit: int = 50,
+) -> list[dict]:
+    """Runs, newest first, optionally of one source and one status; ``before`` pages backwards by id."""
+    where, params = ["1 = 1"], []
+    for column, value in (("source_id", source), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if before:
+        where.append("id < ?")
+        params.append(before)
+    return list(db.query(f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+                         [*params, limit]))
+
+
+def last_validators(db: sqlite_utils.Database, source_id: str) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified of a source's last good fetch, for a conditional GET."""
+    row = db.execute(
+        "SELECT etag, last_modified FROM runs WHERE source_id = ? AND status NOT IN ('failed', 'running')"
+        " AND http_status = 200 ORDER BY id DESC LIMIT 1",
+        [source_id],
+    ).fetchone()
+    return (row[0] or None, row[1] or None) if row else (None, None)
+
+
+def last_attempt_at(db: sqlite_utils.Database, source_id: str) -> datetime | None:
+    """When a source was last fetched for real (bundled ingests, reparses and file ingests aside)."""
+    row = db.execute(
+        "SELECT max(started_at) FROM runs WHERE source_id = ? AND trigger NOT IN ('bundled', 'reparse', 'file')",
+        [source_id],
+    ).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def archived_pages(db: sqlite_utils.Database, source_id: str) -> Iterator[dict]:
+    """A source's archived pages, oldest first: sha256, url, fetched_at (stored text) and body.
+
+    The list is read first and each body as it is reached (a page may be megabytes), so the
+    caller may write between pages.
+    """
+    pages = list(db.query("SELECT sha256, url, fetched_at FROM pages WHERE source_id = ? ORDER BY fetched_at",
+                          [source_id]))
+    for page in pages:
+        page["body"] = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
+        yield page

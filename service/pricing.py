@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-import anyio.to_thread
 import msgspec
 
 from service.batch_limits import BatchPlan
@@ -231,13 +230,15 @@ def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
 
 
 async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> EstimateResponse:
-    """``estimate_workload``, in a worker thread when a long ``text`` must be counted for each model.
+    """``estimate_workload``, in a worker thread when it reads SQLite or counts a long ``text``.
 
-    Counting is CPU-bound (tiktoken releases the GIL); a prompt of up to a million characters
-    counted on the event loop would stall every other request meanwhile.
+    Prices at another moment than now come from SQLite, which is never called on the event
+    loop; counting is CPU-bound (tiktoken releases the GIL), and a prompt of up to a million
+    characters counted on the loop would stall every other request meanwhile.
     """
-    if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
-        return await anyio.to_thread.run_sync(estimate_workload, service, request)
+    if (request.as_of is not None or request.version is not None
+            or (request.text is not None and len(request.text) > THREAD_OVER_CHARS)):
+        return await service.store.run(estimate_workload, service, request)
     return estimate_workload(service, request)
 
 

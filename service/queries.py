@@ -21,7 +21,9 @@ from service.history import (
     InForceCounts,
     Served,
     changeset_time,
+    changesets_page,
     in_force_counts,
+    model_history,
     page_as_of,
     priced_models_as_of,
     rates_as_of,
@@ -29,7 +31,7 @@ from service.history import (
     version_known_at,
 )
 from service.rates import Rate
-from service.schemas import ChangeOut, ChangesetOut
+from service.schemas import ChangeOut, ChangesetOut, HistoryResponse, rate_out
 from service.sources import OFFICIAL_LANE
 from service.timeutil import from_db, parse_moment
 
@@ -61,7 +63,7 @@ def moment(service: Service, as_of: str | None, version: int | None) -> tuple[da
     if version is not None:
         if version > service.catalog.version:
             raise bad_parameter("version", f"no catalog version {version}; the latest is {service.catalog.version}")
-        committed = changeset_time(service.db, version)
+        committed = changeset_time(service.store.reader(), version)
         if committed is None:
             raise bad_parameter("version", f"{version} is not an applied changeset")
         return (at or committed), version
@@ -80,7 +82,7 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     provider, model = key if key else (None, None)
-    rates = rates_as_of(service.db, at, served=served_lanes(service), provider=provider, model=model, version=version)
+    rates = rates_as_of(service.store.reader(), at, served=served_lanes(service), provider=provider, model=model, version=version)
     return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates]
 
 
@@ -103,7 +105,7 @@ def prices_page(
         return rows[offset : offset + limit], len(rows)
     chosen = chosen._replace(served=served_lanes(service))
     counts = in_force_counts_of(service, chosen) if version is None and chosen.model is None else None
-    page, total = page_as_of(service.db, at, chosen, version=version, limit=limit, offset=offset, counts=counts)
+    page, total = page_as_of(service.store.reader(), at, chosen, version=version, limit=limit, offset=offset, counts=counts)
     return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
 
 
@@ -117,7 +119,7 @@ def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | 
     memo_key = ("in-force-counts", chosen.provider, chosen.tier, chosen.kind)
     counts = catalog.memo.get(memo_key)
     if counts is None:
-        counts = in_force_counts(service.db, chosen)
+        counts = in_force_counts(service.store.reader(), chosen)
         if counts.version != catalog.version:
             return None
         catalog.memo[memo_key] = counts
@@ -133,7 +135,7 @@ def priced_models(service: Service, at: datetime, version: int | None) -> set[Mo
     counts = in_force_counts_of(service, AsOfFilter(served=served)) if version is None else None
     if counts is not None:
         return {key for key, _ in counts.by_model(at)}
-    return priced_models_as_of(service.db, at, served=served, version=version)
+    return priced_models_as_of(service.store.reader(), at, served=served, version=version)
 
 
 def served_lanes(service: Service) -> Served:
@@ -142,7 +144,7 @@ def served_lanes(service: Service) -> Served:
     served = catalog.memo.get(("served",))
     if served is None:
         served_from = {key: info.served_from for key, info in catalog.models.items()}
-        served = served_lanes_of(service.db, served_from, service.registry.designated_witness)
+        served = served_lanes_of(service.store.reader(), served_from, service.registry.designated_witness)
         catalog.memo[("served",)] = served
     return served
 
@@ -166,7 +168,7 @@ def agreement_for(
         official, stated = catalog_rates_at(catalog, at, provider=provider, model_key=key)
     else:
         witness_lanes = sorted(s.lane for s in service.registry.sources.values() if s.role == "witness")
-        rows = rates_as_of(service.db, at, lanes=(OFFICIAL_LANE, *witness_lanes), provider=key[0] if key else provider,
+        rows = rates_as_of(service.store.reader(), at, lanes=(OFFICIAL_LANE, *witness_lanes), provider=key[0] if key else provider,
                            model=key[1] if key else None, version=version)
         officially_served = {k for k, info in catalog.models.items() if info.served_from == OFFICIAL_LANE}
         rows = [r for r in rows if (r.provider, r.model) in officially_served]
@@ -185,7 +187,7 @@ def knowledge(service: Service, as_of: str | None, version: int | None) -> tuple
     """
     at, ver = moment(service, as_of, version)  # 400s naming as_of or version
     if as_of is not None:
-        by_then = min(version_known_at(service.db, at) or 0, service.catalog.version)
+        by_then = min(version_known_at(service.store.reader(), at) or 0, service.catalog.version)
         ver = by_then if ver is None else min(ver, by_then)
     return at, service.catalog.version if ver is None else ver
 
@@ -215,3 +217,32 @@ def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:
     if as_of or version:
         return ""
     return service.catalog.epoch(service.clock())
+
+
+def model_history_at(service: Service, key: ModelKey, as_of: str | None, version: int | None) -> HistoryResponse:
+    """A model's intervals of its served lane, as known now or at ``as_of`` / ``version`` (see :func:`knowledge`).
+
+    Pinned to the served snapshot's version: another process may have committed a changeset
+    the snapshot has not picked up yet, and the answer must hold what the version it names
+    held. So the current history is a function of the snapshot alone, and is kept with it.
+    """
+    catalog = service.catalog
+    lane = catalog.models[key].served_from
+    at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
+    memo_key = ("history", key, lane)
+    body = catalog.memo.get(memo_key) if known is None else None
+    if body is None:
+        intervals = model_history(service.store.reader(), key[0], key[1], lane=lane,
+                                  version=catalog.version if known is None else known)
+        body = HistoryResponse(
+            catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
+            intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
+        )
+        if known is None:
+            catalog.memo[memo_key] = body
+    return body
+
+
+def changesets(service: Service, **filters) -> list[ChangesetOut]:
+    """Changesets with their changes, newest first, shaped for answers (filters: ``changesets_page``'s)."""
+    return [changeset_out(cs, changes) for cs, changes in changesets_page(service.store.reader(), **filters)]

@@ -1,6 +1,7 @@
 """Read endpoints of the v1 API. Current prices come from the in-memory snapshot."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
@@ -9,11 +10,19 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from scrapers.vocabulary import KINDS, TIERS
-from service.catalog import as_witness
 from service.context import Service
-from service.history import AsOfFilter, model_history
+from service.history import AsOfFilter
 from service.problems import ApiError, bad_parameter, problem_responses
-from service.queries import agreement_for, epoch_salt, knowledge, moment, prices_page, priced_models, rates_for, resolve
+from service.queries import (
+    agreement_for,
+    epoch_salt,
+    model_history_at,
+    moment,
+    prices_page,
+    priced_models,
+    rates_for,
+    resolve,
+)
 from service.replication import public_url, replica_lag
 from service.responses import json_response
 from service.schemas import (
@@ -29,12 +38,12 @@ from service.schemas import (
     model_out,
     rate_out,
 )
-from service.sources import OFFICIAL_LANE
 
 MAX_LIMIT = 5000
 
 # What a handler's ``service`` parameter receives: app.state's Service, provided by create_app.
 ServiceDep = NamedDependency[Service]
+T = TypeVar("T")
 
 # A date (YYYY-MM-DD) or an ISO-8601 time, as timeutil.parse_moment reads them.
 MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$"
@@ -75,6 +84,14 @@ ProviderFilter = Annotated[str | None, Parameter(description="Only this provider
                                                  examples=[Example(value="anthropic")])]
 
 
+async def at_moment(service: Service, as_of: str | None, version: int | None, fn: Callable[[], T]) -> T:
+    """``fn()``: here for the current catalog, which the snapshot answers; in a worker thread for
+    another moment, which SQLite answers (no SQLite call runs on the event loop)."""
+    if as_of is None and version is None:
+        return fn()
+    return await service.store.run(fn)
+
+
 def _model_id(vendor: str | None, model: str) -> str:
     """The model named by the path: ``vendor/model`` when it took two segments."""
     return f"{vendor}/{model}" if vendor else model
@@ -108,13 +125,17 @@ async def get_prices(
         raise ApiError(404, "unknown-provider", "Unknown provider", f"no provider {provider!r}",
                        suggestions=sorted(service.catalog.providers))
     key = resolve(service, model, provider) if model else None
-    at, ver = moment(service, as_of, version)
-    chosen = AsOfFilter(provider=key[0] if key else provider, model=key[1] if key else None, tier=tier, kind=kind)
-    page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
-    body = PricesResponse(
-        catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
-        rates=[rate_out(r) for r in page],
-    )
+
+    def read() -> PricesResponse:
+        at, ver = moment(service, as_of, version)
+        chosen = AsOfFilter(provider=key[0] if key else provider, model=key[1] if key else None, tier=tier, kind=kind)
+        page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
+        return PricesResponse(
+            catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
+            rates=[rate_out(r) for r in page],
+        )
+
+    body = await at_moment(service, as_of, version, read)
     return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
 
@@ -137,8 +158,7 @@ async def list_models(
     that moment (as known now, or at `version`). Names, aliases and status
     are today's: they are not versioned.
     """
-    at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
-    priced = None if at is None else priced_models(service, at, ver)
+    at, ver, priced = await at_moment(service, as_of, version, lambda: _priced_at(service, as_of, version))
     needle = (q or "").lower()
     infos = [
         info for key, info in service.catalog.models.items()
@@ -160,12 +180,16 @@ async def get_model(
     """One model (resolved through aliases) with every rate in force now or at `as_of` / `version`,
     and what the witnesses stated for those rates at that moment."""
     key = resolve(service, _model_id(vendor, model), provider)
-    at, ver = moment(service, as_of, version)
-    body = ModelDetail(
-        catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
-        rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
-        agreement=list(agreement_for(service, at, ver, key=key).rows),
-    )
+
+    def read() -> ModelDetail:
+        at, ver = moment(service, as_of, version)
+        return ModelDetail(
+            catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
+            rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
+            agreement=list(agreement_for(service, at, ver, key=key).rows),
+        )
+
+    body = await at_moment(service, as_of, version, read)
     return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
 
@@ -191,23 +215,11 @@ async def get_model_history(
     """The model's full price history: each rate's intervals `[valid_from, valid_to)` with provenance,
     as known now or at `as_of` / `version`."""
     key = resolve(service, _model_id(vendor, model), provider)
-    lane = service.catalog.models[key].served_from
-    at, known = (None, None) if as_of is None and version is None else knowledge(service, as_of, version)
     catalog = service.catalog
-    memo_key = ("history", key, lane)
-    body = catalog.memo.get(memo_key) if known is None else None
-    if body is None:
-        # Pinned to the served snapshot's version: another process may have committed a changeset the
-        # snapshot has not picked up yet, and the body must hold what the version it names held. So
-        # the current history is a function of the snapshot alone, and is kept with it.
-        intervals = model_history(service.db, key[0], key[1], lane=lane,
-                                  version=catalog.version if known is None else known)
-        body = HistoryResponse(
-            catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
-            intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
-        )
-        if known is None:
-            catalog.memo[memo_key] = body
+    memo_key = ("history", key, catalog.models[key].served_from)
+    body = catalog.memo.get(memo_key) if as_of is None and version is None else None
+    if body is None:  # the current history is kept with the snapshot: read once per catalog version
+        body = await service.store.run(model_history_at, service, key, as_of, version)
     return json_response(request, body, version=catalog.version, max_age_s=300)
 
 
@@ -221,8 +233,7 @@ async def list_providers(
     With `as_of` or `version`: only providers with a model priced at that
     moment, and `models` counts those models. Not paginated: one row per provider.
     """
-    at, ver = (None, None) if as_of is None and version is None else moment(service, as_of, version)
-    priced = None if at is None else priced_models(service, at, ver)
+    at, ver, priced = await at_moment(service, as_of, version, lambda: _priced_at(service, as_of, version))
     counts: dict[str, int] = {}
     served: dict[str, str] = {}
     for key, info in service.catalog.models.items():
@@ -241,6 +252,14 @@ async def list_providers(
     return json_response(request, body, version=service.catalog.version)
 
 
+def _priced_at(service: Service, as_of: str | None, version: int | None):
+    """The moment, version and priced models of a listing filtered to a moment; all None for the current one."""
+    if as_of is None and version is None:
+        return None, None, None
+    at, ver = moment(service, as_of, version)
+    return at, ver, priced_models(service, at, ver)
+
+
 @get("/healthz", summary="Liveness", tags=["health"], cache=False)
 async def healthz() -> Liveness:
     """The process is up."""
@@ -257,9 +276,11 @@ async def readyz(state: State) -> Response[Health]:
     service: Service | None = getattr(state, "service", None)
     if service is None or not service.catalog.models:
         return Response(content=Health(status="starting"), status_code=503, headers={"Cache-Control": "no-store"})
-    replication = replication_state(service)
-    down = replication is not None and replication.role == "writer" and not replication.running
     settings = service.settings
+    # A replica's lag is read from its database: off the event loop.
+    replication = (await service.store.run(replication_state, service) if settings.replica_of or settings.read_only
+                   else replication_state(service))
+    down = replication is not None and replication.role == "writer" and not replication.running
     body = Health(status="replication-down" if down else "ready", catalog_version=service.catalog.version,
                   models=len(service.catalog.models),
                   mode="replica" if settings.replica_of else ("read-only" if settings.read_only else "writer"),
@@ -275,7 +296,7 @@ def replication_state(service: Service) -> Replication | None:
         return None
     child = service.litestream.state() if service.litestream else {}
     if settings.replica_of or settings.read_only:
-        lag = replica_lag(service.db, served_version=service.catalog.version, now=service.clock())
+        lag = replica_lag(service.store.reader(), served_version=service.catalog.version, now=service.clock())
         # --read-only alone: something other than this process follows the file (no url, no child running).
         url = public_url(settings.replica_of) if settings.replica_of else ""
         return Replication(role="replica", **{"url": url, **child}, **lag)

@@ -52,8 +52,8 @@ async def post_forecast(
         examples=[Example(summary="gpt-4o for a year from 2026-12, half of it moved to batch", value=_EXAMPLE)])],
 ) -> Response[ForecastResponse]:
     """Project the workload month by month on each model (the rules: service/forecast.py)."""
-    body = forecast_workload(service, data)
-    return post_answer(body)
+    # Off the event loop: months in the past read SQLite, and 20 models x 120 months is seconds of CPU.
+    return post_answer(await service.store.run(forecast_workload, service, data))
 
 
 FORECAST_ROUTES = [post_forecast]

@@ -11,12 +11,11 @@ from litestar.params import Parameter
 from service.context import Service
 from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv, served_history
 from service.feed import ATOM_MEDIA_TYPE, TAG_AUTHORITY, atom_feed
-from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import answer_headers, json_response, not_modified
-from service.queries import changeset_out, moment, rates_for, resolve
-from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version
+from service.queries import changesets, moment, rates_for, resolve
+from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version, at_moment
 from service.schemas import ChangesResponse, rate_out
 from service.timeutil import parse_moment
 
@@ -67,13 +66,10 @@ async def list_changes(
         model = resolve(service, model, provider)[1]
     # No changeset newer than the served snapshot: the feed names the version it shows (see get_model_history).
     newest = service.catalog.version + 1
-    page = changesets_page(service.db, provider=provider, model=model, after_id=min(before or newest, newest),
-                           limit=limit, **bounds)
-    body = ChangesResponse(
-        catalog_version=service.catalog.version,
-        changesets=[changeset_out(cs, changes) for cs, changes in page],
-        next_before=page[-1][0]["id"] if len(page) == limit else None,
-    )
+    page = await service.store.run(changesets, service, provider=provider, model=model,
+                                   after_id=min(before or newest, newest), limit=limit, **bounds)
+    body = ChangesResponse(catalog_version=service.catalog.version, changesets=page,
+                           next_before=page[-1].id if len(page) == limit else None)
     return json_response(request, body, version=service.catalog.version)
 
 
@@ -118,9 +114,9 @@ async def export_rates(
     if scope_ == "history":
         if format_ == "litellm":
             raise bad_parameter("format", "a LiteLLM price map holds one price per rate: use scope=catalog")
-        chosen = _history_selection(service, as_of, version, provider)
+        chosen = await service.store.run(_history_selection, service, as_of, version, provider)
     else:
-        chosen = _catalog_selection(service, as_of, version, provider)
+        chosen = await at_moment(service, as_of, version, lambda: _catalog_selection(service, as_of, version, provider))
     version_served = chosen.version or service.catalog.version
     if format_ == "litellm":
         body = litellm_price_map(chosen.rates, catalog_version=version_served, as_of=chosen.at)
@@ -158,7 +154,7 @@ def _history_selection(service: Service, as_of: str | None, version: int | None,
     if as_of is not None:
         raise bad_parameter("as_of", "scope=history exports every interval; use version to fix the knowledge")
     at, ver = moment(service, None, version)  # the same 400s for a version that is not an applied changeset
-    rates = served_history(service.db, service.catalog, provider=provider,
+    rates = served_history(service.store.reader(), service.catalog, provider=provider,
                            version=service.catalog.version if ver is None else ver)  # the served snapshot's
     # History only changes with a new changeset, which changes the ETag's version.
     return _Selection(rates, at, ver, "", 300)
@@ -184,8 +180,8 @@ async def get_changes_atom(
     _check_provider(service, provider)
     if model:
         provider, model = resolve(service, model, provider)
-    page = changesets_page(service.db, provider=provider, model=model, after_id=service.catalog.version + 1,
-                           limit=limit, **bounds)
+    page = await service.store.run(changesets, service, provider=provider, model=model,
+                                   after_id=service.catalog.version + 1, limit=limit, **bounds)
     filters = {k: v for k, v in (("provider", provider), ("model", model), ("since", since), ("until", until)) if v}
     # Links start at the configured public base URL, or are relative; never the request's Host header, which
     # any client sets and which a shared cache would then serve to everyone (the ETag ignores it).
@@ -194,7 +190,7 @@ async def get_changes_atom(
     query = request.scope.get("query_string", b"").decode("latin-1")
     self_url = f"{base}{request.scope['path']}" + (f"?{query}" if query else "")
     document = atom_feed(
-        [changeset_out(cs, changes) for cs, changes in page],
+        page,
         title="ratecard price changes" + "".join(f", {k} {v}" for k, v in filters.items()),
         self_url=self_url,
         feed_id=self_url if base else f"{TAG_AUTHORITY}:{self_url}",

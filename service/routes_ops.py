@@ -14,12 +14,13 @@ from litestar.params import Parameter
 from scrapers.observation import SkippedSection
 from service.agreement import RateAgreement, WitnessSummary
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
-from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped
 from service.responses import json_response
-from service.queries import agreement_for, changeset_out, moment
-from service.routes import AsOf, ProviderFilter, ServiceDep, Version, replication_state
+from service.context import Service
+from service.history import runs_page, source_runs
+from service.queries import agreement_for, changesets, moment
+from service.routes import AsOf, ProviderFilter, ServiceDep, Version, at_moment, replication_state
 from service.scheduler import next_due, next_run_times, refresh_source
 from service.schemas import ChangesetOut, Out, Replication
 from service.timeutil import from_db
@@ -117,44 +118,36 @@ class DecisionOut(Out):
 @get("/v1/sources", summary="Scraper health per source", tags=["sources"], responses=problem_responses())
 async def list_sources(service: ServiceDep) -> Response[SourcesResponse]:
     """Each source's last run, last success, age of its data, staleness and next scheduled run."""
+    body = await service.store.run(_sources_health, service)
+    return Response(content=body, headers={"Cache-Control": "no-cache"})
+
+
+def _sources_health(service: Service) -> SourcesResponse:
     now = service.clock()
     upcoming = next_run_times(service.scheduler)
+    db = service.store.reader()
     out = []
     for source in service.registry.sources.values():
-        last = service.db.execute(
-            "SELECT started_at, status, error FROM runs WHERE source_id = ? ORDER BY id DESC LIMIT 1", [source.id]
-        ).fetchone()
-        ok = service.db.execute(
-            "SELECT max(finished_at) FROM runs WHERE source_id = ?"
-            " AND status IN ('changed','no_change','partial','unchanged') AND trigger != 'bundled'",
-            [source.id],
-        ).fetchone()[0]
-        read = service.db.execute(
-            f"SELECT skipped_sections FROM runs WHERE source_id = ? AND status IN ({','.join('?' * len(PARSED_STATUSES))})"
-            " ORDER BY id DESC LIMIT 1",
-            [source.id, *PARSED_STATUSES],
-        ).fetchone()
-        data = service.db.execute(
-            "SELECT max(observed_at) FROM rates WHERE source_id = ?", [source.id]
-        ).fetchone()[0]
+        runs = source_runs(db, source.id, parsed_statuses=PARSED_STATUSES)
+        ok, data = runs.last_success_at, runs.last_observed_at
         seen = max(filter(None, [ok and from_db(ok), data and from_db(data)]), default=None)
         age = (now - seen).total_seconds() / 3600 if seen else None
         out.append(
             SourceOut(
                 id=source.id, providers=list(source.providers), url=source.url, role=source.role,
                 interval_minutes=source.interval_minutes,
-                last_run_at=from_db(last[0]) if last else None, last_status=last[1] if last else None,
-                last_error=last[2] if last else "", last_success_at=from_db(ok) if ok else None,
+                last_run_at=from_db(runs.last_started_at) if runs.last_started_at else None,
+                last_status=runs.last_status, last_error=runs.last_error,
+                last_success_at=from_db(ok) if ok else None,
                 data_age_hours=round(age, 2) if age is not None else None,
                 stale=age is None or age > service.settings.stale_after_hours,
-                next_run_at=upcoming.get(source.id) or (next_due(service.db, source, now=now) if source.enabled else None),
-                skipped_sections=load_skipped(read[0]) if read else [],
+                next_run_at=upcoming.get(source.id) or (next_due(db, source, now=now) if source.enabled else None),
+                skipped_sections=load_skipped(runs.last_skipped_sections),
             )
         )
-    body = SourcesResponse(catalog_version=service.catalog.version,
+    return SourcesResponse(catalog_version=service.catalog.version,
                            stale_after_hours=service.settings.stale_after_hours, sources=out,
                            replication=replication_state(service))
-    return Response(content=body, headers={"Cache-Control": "no-cache"})
 
 
 @get("/v1/runs", summary="Refresh runs", tags=["sources"], responses=problem_responses())
@@ -173,16 +166,8 @@ async def list_runs(
         raise bad_parameter("status", f"{status!r} is not one of {', '.join(RUN_STATUSES)}")
     if source is not None and source not in service.registry.sources:
         raise bad_parameter("source", f"no source {source!r}")
-    where, params = ["1 = 1"], []
-    for column, value in (("source_id", source), ("status", status)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if before:
-        where.append("id < ?")
-        params.append(before)
-    rows = list(service.db.query(f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-                                 [*params, limit]))
+    rows = await service.store.run(
+        lambda: runs_page(service.store.reader(), source=source, status=status, before=before, limit=limit))
     runs = [
         RunOut(
             id=r["id"], source=r["source_id"], trigger=r["trigger"], started_at=from_db(r["started_at"]),
@@ -238,9 +223,8 @@ async def admin_list_changesets(
     """Changesets awaiting a decision (or decided), with their proposed changes."""
     if status not in CHANGESET_STATUSES:
         raise bad_parameter("status", f"must be {', '.join(CHANGESET_STATUSES[:-1])} or {CHANGESET_STATUSES[-1]}")
-    page = changesets_page(service.db, status=status, after_id=before or 0, limit=limit)
-    body = ChangesetsResponse(changesets=[changeset_out(cs, ch) for cs, ch in page],
-                              next_before=page[-1][0]["id"] if len(page) == limit else None)
+    page = await service.store.run(changesets, service, status=status, after_id=before or 0, limit=limit)
+    body = ChangesetsResponse(changesets=page, next_before=page[-1].id if len(page) == limit else None)
     return Response(content=body, headers={"Cache-Control": "no-store"})
 
 
@@ -249,10 +233,10 @@ async def admin_list_changesets(
 async def admin_approve(service: ServiceDep, changeset_id: ChangesetId) -> DecisionOut:
     """Apply a quarantined changeset as a new catalog version."""
     try:
-        applied = approve_changeset(service.db, changeset_id, now=service.clock())
+        applied = await service.store.write(approve_changeset, changeset_id, now=service.clock())
     except NotQuarantined as exc:
         raise ApiError(409, "not-quarantined", "Not quarantined", str(exc)) from None
-    catalog = service.reload()
+    catalog = await service.store.run(service.reload)
     return DecisionOut(changeset_id=changeset_id, status="approved", applied_as=applied, catalog_version=catalog.version)
 
 
@@ -261,7 +245,7 @@ async def admin_approve(service: ServiceDep, changeset_id: ChangesetId) -> Decis
 async def admin_reject(service: ServiceDep, changeset_id: ChangesetId) -> DecisionOut:
     """Discard a quarantined changeset; the prices stay as they were."""
     try:
-        reject_changeset(service.db, changeset_id, now=service.clock())
+        await service.store.write(reject_changeset, changeset_id, now=service.clock())
     except NotQuarantined as exc:
         raise ApiError(409, "not-quarantined", "Not quarantined", str(exc)) from None
     return DecisionOut(changeset_id=changeset_id, status="rejected", catalog_version=service.catalog.version)
@@ -286,10 +270,10 @@ async def admin_refresh(service: ServiceDep, source_id: SourceId) -> RefreshOut:
     if source is None:
         raise ApiError(404, "unknown-source", "Unknown source", f"no source {source_id!r}",
                        suggestions=sorted(service.registry.sources))
-    result = await refresh_source(service.db, source, service.http, policy=service.fetch_policy, clock=service.clock,
-                                  trigger="admin", db_path=service.settings.db_path)
+    result = await refresh_source(service.store, source, service.http, policy=service.fetch_policy,
+                                  clock=service.clock, trigger="admin")
     if result.changeset_id:
-        service.reload()
+        await service.store.run(service.reload)
     return RefreshOut(source=source_id, status=result.status, run_id=result.run_id, changeset_id=result.changeset_id,
                       error=result.error, catalog_version=service.catalog.version)
 
@@ -326,8 +310,11 @@ async def get_agreement(
                    service.registry.sources[w].role != "witness"]
         if unknown:
             raise bad_parameter("witness", f"not witness sources: {', '.join(unknown)}")
-    at, ver = moment(service, as_of, version)
-    report = agreement_for(service, at, ver, provider=provider, witnesses=witness)
+    def read():
+        at, ver = moment(service, as_of, version)
+        return agreement_for(service, at, ver, provider=provider, witnesses=witness)
+
+    report = await at_moment(service, as_of, version, read)
     body = AgreementOut(catalog_version=report.catalog_version, at=report.at, witnesses=list(report.witnesses),
                         disagreements=list(report.disagreements), compared=len(report.rows))
     epoch = "" if (as_of or version) else service.catalog.epoch(service.clock())

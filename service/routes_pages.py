@@ -14,10 +14,9 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.params import Parameter
 
 from service.field_docs import describe
-from service.history import changesets_page
 from service.pages import render_changes, render_reference
 from service.problems import bad_parameter
-from service.queries import changeset_out, resolve
+from service.queries import changesets, resolve
 from service.routes import ServiceDep
 from service.routes_calculator import PAGE_CSP
 from service.timeutil import parse_moment
@@ -78,13 +77,13 @@ async def changes_page(
     if model and provider:
         model = resolve(service, model, provider)[1]
     newest = service.catalog.version + 1
-    page = changesets_page(service.db, provider=provider, model=model, after_id=min(before or newest, newest),
-                           limit=CHANGESETS_PER_PAGE, **bounds)
+    page = await service.store.run(changesets, service, provider=provider, model=model,
+                                   after_id=min(before or newest, newest), limit=CHANGESETS_PER_PAGE, **bounds)
     query = urlencode(filters)
-    older = (f"/changes?{urlencode({**filters, 'before': page[-1][0]['id']})}"
+    older = (f"/changes?{urlencode({**filters, 'before': page[-1].id})}"
              if len(page) == CHANGESETS_PER_PAGE else None)
     html = render_changes(
-        [changeset_out(cs, changes) for cs, changes in page], filters=filters,
+        page, filters=filters,
         catalog_version=service.catalog.version, older_url=older,
         json_url=f"/v1/changes?{query}" if query else "/v1/changes",
         atom_url=f"/v1/changes.atom?{query}" if query else "/v1/changes.atom",

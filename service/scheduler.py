@@ -5,8 +5,8 @@ writes (``ratecard serve`` without ``--no-scheduler``), with one job per
 source: interval plus jitter, ``max_instances=1``, ``coalesce=True``, a
 misfire grace time and a stable id. ``ratecard refresh`` runs the same
 :func:`refresh_source` once per source. Parsing and the SQLite write happen
-in a worker thread on their own connection, so requests keep being served
-from the snapshot meanwhile.
+on the service store's writer thread (service.store), so requests keep being
+served from the snapshot meanwhile.
 """
 
 import asyncio
@@ -20,10 +20,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scrapers.errors import ScrapeError
 from scrapers.fetch import FetchPolicy, fetch
-from service.db import open_database
+from service.history import last_attempt_at, last_validators
 from service.refresh import FAILED, UNCHANGED, RunResult, finish_run, ingest_page, start_run
 from service.sources import Registry, Source
-from service.timeutil import from_db, utc_now
+from service.store import Store
+from service.timeutil import utc_now
 
 log = logging.getLogger("ratecard.scheduler")
 # APScheduler logs every job start at INFO; its warnings and errors are what matter.
@@ -37,57 +38,37 @@ def job_id(source_id: str) -> str:
     return f"refresh:{source_id}"
 
 
-def _conditional_headers(db: sqlite_utils.Database, source_id: str) -> tuple[str | None, str | None]:
-    row = db.execute(
-        "SELECT etag, last_modified FROM runs WHERE source_id = ? AND status NOT IN ('failed', 'running')"
-        " AND http_status = 200 ORDER BY id DESC LIMIT 1",
-        [source_id],
-    ).fetchone()
-    return (row[0] or None, row[1] or None) if row else (None, None)
-
-
 async def refresh_source(
-    db: sqlite_utils.Database,
+    store: Store,
     source: Source,
     client: httpx.AsyncClient,
     *,
     policy: FetchPolicy,
     clock: Callable[[], datetime],
     trigger: str,
-    db_path: str | None = None,
 ) -> RunResult:
     """Fetch one source and ingest its page; every outcome is recorded as a run, none raises.
 
-    With ``db_path`` the parse and commit run in a thread on their own
-    connection; without it (an in-memory database) they run inline.
+    Every write (the run, the parse and commit) goes through the store's one writer thread
+    and the read of the last validators through a reader thread: the event loop only fetches.
     """
-    run_id = start_run(db, source, trigger=trigger, url=source.url, now=clock())
-    etag, last_modified = _conditional_headers(db, source.id)
+    run_id = await store.write(start_run, source, trigger=trigger, url=source.url, now=clock())
+    etag, last_modified = await store.run(lambda: last_validators(store.reader(), source.id))
     try:
         fetched = await fetch(client, source.url, policy=policy, etag=etag, last_modified=last_modified, now=clock)
     except ScrapeError as exc:
         error = f"{type(exc).__name__}: {exc}"
-        finish_run(db, run_id, {"status": FAILED, "error": error}, now=clock())
+        await store.write(finish_run, run_id, {"status": FAILED, "error": error}, now=clock())
         return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
     if fetched.status == "not_modified":
-        finish_run(db, run_id, {"status": UNCHANGED, "http_status": fetched.http_status}, now=clock())
+        await store.write(finish_run, run_id, {"status": UNCHANGED, "http_status": fetched.http_status}, now=clock())
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     kwargs = dict(
         url=fetched.url, fetched_at=fetched.fetched_at, now=clock(), trigger=trigger, http_status=fetched.http_status,
         etag=fetched.etag or "", last_modified=fetched.last_modified or "", content_type=fetched.content_type or "",
         run_id=run_id,
     )
-    if db_path is None:
-        return ingest_page(db, source, fetched.body, **kwargs)
-
-    def work() -> RunResult:
-        own = open_database(db_path)
-        try:
-            return ingest_page(own, source, fetched.body, **kwargs)
-        finally:
-            own.close()
-
-    return await asyncio.to_thread(work)
+    return await store.write(ingest_page, source, fetched.body, **kwargs)
 
 
 def refresh_sources_once(
@@ -99,13 +80,14 @@ def refresh_sources_once(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[RunResult]:
     """Refresh the named sources one after another (the ``ratecard refresh`` command)."""
+    store = Store(db, None)  # one connection, used by one thread at a time
 
     async def run_all() -> list[RunResult]:
         results = []
         async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:
             for source_id in source_ids:
                 result = await refresh_source(
-                    db, registry.sources[source_id], client, policy=FetchPolicy(), clock=utc_now, trigger="cli"
+                    store, registry.sources[source_id], client, policy=FetchPolicy(), clock=utc_now, trigger="cli"
                 )
                 results.append(result)
                 if progress:
@@ -122,20 +104,18 @@ def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy |
 
     async def run(source_id: str) -> None:
         source = service.registry.sources[source_id]
-        result = await refresh_source(
-            service.db, source, client, policy=policy, clock=service.clock, trigger="schedule",
-            db_path=service.settings.db_path,
-        )
+        result = await refresh_source(service.store, source, client, policy=policy, clock=service.clock,
+                                      trigger="schedule")
         log.info("refresh %s: %s %s", source_id, result.status, result.error)
         if result.changeset_id:
-            service.reload()
+            await service.store.run(service.reload)
 
     now = service.clock()
     for position, source in enumerate(service.registry.sources.values()):
         if not source.enabled:
             continue
         interval_s = source.interval_minutes * 60
-        due = next_due(service.db, source, now=now)
+        due = next_due(service.db, source, now=now)  # at startup, before the app serves
         # Sources due now start a few seconds apart rather than all at once.
         first = max(due, now + timedelta(seconds=min(5.0 + 2 * position, interval_s)))
         scheduler.add_job(
@@ -158,13 +138,10 @@ def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy |
 
 def next_due(db: sqlite_utils.Database, source: Source, *, now: datetime) -> datetime:
     """When a source should next be refreshed: its interval after the last real attempt, or now."""
-    row = db.execute(
-        "SELECT max(started_at) FROM runs WHERE source_id = ? AND trigger NOT IN ('bundled', 'reparse', 'file')",
-        [source.id],
-    ).fetchone()
-    if not row or not row[0]:
+    last = last_attempt_at(db, source.id)
+    if last is None:
         return now
-    return max(now, from_db(row[0]) + timedelta(minutes=source.interval_minutes))
+    return max(now, last + timedelta(minutes=source.interval_minutes))
 
 
 def next_run_times(scheduler: AsyncIOScheduler | None) -> dict[str, datetime]:

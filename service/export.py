@@ -12,23 +12,27 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
+import msgspec
 import sqlite_utils
 
 from service.catalog import Catalog, as_witness, rate_from_row
 from service.history import known_rows
 from service.rates import Rate
-from service.schemas import RateOut
 from service.sources import OFFICIAL_LANE
 from service.timeutil import to_db
 
 EXPORT_FORMATS: tuple[str, ...] = ("json", "csv", "litellm")
 EXPORT_SCOPES: tuple[str, ...] = ("catalog", "history")
 
-# The CSV header: RateOut's fields in its order, without the free-text `note`.
+# The CSV header: the API's rate row fields in their order, without the free-text `note` and the
+# run and lane (provenance an export's reader has no use for).
 CSV_COLUMNS: tuple[str, ...] = (
     "provider", "model", "tier", "kind", "min_prompt_tokens", "usd_per_mtok", "basis", "valid_from", "valid_to",
     "source", "url", "body_sha256", "observed_at", "changeset_id",
 )
+
+_ATTRIBUTES = {f.encode_name: f.name for f in msgspec.structs.fields(Rate)}  # "source" -> source_id
+assert set(CSV_COLUMNS) <= set(_ATTRIBUTES)
 
 # Bases that are a price someone stated; `not_offered` rows have no price to export.
 LITELLM_BASES = frozenset({"published", "derived", "curated", "witness"})
@@ -108,13 +112,13 @@ def served_history(
     return served
 
 
-def rates_csv(rows: Iterable[RateOut]) -> str:
+def rates_csv(rows: Iterable[Rate]) -> str:
     """Rate rows as CSV (RFC 4180) under :data:`CSV_COLUMNS`; Decimals exact, empty cells for null."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        writer.writerow([_csv_cell(getattr(row, column)) for column in CSV_COLUMNS])
+        writer.writerow([_csv_cell(getattr(row, _ATTRIBUTES[column])) for column in CSV_COLUMNS])
     return out.getvalue()
 
 

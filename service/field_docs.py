@@ -147,7 +147,7 @@ FIELDS: dict[str, str] = {
 
 # Where one name means something else in one answer.
 BY_SCHEMA: dict[tuple[str, str], str] = {
-    ("ModelOut", "status"): "Lifecycle: `active`, `deprecated` or `no_longer_listed`.",
+    ("ModelInfo", "status"): "Lifecycle: `active`, `deprecated` or `no_longer_listed`.",
     ("ChangesetOut", "status"): "applied, quarantined (waiting for approval), approved or rejected.",
     ("ChangesetOut", "id"): "Changeset id: the catalog version it made when applied.",
     ("ChangesetOut", "source"): "Source whose run made the changeset, or `curated`.",
@@ -253,9 +253,11 @@ BY_SCHEMA: dict[tuple[str, str], str] = {
                                       "a text was given)."),
     ("ModelsResponse", "models"): "The models on this page, each with its names and status.",
     ("MonthForecast", "month"): "The month, YYYY-MM (UTC).",
-    ("RateOut", "note"): "How a derived rate was worked out (the rule the page states); empty for a published one.",
-    ("RateOut", "source"): "Id of the registered source (pricing page) the rate came from, or `curated`.",
-    ("RateOut", "url"): "Address of the page the figure was read from.",
+    ("Rate", "note"): "How a derived rate was worked out (the rule the page states); empty for a published one.",
+    ("Rate", "source"): "Id of the registered source (pricing page) the rate came from, or `curated`.",
+    ("Rate", "url"): "Address of the page the figure was read from.",
+    ("Rate", "lane"): ("The series the row belongs to: `official` (the provider's own page or curated history) "
+                       "or the id of the witness source that states it."),
     ("SavingsOut", "usd"): "Savings per period in USD (negative: this tier costs more than standard).",
     ("SavingsOut", "percent"): "The same savings as a percentage of the standard cost; null when standard costs nothing.",
     ("PricesResponse", "rates"): "Rate rows on this page, each with its provenance.",

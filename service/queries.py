@@ -31,7 +31,7 @@ from service.history import (
     version_known_at,
 )
 from service.rates import Rate
-from service.schemas import ChangeOut, ChangesetOut, HistoryResponse, rate_out
+from service.schemas import ChangeOut, ChangesetOut, HistoryResponse
 from service.sources import OFFICIAL_LANE
 from service.timeutil import from_db, parse_moment
 
@@ -236,7 +236,7 @@ def model_history_at(service: Service, key: ModelKey, as_of: str | None, version
                                   version=catalog.version if known is None else known)
         body = HistoryResponse(
             catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
-            intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
+            intervals=[r if r.lane == OFFICIAL_LANE else as_witness(r) for r in intervals], as_of=at,
         )
         if known is None:
             catalog.memo[memo_key] = body

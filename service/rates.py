@@ -13,6 +13,9 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     Provenance: the source and URL it was read from, the sha256 of that page
     body, the run that observed it, when it was observed, and the changeset
     (catalog version) that recorded it.
+
+    This is also the API's rate row (``/v1/prices``, history, exports): the source
+    id is written as ``source``.
     """
 
     provider: str
@@ -24,7 +27,7 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     basis: str
     valid_from: datetime
     valid_to: datetime | None
-    source_id: str
+    source_id: str = msgspec.field(name="source")
     url: str
     body_sha256: str
     run_id: int | None

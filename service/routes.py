@@ -35,8 +35,6 @@ from service.schemas import (
     PricesResponse,
     ProviderOut,
     ProvidersResponse,
-    model_out,
-    rate_out,
 )
 
 MAX_LIMIT = 5000
@@ -132,7 +130,7 @@ async def get_prices(
         page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
         return PricesResponse(
             catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
-            rates=[rate_out(r) for r in page],
+            rates=list(page),
         )
 
     body = await at_moment(service, as_of, version, read)
@@ -167,7 +165,7 @@ async def list_models(
     ]
     body = ModelsResponse(
         catalog_version=ver or service.catalog.version, total=len(infos), limit=limit, offset=offset,
-        models=[model_out(i) for i in infos[offset : offset + limit]], as_of=at,
+        models=infos[offset : offset + limit], as_of=at,
     )
     return json_response(request, body, version=service.catalog.version)
 
@@ -184,8 +182,8 @@ async def get_model(
     def read() -> ModelDetail:
         at, ver = moment(service, as_of, version)
         return ModelDetail(
-            catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
-            rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
+            catalog_version=ver or service.catalog.version, as_of=at, model=service.catalog.models[key],
+            rates=list(rates_for(service, at, ver, key)),
             agreement=list(agreement_for(service, at, ver, key=key).rows),
         )
 

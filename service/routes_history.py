@@ -16,7 +16,7 @@ from service.rates import Rate
 from service.responses import answer_headers, json_response, not_modified
 from service.queries import changesets, moment, rates_for, resolve
 from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version, at_moment
-from service.schemas import ChangesResponse, rate_out
+from service.schemas import ChangesResponse
 from service.timeutil import parse_moment
 
 try:  # Litestar 2.25 renamed aliased query parameters; older 2.x releases only know Parameter(query=...)
@@ -122,7 +122,7 @@ async def export_rates(
         body = litellm_price_map(chosen.rates, catalog_version=version_served, as_of=chosen.at)
         response = json_response(request, body, version=service.catalog.version, etag_extra=chosen.etag_extra)
         return _attach(response, LITELLM_FILENAME)
-    rows = [rate_out(r) for r in chosen.rates]
+    rows = chosen.rates
     stem = f"ratecard-{scope_}-v{version_served}" + (f"-{provider}" if provider else "")
     if format_ == "csv":
         return _file_response(request, service, rates_csv(rows).encode(), CSV_MEDIA_TYPE, f"{stem}.csv",

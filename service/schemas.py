@@ -17,47 +17,6 @@ class Out(msgspec.Struct, kw_only=True, frozen=True):
     """Base of every response body."""
 
 
-class RateOut(Out):
-    """One rate interval with its provenance."""
-
-    provider: str
-    model: str
-    tier: str
-    kind: str
-    min_prompt_tokens: int
-    usd_per_mtok: Decimal | None
-    basis: str
-    valid_from: datetime
-    valid_to: datetime | None
-    source: str
-    url: str
-    body_sha256: str
-    observed_at: datetime
-    changeset_id: int
-    note: str = ""
-
-
-def rate_out(rate: Rate) -> RateOut:
-    """Shape a stored rate for the API."""
-    return RateOut(
-        provider=rate.provider,
-        model=rate.model,
-        tier=rate.tier,
-        kind=rate.kind,
-        min_prompt_tokens=rate.min_prompt_tokens,
-        usd_per_mtok=rate.usd_per_mtok,
-        basis=rate.basis,
-        valid_from=rate.valid_from,
-        valid_to=rate.valid_to,
-        source=rate.source_id,
-        url=rate.url,
-        body_sha256=rate.body_sha256,
-        observed_at=rate.observed_at,
-        changeset_id=rate.changeset_id,
-        note=rate.note,
-    )
-
-
 class PricesResponse(Out):
     """Flat rate rows in force at ``as_of`` (current when not given)."""
 
@@ -66,32 +25,7 @@ class PricesResponse(Out):
     total: int
     limit: int
     offset: int
-    rates: list[RateOut]
-
-
-class ModelOut(Out):
-    """A model with its names and status."""
-
-    provider: str
-    model: str
-    display_name: str
-    status: str
-    listed: bool
-    aliases: list[str]
-    served_from: str
-
-
-def model_out(info: ModelInfo) -> ModelOut:
-    """Shape a catalog model for the API."""
-    return ModelOut(
-        provider=info.provider,
-        model=info.model,
-        display_name=info.display_name,
-        status=info.status,
-        listed=info.listed,
-        aliases=list(info.aliases),
-        served_from=info.served_from,
-    )
+    rates: list[Rate]
 
 
 class ModelsResponse(Out):
@@ -101,7 +35,7 @@ class ModelsResponse(Out):
     total: int
     limit: int
     offset: int
-    models: list[ModelOut]
+    models: list[ModelInfo]
     as_of: datetime | None = None  # the moment asked for; None: every model the catalog serves
 
 
@@ -110,8 +44,8 @@ class ModelDetail(Out):
 
     catalog_version: int
     as_of: datetime
-    model: ModelOut
-    rates: list[RateOut]
+    model: ModelInfo
+    rates: list[Rate]
     agreement: list[RateAgreement] = []
 
 
@@ -121,7 +55,7 @@ class HistoryResponse(Out):
     catalog_version: int
     provider: str
     model: str
-    intervals: list[RateOut]
+    intervals: list[Rate]
     as_of: datetime | None = None  # the moment whose knowledge is shown; None: now
 
 

@@ -72,5 +72,5 @@ def test_the_served_document_is_the_committed_one_with_every_field_described(cli
     served = client.get("/schema/openapi.json").json()
     committed = json.loads(openapi_json())
     assert served == committed
-    usd_per_mtok = served["components"]["schemas"]["RateOut"]["properties"]["usd_per_mtok"]["description"]
+    usd_per_mtok = served["components"]["schemas"]["Rate"]["properties"]["usd_per_mtok"]["description"]
     assert "USD per 1M tokens" in usd_per_mtok

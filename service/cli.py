@@ -318,8 +318,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         pct = None if e.savings_vs_standard is None else e.savings_vs_standard.percent
         saving = "" if pct is None else (f"-{pct}%" if pct >= 0 else f"+{-pct}%")  # the change in cost
         tier = e.tier + (f" >{e.min_prompt_tokens:,}" if e.min_prompt_tokens else "")
-        rows.append((f"{e.provider}/{e.model}", tier, f"${e.per_request}", f"${e.per_1k_requests}",
-                     f"${e.per_period}", f"${e.per_year}", saving))
+        rows.append((f"{e.provider}/{e.model}", tier, f"${e.usd_per_request}", f"${e.usd_per_1k_requests}",
+                     f"${e.usd_per_period}", f"${e.usd_per_year}", saving))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for row in rows:
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())

@@ -109,16 +109,17 @@ class Line(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Savings(msgspec.Struct, frozen=True, kw_only=True):
-    """What a tier saves against standard per period (negative when it costs more)."""
+    """What a tier saves against standard per period (negative when it costs more); ``usd`` in answers."""
 
-    usd_per_period: Decimal
+    usd_per_period: Decimal = msgspec.field(name="usd")
     percent: Decimal | None  # of standard's cost, 2 places half-even; None when standard costs 0
 
 
 class TierEstimate(msgspec.Struct, frozen=True, kw_only=True):
     """The cost of a workload on one tier of one model, in USD.
 
-    ``min_prompt_tokens`` is the context level the request was billed at;
+    ``min_prompt_tokens`` is the context level the request was billed at, ``input_tokens``
+    the prompt it was priced for;
     ``usd_per_year`` is ``usd_per_period`` x PERIODS_PER_YEAR[period];
     ``valid_from`` the latest start among the rates used and ``source_ids``
     the sources they came from. ``batch_plan`` is set on the batch tier of a
@@ -129,15 +130,17 @@ class TierEstimate(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     tier: str
     min_prompt_tokens: int
-    usd_per_request: Decimal
-    usd_per_1k_requests: Decimal
-    usd_per_period: Decimal
-    usd_per_year: Decimal
+    input_tokens: int
+    # The API's names for the figures: the money unit is in the answer's description.
+    usd_per_request: Decimal = msgspec.field(name="per_request")
+    usd_per_1k_requests: Decimal = msgspec.field(name="per_1k_requests")
+    usd_per_period: Decimal = msgspec.field(name="per_period")
+    usd_per_year: Decimal = msgspec.field(name="per_year")
     period: str
     lines: list[Line]
     savings_vs_standard: Savings | None
     valid_from: datetime
-    source_ids: list[str]
+    source_ids: list[str] = msgspec.field(name="source")
     warnings: list[str]
     batch_plan: BatchPlan | None = None
 
@@ -316,6 +319,7 @@ def _estimate_tier(
         model=index.model,
         tier=tier,
         min_prompt_tokens=bill.level,
+        input_tokens=shared.prompt,
         usd_per_request=per_request,
         usd_per_1k_requests=divide(total * 1000, unit),
         usd_per_period=usd_per_period,

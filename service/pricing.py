@@ -12,12 +12,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from service.batch_limits import BatchPlan
 from service.catalog import ModelKey
 from service.context import Service
 from service.errors import ApiError, bad_parameter
 from service.estimate import (
-    Line,
     MAX_REQUESTS_PER_PERIOD,
     STANDARD_TIER,
     MAX_TOKENS_PER_REQUEST,
@@ -75,45 +73,6 @@ class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     discount_percent: Decimal = Decimal(0)
 
 
-class SavingsOut(Out):
-    """What this tier saves against standard per period (negative: it costs more)."""
-
-    usd: Decimal
-    percent: Decimal | None
-
-
-class BatchPlanOut(Out):
-    """How many batch jobs the volume needs under the provider's per-batch limits."""
-
-    jobs_per_period: int
-    max_requests_per_batch: int
-    max_bytes_per_batch: int
-    estimated_bytes_per_request: int
-    limited_by: str
-    url: str
-
-
-class EstimateOut(Out):
-    """The workload priced on one tier of one model."""
-
-    provider: str
-    model: str
-    tier: str
-    min_prompt_tokens: int
-    input_tokens: int
-    per_request: Decimal
-    per_1k_requests: Decimal
-    per_period: Decimal
-    per_year: Decimal
-    period: str
-    lines: list[Line]  # the estimator's own line items, as they are
-    savings_vs_standard: SavingsOut | None
-    valid_from: datetime
-    source: list[str]
-    warnings: list[str]
-    batch_plan: BatchPlanOut | None = None
-
-
 class EstimateResponse(Out):
     """Estimates ranked cheapest model first; within a model, tiers in standard, batch, flex, priority order."""
 
@@ -121,7 +80,7 @@ class EstimateResponse(Out):
     as_of: datetime
     requests: int
     period: str
-    estimates: list[EstimateOut]
+    estimates: list[TierEstimate]
     warnings: list[str]
 
 
@@ -194,9 +153,10 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
     """The answer to an estimate request: every tier of each priced model, cheapest model first."""
     priced = price_workload(service, request)
     out = []
-    for estimate, input_tokens, notes in priced.models:
+    for estimate, _, notes in priced.models:
         for tier in estimate.tiers:
-            out.append(_estimate_out(tier, input_tokens, notes))
+            # The notes of a counted text come first (a copy: the tier is the estimator's).
+            out.append(msgspec.structs.replace(tier, warnings=notes + tier.warnings) if notes else tier)
     return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
                             period=request.period, estimates=out, warnings=priced.warnings)
 
@@ -240,35 +200,6 @@ async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> E
             or (request.text is not None and len(request.text) > THREAD_OVER_CHARS)):
         return await service.store.run(estimate_workload, service, request)
     return estimate_workload(service, request)
-
-
-def _estimate_out(t: TierEstimate, input_tokens: int, notes: list[str]) -> EstimateOut:
-    """One tier's estimate in the API's shape.
-
-    The TierEstimate is dropped once shaped, so its lists are handed on rather than
-    copied. ``batch_plan`` is added only when there is one: a call with 16 keyword
-    arguments goes through a dict in CPython and costs about three times one with 15.
-    """
-    saved = t.savings_vs_standard
-    out = EstimateOut(
-        provider=t.provider, model=t.model, tier=t.tier, min_prompt_tokens=t.min_prompt_tokens,
-        input_tokens=input_tokens, per_request=t.usd_per_request, per_1k_requests=t.usd_per_1k_requests,
-        per_period=t.usd_per_period, per_year=t.usd_per_year, period=t.period, lines=t.lines,
-        savings_vs_standard=None if saved is None else SavingsOut(usd=saved.usd_per_period, percent=saved.percent),
-        valid_from=t.valid_from, source=t.source_ids, warnings=notes + t.warnings if notes else t.warnings,
-    )
-    plan = t.batch_plan
-    if plan is None:
-        return out
-    return msgspec.structs.replace(out, batch_plan=_batch_plan_out(plan))
-
-
-def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
-    return BatchPlanOut(
-        jobs_per_period=plan.jobs_per_period, max_requests_per_batch=plan.max_requests_per_batch,
-        max_bytes_per_batch=plan.max_bytes_per_batch, estimated_bytes_per_request=plan.estimated_bytes_per_request,
-        limited_by=plan.limited_by, url=plan.url,
-    )
 
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)]

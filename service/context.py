@@ -24,6 +24,7 @@ from service.refresh import close_abandoned_runs
 from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
 from service.sources import Registry, load_registry
 from service.store import Store
+from service.tokens import CountSlots
 from service.timeutil import utc_now
 
 DEFAULT_DB = "ratecard.db"
@@ -41,9 +42,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     reload_interval_s: float = 2.0
     stale_after_hours: float = 48.0
     bootstrap: bool = True
-    # Room for the largest `text` an estimate accepts (MAX_TEXT_CHARS of up to 4 UTF-8 bytes
-    # each), so an over-long text is a 400 naming the field rather than a bare 413.
+    # Room for the largest `text` an estimate accepts (MAX_TEXT_BYTES of UTF-8, more when a client
+    # escapes it as \uXXXX), so an over-long text is a 400 naming the field rather than a bare 413.
     max_body_bytes: int = 4_200_000
+    # Long texts counted at once (estimate `text`, /v1/tokens); more get a 429 with Retry-After.
+    max_concurrent_counts: int = 2
+    count_retry_after_s: int = 1
     fetch: FetchPolicy = FetchPolicy()
     # Serve an existing database without ever writing to it (replicas; a read-only volume).
     read_only: bool = False
@@ -88,6 +92,7 @@ class Service:
                               "" if settings.admin_writes else "this process runs without the scheduler (--no-scheduler)")
         self.litestream: LitestreamProcess | None = None  # replicating (writer) or following (replica)
         self.heartbeat: Heartbeat | None = None
+        self.count_slots = CountSlots(settings.max_concurrent_counts)
 
     @property
     def db(self) -> sqlite_utils.Database:

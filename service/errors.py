@@ -28,7 +28,7 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class ApiError(Exception):
-    """An error with a status and a reason the client can act on."""
+    """An error with a status and a reason the client can act on (and when to retry, if it may)."""
 
     def __init__(
         self,
@@ -39,8 +39,10 @@ class ApiError(Exception):
         *,
         errors: list[FieldError] | None = None,
         suggestions: list[str] | None = None,
+        retry_after_s: int | None = None,
     ) -> None:
         super().__init__(detail)
+        self.retry_after_s = retry_after_s  # when the client may try again (a busy service's 429)
         self.problem = Problem(
             type=PROBLEM_TYPE_BASE + slug,
             title=title,

@@ -6,10 +6,13 @@ service.forecast's. No HTTP types: an invalid workload raises an
 :class:`ApiError` (a problem detail).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+import anyio.to_thread
 import msgspec
 
 from service.catalog import ModelKey
@@ -40,7 +43,15 @@ from service.forecast import (
 from service.queries import moment, rates_for, resolve
 from service.rates import Rate
 from service.schemas import Out
-from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
+from service.tokens import (
+    MAX_TEXT_CHARS,
+    THREAD_OVER_CHARS,
+    TextCounter,
+    TokenCount,
+    TokenCountError,
+    check_text,
+    count_tokens,
+)
 
 
 MAX_MODELS = 20
@@ -113,13 +124,16 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
     results: dict[ModelKey, tuple[ModelEstimate, int, list[str]]] = {}
     warnings: list[str] = []
     workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
+    counter = None
+    if request.text is not None:
+        try:
+            counter = TextCounter(request.text)  # tokenizes the text once per encoding, not once per model
+        except TokenCountError as exc:
+            raise invalid_workload("text", str(exc)) from None
     for key in keys:
         input_tokens, notes = request.input_tokens, []
-        if request.text is not None:
-            try:
-                counted = count_tokens(key[0], key[1], request.text)
-            except TokenCountError as exc:
-                raise invalid_workload("text", str(exc)) from None
+        if counter is not None:
+            counted = counter.count(key[0], key[1])
             input_tokens = counted.tokens
             if not counted.exact:
                 notes.append(f"input_tokens {counted.tokens} is an approximation ({counted.encoding}); "
@@ -196,10 +210,37 @@ async def estimate_off_the_loop(service: Service, request: EstimateRequest) -> E
     loop; counting is CPU-bound (tiktoken releases the GIL), and a prompt of up to a million
     characters counted on the loop would stall every other request meanwhile.
     """
-    if (request.as_of is not None or request.version is not None
-            or (request.text is not None and len(request.text) > THREAD_OVER_CHARS)):
+    if request.text is not None and len(request.text) > THREAD_OVER_CHARS:
+        with count_slot(service):
+            return await service.store.run(estimate_workload, service, request)
+    if request.as_of is not None or request.version is not None:
         return await service.store.run(estimate_workload, service, request)
     return estimate_workload(service, request)
+
+
+@contextmanager
+def count_slot(service: Service) -> Iterator[None]:
+    """Hold one of the few slots for counting a long text; a 429 problem with Retry-After when none is free."""
+    if not service.count_slots.take():
+        raise ApiError(429, "busy-counting", "Too many texts being counted",
+                       f"{service.settings.max_concurrent_counts} long texts are being counted; try again shortly",
+                       retry_after_s=service.settings.count_retry_after_s)
+    try:
+        yield
+    finally:
+        service.count_slots.give_back()
+
+
+async def count_text(service: Service, provider: str, model: str, text: str) -> TokenCount:
+    """``text`` counted with ``model``'s tokenizer: a long one in a worker thread, holding a count slot.
+
+    TokenCountError (a text over the limits) is for the caller to answer.
+    """
+    if len(text) <= THREAD_OVER_CHARS:
+        return count_tokens(provider, model, text)
+    check_text(text)  # refused before it takes a slot
+    with count_slot(service):
+        return await anyio.to_thread.run_sync(count_tokens, provider, model, text)
 
 
 Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST)]

@@ -33,6 +33,8 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 
 
 def _on_api_error(_: Request, exc: ApiError) -> Response:
+    if exc.retry_after_s is not None:
+        return problem_response(exc.problem, headers={"Retry-After": str(exc.retry_after_s)})
     return problem_response(exc.problem)
 
 
@@ -114,6 +116,7 @@ def problem_responses(*statuses: int) -> dict:
         409: "The changeset is not quarantined.",
         413: "Request body too large.",
         415: "The body is not JSON (send `Content-Type: application/json`).",
+        429: "Too many long texts being counted at once; retry after the `Retry-After` seconds.",
         500: "Unexpected error (logged).",
         503: "This process does not write (a read-only replica, or not the scheduler's worker).",
     }
@@ -134,6 +137,8 @@ def problem_responses(*statuses: int) -> dict:
                      detail="Request Entity Too Large"),
         415: Problem(type=_TYPE_BASE + "unsupported-media-type", title="Unsupported media type", status=415,
                      detail="the body must be JSON: send Content-Type: application/json"),
+        429: Problem(type=_TYPE_BASE + "busy-counting", title="Too many texts being counted", status=429,
+                     detail="2 long texts are being counted; try again shortly"),
         500: Problem(type=_TYPE_BASE + "internal", title="Internal error", status=500,
                      detail="an unexpected error occurred; it has been logged"),
         503: Problem(type=_TYPE_BASE + "read-only", title="Not the writer", status=503,

@@ -41,7 +41,7 @@ ESTIMATE_EXAMPLES = [
 
 
 @post("/v1/estimate", summary="Estimate a workload's cost (JSON body)", tags=["estimate"], status_code=200,
-      responses=problem_responses(404, 413))
+      responses=problem_responses(404, 413, 429))
 async def post_estimate(
     service: ServiceDep,
     data: Annotated[EstimateRequest, Body(description="A workload and the models to price it on.",
@@ -52,7 +52,7 @@ async def post_estimate(
 
 
 @get("/v1/estimate", summary="Estimate a workload's cost (query parameters, cacheable)", tags=["estimate"],
-     responses=problem_responses(404))
+     responses=problem_responses(404, 429))
 async def get_estimate(
     request: Request,
     service: ServiceDep,

@@ -7,7 +7,6 @@ approximation flagged ``exact: false`` for every other provider.
 
 from typing import Annotated
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, Response, post
 from litestar.openapi.spec import Example
@@ -18,7 +17,8 @@ from service.routes import ServiceDep
 from service.responses import post_answer
 from service.queries import resolve
 from service.schemas import Out
-from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
+from service.pricing import count_text
+from service.tokens import MAX_TEXT_BYTES, MAX_TEXT_CHARS, TokenCountError
 
 
 
@@ -28,7 +28,8 @@ class TokensRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fi
     model: Annotated[str, msgspec.Meta(min_length=1, max_length=200,
                                        description="`model` or `provider/model`, e.g. `gpt-4o`.")]
     text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
-                                      description=f"The text to count, at most {MAX_TEXT_CHARS:,} characters.")]
+                                      description=f"The text to count, at most {MAX_TEXT_CHARS:,} characters "
+                                      f"and {MAX_TEXT_BYTES:,} bytes of UTF-8.")]
 
 
 class TokensResponse(Out):
@@ -47,7 +48,7 @@ _EXAMPLE = {"model": "gpt-4o", "text": "How much does a million tokens cost?"}
 
 
 @post("/v1/tokens", summary="Count a text's tokens for a model", tags=["estimate"], status_code=200,
-      responses=problem_responses(404, 413))
+      responses=problem_responses(404, 413, 429))
 async def post_tokens(
     request: Request,
     service: ServiceDep,
@@ -57,10 +58,7 @@ async def post_tokens(
     """Count ``text`` with ``model``'s tokenizer: exact for OpenAI models, approximate (and said so) for others."""
     provider, model = resolve(service, data.model)
     try:
-        if len(data.text) > THREAD_OVER_CHARS:
-            counted = await anyio.to_thread.run_sync(count_tokens, provider, model, data.text)
-        else:
-            counted = count_tokens(provider, model, data.text)
+        counted = await count_text(service, provider, model, data.text)
     except TokenCountError as exc:
         raise bad_parameter("text", str(exc), slug="invalid-text", title="Invalid text") from None
     note = None if counted.exact else (

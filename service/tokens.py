@@ -19,6 +19,7 @@ then serve a stale copy past a changed file. Nothing is ever downloaded.
 import base64
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -28,12 +29,16 @@ import tiktoken.model
 import ratecard_data
 
 # Prompts longer than this are refused: counting is CPU-bound and a caller
-# could otherwise make the service tokenize arbitrarily large bodies.
+# could otherwise make the service tokenize arbitrarily large bodies. The
+# byte limit is what binds for scripts of 2 to 4 UTF-8 bytes a character (CJK
+# text costs tiktoken several times the memory of ASCII text of the same length).
 MAX_TEXT_CHARS = 1_000_000
+MAX_TEXT_BYTES = 2_000_000
 
 # Counting is CPU-bound; past this many characters a request handler counts in a worker
-# thread (tiktoken releases the GIL), so one long prompt does not stall the event loop.
-THREAD_OVER_CHARS = 50_000
+# thread (tiktoken releases the GIL), so one long prompt does not stall the event loop,
+# and only a few such counts run at once (CountSlots).
+THREAD_OVER_CHARS = 8_000
 
 APPROXIMATE_ENCODING = "o200k_base"  # what counts a model whose tokenizer we do not have
 
@@ -93,7 +98,7 @@ class TokenCountError(ValueError):
 
 
 class TextTooLong(TokenCountError):
-    """The text is longer than MAX_TEXT_CHARS."""
+    """The text is longer than MAX_TEXT_CHARS characters or MAX_TEXT_BYTES bytes of UTF-8."""
 
 
 class TokenizerFileError(RuntimeError):
@@ -124,16 +129,65 @@ def encoding_for_model(provider: str, model: str) -> tuple[str, bool]:
 
 
 def count_tokens(provider: str, model: str, text: str) -> TokenCount:
-    """Count the tokens of ``text`` as ``provider``'s ``model`` would; TextTooLong past MAX_TEXT_CHARS.
+    """Count the tokens of ``text`` as ``provider``'s ``model`` would; TextTooLong past the limits.
 
     Special-token strings in the text ("<|endoftext|>") count as ordinary
     text, as they do when sent to an API. CPU-bound: an async caller should
     run it in a thread for long texts (tiktoken releases the GIL while encoding).
     """
+    return TextCounter(text).count(provider, model)
+
+
+def check_text(text: str) -> None:
+    """Raise TextTooLong when ``text`` is over MAX_TEXT_CHARS characters or MAX_TEXT_BYTES bytes of UTF-8."""
     if len(text) > MAX_TEXT_CHARS:
         raise TextTooLong(f"text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} are counted")
-    name, exact = encoding_for_model(provider, model)
-    return TokenCount(tokens=len(bundled_encoding(name).encode_ordinary(text)), encoding=name, exact=exact)
+    if len(text) * 4 > MAX_TEXT_BYTES:  # shorter texts fit whatever their script: no need to encode them
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_TEXT_BYTES:
+            raise TextTooLong(f"text is {size:,} bytes of UTF-8; at most {MAX_TEXT_BYTES:,} are counted")
+
+
+class TextCounter:
+    """One text counted for one model or several: each encoding runs over it once.
+
+    Most models share a vocabulary (every approximate count is o200k_base), so a text
+    priced on 20 models is tokenized once or twice, not 20 times. ``encoding`` gives the
+    tiktoken Encoding of a name (the shipped ones by default).
+    """
+
+    def __init__(self, text: str, *, encoding: Callable[[str], tiktoken.Encoding] | None = None) -> None:
+        check_text(text)
+        self.text = text
+        self._encoding = encoding or bundled_encoding
+        self._tokens: dict[str, int] = {}
+
+    def count(self, provider: str, model: str) -> TokenCount:
+        """The text's tokens as ``provider``'s ``model`` counts them."""
+        name, exact = encoding_for_model(provider, model)
+        tokens = self._tokens.get(name)
+        if tokens is None:
+            tokens = self._tokens[name] = len(self._encoding(name).encode_ordinary(self.text))
+        return TokenCount(tokens=tokens, encoding=name, exact=exact)
+
+
+class CountSlots:
+    """A small bound on how many long texts are counted at once: each holds a core and its memory.
+
+    :meth:`take` never waits: when every slot is taken the caller answers "busy"
+    (429 with Retry-After) rather than queueing work the client may have given up on.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = threading.BoundedSemaphore(slots)
+
+    def take(self) -> bool:
+        """Take a slot if one is free; False when all are taken."""
+        return self._free.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        """Free a slot taken with :meth:`take`."""
+        self._free.release()
 
 
 def load_encoding(name: str, *, directory: Path | None = None) -> tiktoken.Encoding:

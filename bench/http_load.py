@@ -51,13 +51,18 @@ class Endpoint:
     min_rps_ratio: float
     max_p99_ratio: float | None = None
     body: dict | None = None
+    # Each request sends another workload: input_tokens counts up from its value in the path or
+    # body, so no cache (the service's, a proxy's) can answer in place of the estimator.
+    vary_input_tokens: bool = False
 
 
 ENDPOINTS = [
     Endpoint("GET /v1/prices (one model)", "GET", "/v1/prices?model=gpt-4o", 0.6),
-    Endpoint("GET /v1/estimate", "GET",
-             "/v1/estimate?model=gpt-4o&input_tokens=2000&output_tokens=800&requests=5000", 0.6, 2.0),
-    Endpoint("POST /v1/estimate (3 models, 2 tiers)", "POST", "/v1/estimate", 0.5, None, POST_BODY),
+    Endpoint("GET /v1/estimate (a new workload each)", "GET",
+             "/v1/estimate?model=gpt-4o&input_tokens=2000&output_tokens=800&requests=5000", 0.4,
+             vary_input_tokens=True),
+    Endpoint("POST /v1/estimate (3 models, 2 tiers, a new workload each)", "POST", "/v1/estimate", 0.3, None,
+             POST_BODY, vary_input_tokens=True),
     Endpoint("GET /v1/models/anthropic/claude-sonnet-4-5/history", "GET", "/v1/models/anthropic/claude-sonnet-4-5/history", 0.35),
 ]
 
@@ -100,17 +105,24 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def lua_for(endpoint: Endpoint, workdir: Path) -> Path | None:
-    """A wrk script that sends the endpoint's POST body; None for a plain GET."""
-    if endpoint.method == "GET":
+    """A wrk script that sends the endpoint's POST body, or another workload each time; None for a plain GET."""
+    if endpoint.method == "GET" and not endpoint.vary_input_tokens:
         return None
-    script = workdir / f"post_{abs(hash(endpoint.name))}.lua"
-    body = json.dumps(endpoint.body, separators=(",", ":"))
-    script.write_text(
-        f'wrk.method = "{endpoint.method}"\n'
-        f"wrk.body = [==[{body}]==]\n"
-        'wrk.headers["Content-Type"] = "application/json"\n',
-        encoding="utf-8",
-    )
+    script = workdir / f"wrk_{abs(hash(endpoint.name))}.lua"
+    body = json.dumps(endpoint.body, separators=(",", ":")) if endpoint.body is not None else None
+    lines = [f'wrk.method = "{endpoint.method}"']
+    if body is not None:
+        lines += [f"wrk.body = [==[{body}]==]", 'wrk.headers["Content-Type"] = "application/json"']
+    if endpoint.vary_input_tokens:
+        # The text around the count; each request puts start + n in its place (n = 1, 2, ...).
+        varied, marker = (endpoint.path, "input_tokens=") if body is None else (body, '"input_tokens":')
+        head, _, rest = varied.partition(marker)
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        start, tail = int(rest[:digits]), rest[digits:]
+        build = (f'wrk.format(nil, [==[{head}{marker}]==] .. (start + n) .. [==[{tail}]==])' if body is None else
+                 f'wrk.format(nil, nil, nil, [==[{head}{marker}]==] .. (start + n) .. [==[{tail}]==])')
+        lines += [f"local start, n = {start}, 0", "request = function()", "  n = n + 1", f"  return {build}", "end"]
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return script
 
 

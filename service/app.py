@@ -16,7 +16,7 @@ import httpx
 import sqlite_utils
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.config.response_cache import ResponseCacheConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPIType, Schema, Server
@@ -34,6 +34,7 @@ from service.field_docs import GENERIC_DECIMAL
 from service.http_server import JsonBodyOnly
 from service.replication import Heartbeat, LitestreamProcess
 from service.problems import EXCEPTION_HANDLERS
+from service.responses import ANSWER_CACHE_S, answer_cache_key
 from service.routes import ROUTES
 from service.routes_calculator import CALCULATOR_ROUTES
 from service.routes_estimate import ESTIMATE_ROUTES
@@ -74,7 +75,7 @@ def create_app(
         svc = service or await anyio.to_thread.run_sync(lambda: prepare_service(settings, db=db, clock=clock))
         svc.http = http or httpx.AsyncClient(follow_redirects=True)
         app.state.service = svc
-        app.state.reloader = asyncio.create_task(_follow_writer(svc))
+        app.state.reloader = asyncio.create_task(_follow_writer(app, svc))
         svc.litestream = litestream
         if settings.scheduler and not settings.read_only:
             app.state.scheduler_lock = hold_scheduler_lock(settings.db_path)
@@ -108,12 +109,15 @@ def create_app(
                    allow_headers=["Content-Type", "If-None-Match"], expose_headers=["ETag"], max_age=600)
         if settings.cors_origins else None
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTES, *ESTIMATE_ROUTES, *FORECAST_ROUTES, *TOKENS_ROUTES, *OPS_ROUTES, *HISTORY_ROUTES, *CALCULATOR_ROUTES,
                         *PAGE_ROUTES],
         on_startup=[start],
         on_shutdown=[stop],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False)},
+        # The service is made once per app, in the lifespan: the dependency is worked out on the
+        # first request and cached (a provider taking `state` cost every request its injection).
+        dependencies={"service": Provide(lambda: service_of(app), use_cache=True, sync_to_thread=False)},
+        response_cache_config=ResponseCacheConfig(key_builder=answer_cache_key, default_expiration=ANSWER_CACHE_S),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[JsonBodyOnly()],
         cors_config=cors,
@@ -122,11 +126,12 @@ def create_app(
         plugins=[DecimalAsNumber()],
         debug=False,
     )
+    return app
 
 
-def provide_service(state: State) -> Service:
-    """The service the lifespan put on the app state: what every handler's ``service`` parameter receives."""
-    return state.service
+def service_of(app: Litestar) -> Service:
+    """The service the lifespan put on the app's state: what every handler's ``service`` parameter receives."""
+    return app.state.service
 
 
 def hold_scheduler_lock(db_path: str | None):
@@ -180,10 +185,12 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-async def _follow_writer(service: Service) -> None:
+async def _follow_writer(app: Litestar, service: Service) -> None:
     """Pick up changesets committed by another process without reading SQLite per request."""
     while True:
         await asyncio.sleep(service.settings.reload_interval_s)
+        # The response cache's memory store drops an expired answer only when it is asked for again.
+        await app.response_cache_config.get_store_from_app(app).delete_expired()
         try:
             if await service.store.run(service.reload_if_changed):
                 log.info("catalog reloaded at version %s", service.catalog.version)

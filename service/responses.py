@@ -14,6 +14,22 @@ def encode(value: object) -> bytes:
     return _ENCODER.encode(value)
 
 
+# How long the response cache keeps an answer. Its key holds the catalog version and epoch,
+# so no answer outlives its prices; the expiry only bounds the cache's memory.
+ANSWER_CACHE_S = 10
+
+
+def answer_cache_key(request: Request) -> str:
+    """The response cache's key: the catalog version and epoch, the whole request target, and its
+    If-None-Match (a revalidation reaches the handler, which answers 304 or the full answer)."""
+    service = request.app.state.service
+    scope = request.scope
+    revalidating = ",".join(v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match")
+    return (f"{service.catalog.version}:{service.catalog.epoch(service.clock())}:{scope['method']}:"
+            f"{scope.get('root_path', '')}{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
+            f"|{revalidating}")
+
+
 def json_response(
     request: Request,
     body: object,
@@ -40,7 +56,7 @@ def answer_headers(scope, version: int, max_age_s: int, etag_extra: str) -> dict
 
 def ready_answer(headers: dict[str, str], body: bytes, status: int = 200) -> "_Ready":
     """A JSON answer with these headers as the two ASGI messages ``_Encoded`` sends (the same bytes)."""
-    encoded = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+    encoded = [_ENCODED.get((name, value)) or _encoded(name, value) for name, value in headers.items()]
     encoded += ((b"content-type", _JSON_BYTES), (b"content-length", str(len(body)).encode()))
     return _Ready(status, encoded, body)
 
@@ -55,6 +71,17 @@ def post_answer(body: object) -> Response:
 
 
 _POST_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept-Encoding, Origin"}
+
+
+# The headers most answers share (Cache-Control, Vary, the POST ones), encoded once.
+_ENCODED: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+
+
+def _encoded(name: str, value: str) -> tuple[bytes, bytes]:
+    pair = (name.lower().encode("latin-1"), value.encode("latin-1"))
+    if name != "ETag" and len(_ENCODED) < 64:  # an ETag differs by request; the rest are a handful of constants
+        _ENCODED[(name, value)] = pair
+    return pair
 
 
 def _cache_control(max_age_s: int) -> str:

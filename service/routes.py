@@ -100,7 +100,8 @@ def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> No
         raise bad_parameter(field, f"{value!r} is not one of {', '.join(allowed)}")
 
 
-@get("/v1/prices", summary="Rate rows, current or at a moment", tags=["prices"], responses=problem_responses(404))
+@get("/v1/prices", summary="Rate rows, current or at a moment", tags=["prices"], responses=problem_responses(404),
+     cache=True)
 async def get_prices(
     request: Request,
     service: ServiceDep,
@@ -170,7 +171,7 @@ async def list_models(
     return json_response(request, body, version=service.catalog.version)
 
 
-@get(_MODEL_PATHS, summary="One model with its rates", tags=["models"], responses=problem_responses(404))
+@get(_MODEL_PATHS, summary="One model with its rates", tags=["models"], responses=problem_responses(404), cache=True)
 async def get_model(
     request: Request, service: ServiceDep, provider: ProviderPath, model: ModelPath, as_of: AsOf = None,
     version: Version = None, vendor: VendorPath = None,

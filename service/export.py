@@ -16,7 +16,7 @@ import msgspec
 import sqlite_utils
 
 from service.catalog import Catalog, as_witness, rate_from_row
-from service.history import known_rows
+from service.history import rate_rows_of_lanes
 from service.rates import Rate
 from service.sources import OFFICIAL_LANE
 from service.timeutil import to_db
@@ -91,19 +91,8 @@ def served_history(
     basis ``witness``, as in every other answer.
     """
     lanes = sorted({info.served_from for info in catalog.models.values()}) or [OFFICIAL_LANE]
-    known, known_params = known_rows(version)
-    where = [f"lane IN ({','.join('?' * len(lanes))})", known]
-    params: list = [*lanes, *known_params]
-    for column, value in (("provider", provider), ("model", model)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = (
-        f"SELECT * FROM rates WHERE {' AND '.join(where)}"
-        " ORDER BY provider, model, tier, kind, min_prompt_tokens, valid_from"
-    )
     served = []
-    for row in db.query(sql, params):
+    for row in rate_rows_of_lanes(db, lanes, version=version, provider=provider, model=model):
         info = catalog.models.get((row["provider"], row["model"]))
         if info is None or row["lane"] != info.served_from:
             continue

@@ -435,3 +435,22 @@ def archived_pages(db: sqlite_utils.Database, source_id: str) -> Iterator[dict]:
     for page in pages:
         page["body"] = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
         yield page
+
+
+def rate_rows_of_lanes(
+    db: sqlite_utils.Database, lanes: list[str], *, version: int | None = None, provider: str | None = None,
+    model: str | None = None,
+) -> Iterator[dict]:
+    """Every ``rates`` row of these lanes known now (or at ``version``), in rate-key then time order."""
+    known, known_params = known_rows(version)
+    where = [f"lane IN ({','.join('?' * len(lanes))})", known]
+    params: list = [*lanes, *known_params]
+    for column, value in (("provider", provider), ("model", model)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = (
+        f"SELECT * FROM rates WHERE {' AND '.join(where)}"
+        " ORDER BY provider, model, tier, kind, min_prompt_tokens, valid_from"
+    )
+    return db.query(sql, params)

@@ -43,7 +43,7 @@ from service.routes_history import HISTORY_ROUTES
 from service.routes_ops import OPS_ROUTES
 from service.routes_pages import PAGE_ROUTES, DescribedJson, ReferencePage
 from service.routes_tokens import TOKENS_ROUTES
-from service.scheduler import start_scheduler
+from service.scheduler import sources_due, start_scheduler
 from service.timeutil import utc_now
 
 # Settings, Service and the admin token rule live in service.context; importing them from here still works.
@@ -80,7 +80,8 @@ def create_app(
         if settings.scheduler and not settings.read_only:
             app.state.scheduler_lock = hold_scheduler_lock(settings.db_path)
             if app.state.scheduler_lock is not False:
-                svc.scheduler = start_scheduler(svc, svc.http, policy=svc.fetch_policy)
+                due = await svc.store.run(lambda: sources_due(svc, now=svc.clock()))
+                svc.scheduler = start_scheduler(svc, svc.http, policy=svc.fetch_policy, due=due)
             else:
                 svc.writes, svc.write_refusal = False, "another worker runs the scheduler"
         if settings.replicate_to and settings.db_path and not settings.read_only:

@@ -97,8 +97,14 @@ def refresh_sources_once(
     return asyncio.run(run_all())
 
 
-def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy | None = None) -> AsyncIOScheduler:
-    """Start one interval job per enabled source in the running event loop; return the scheduler."""
+def start_scheduler(
+    service, client: httpx.AsyncClient, *, policy: FetchPolicy | None = None, due: dict[str, datetime] | None = None,
+) -> AsyncIOScheduler:
+    """Start one interval job per enabled source in the running event loop; return the scheduler.
+
+    ``due`` gives each source's :func:`next_due`, read from SQLite by the caller off the loop
+    (``sources_due``); without it they are read here.
+    """
     policy = policy or FetchPolicy()
     scheduler = AsyncIOScheduler(timezone=UTC)
 
@@ -115,9 +121,9 @@ def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy |
         if not source.enabled:
             continue
         interval_s = source.interval_minutes * 60
-        due = next_due(service.db, source, now=now)  # at startup, before the app serves
+        first_due = due[source.id] if due is not None else next_due(service.db, source, now=now)
         # Sources due now start a few seconds apart rather than all at once.
-        first = max(due, now + timedelta(seconds=min(5.0 + 2 * position, interval_s)))
+        first = max(first_due, now + timedelta(seconds=min(5.0 + 2 * position, interval_s)))
         scheduler.add_job(
             run,
             "interval",
@@ -142,6 +148,12 @@ def next_due(db: sqlite_utils.Database, source: Source, *, now: datetime) -> dat
     if last is None:
         return now
     return max(now, last + timedelta(minutes=source.interval_minutes))
+
+
+def sources_due(service, *, now: datetime) -> dict[str, datetime]:
+    """:func:`next_due` of every enabled source, read on the calling thread's store connection."""
+    db = service.store.reader()
+    return {s.id: next_due(db, s, now=now) for s in service.registry.sources.values() if s.enabled}
 
 
 def next_run_times(scheduler: AsyncIOScheduler | None) -> dict[str, datetime]:

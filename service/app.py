@@ -102,6 +102,8 @@ def create_app(
             await asyncio.to_thread(svc.heartbeat.stop)
         if litestream is not None:
             await asyncio.to_thread(litestream.stop)  # a replicating Litestream syncs the last changes first
+        if service is None:  # the store this app opened: its writer thread and reader connections
+            await anyio.to_thread.run_sync(svc.store.close)
 
     # Browsers may read prices and post estimates; nothing else crosses origins. The admin
     # API needs an Authorization header, which is not an allowed header, so its preflight fails.

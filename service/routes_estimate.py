@@ -1,13 +1,17 @@
 """Estimate endpoints: what a workload costs on every tier of one or more models.
 
 ``POST /v1/estimate`` takes a JSON body; ``GET /v1/estimate`` the same fields
-as query parameters (``model`` and ``tier`` repeatable), so calculator pages
-get cacheable answers. Both price from the in-memory snapshot unless
+as query parameters, so calculator pages get cacheable answers. Several
+models are written one way everywhere: ``models``, as a comma list or
+repeated (``models=gpt-4o,claude-sonnet-4-5`` or ``models=gpt-4o&models=...``;
+the GET also takes ``model``, its older name); :func:`model_names` reads both
+forms, for every endpoint and command that takes several models. Both price from the in-memory snapshot unless
 ``as_of`` / ``version`` ask for another moment.
 """
 
 from datetime import datetime
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -44,13 +48,20 @@ MAX_MODELS = 20
 GET_MAX_AGE_S = 60
 POST_MAX_AGE_S = 0
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
+MODELS_DESCRIPTION = (
+    f"Models to price, 1 to {MAX_MODELS}, each `model` or `provider/model`: a comma list "
+    "(`models=gpt-4o,claude-sonnet-4-5`, the documented form) or the parameter repeated "
+    "(`models=gpt-4o&models=claude-sonnet-4-5`); both forms may be mixed."
+)
 
 
 class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """A workload: tokens per request, volume per period, and the models to price it on."""
 
-    models: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_MODELS,
-                                              description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}.")]
+    models: Annotated[list[str], msgspec.Meta(
+        min_length=1, max_length=MAX_MODELS,
+        description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}; an item may be a comma list "
+                    "(`[\"gpt-4o,claude-sonnet-4-5\"]` is two models).")]
     input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
                                               description="Prompt tokens per request (the whole prompt).")] | None = None
     text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
@@ -304,14 +315,30 @@ _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapsho
 _RESOLVED_MAX = 4096  # names come from clients: bound what one snapshot remembers
 
 
+def model_names(values: Iterable[str]) -> list[str]:
+    """Model names from repeated values and comma lists: ``["gpt-4o,o3", "o1"]`` is three names.
+
+    No model id, alias or display name holds a comma (a test checks the
+    bundled catalog), so a comma only ever separates names. Blank items (a
+    trailing comma) are dropped and spaces around a name are not part of it.
+    """
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
     """The distinct models ``names`` resolve to, in order; a 404/400 problem for the first that does not.
+
+    ``names`` may hold comma lists (:func:`model_names`); 1 to MAX_MODELS names in all.
 
     A name resolves the same way for as long as a snapshot lives, so each snapshot
     remembers the names it has resolved (normalising a name and looking up its
     candidates costs more than the rest of resolving three models). Only names that
     resolved are kept, so an unknown name still gets its suggestions every time.
     """
+    if any("," in name for name in names):
+        names = model_names(names)
+    if not names or len(names) > MAX_MODELS:
+        raise _problem("models", f"name 1 to {MAX_MODELS} models (as a comma list or repeated), not {len(names)}")
     memo: dict[str, ModelKey] = service.catalog.memo.setdefault(_RESOLVED, {})  # type: ignore[assignment]
     keys: list[ModelKey] = []
     for name in names:
@@ -390,11 +417,15 @@ async def post_estimate(
      responses=problem_responses(404), middleware=[_fast_path])
 async def get_estimate(
     request: Request,
-    model: Annotated[list[str], Parameter(description=f"Model to price (repeatable, 1 to {MAX_MODELS}): `model` or "
-                                          "`provider/model`.",
-                                          examples=[Example(value=["gpt-4o"]),
-                                                    Example(summary="Two models, ranked cheapest first",
-                                                            value=["gpt-4o", "anthropic/claude-sonnet-4-5"])])],
+    models: Annotated[list[str] | None, Parameter(description=MODELS_DESCRIPTION, examples=[
+        Example(value=["gpt-4o"]),
+        Example(summary="Two models as a comma list, ranked cheapest first",
+                value=["gpt-4o,anthropic/claude-sonnet-4-5"]),
+        Example(summary="The same two models, repeated", value=["gpt-4o", "anthropic/claude-sonnet-4-5"])])] = None,
+    model: Annotated[list[str] | None, Parameter(
+        description="The older name of `models`, read the same way (a comma list or repeated); "
+                    "both may be given and their models are priced together.",
+        examples=[Example(summary="Repeated, as older clients send it", value=["gpt-4o", "o3"])])] = None,
     input_tokens: Annotated[int | None, Parameter(description="Prompt tokens per request (the whole prompt).",
                                                   ge=0, le=MAX_TOKENS_PER_REQUEST, examples=[Example(value=2000)])] = None,
     text: Annotated[str | None, Parameter(description="A prompt to count instead of input_tokens.",
@@ -424,11 +455,9 @@ async def get_estimate(
 ) -> Response[EstimateResponse]:
     """The GET form of the estimate, for calculator pages: same answer, cacheable by URL."""
     service = svc(request.app.state)
-    if len(model) > MAX_MODELS:
-        raise _problem("model", f"at most {MAX_MODELS} models per estimate")
     body = await estimate_off_the_loop(
-        service,
-        EstimateRequest(models=model, input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
+        service,  # resolve_models splits comma lists and checks the count
+        EstimateRequest(models=[*(models or ()), *(model or ())], input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
                         cache_write_tokens=cache_write_tokens, cache_ttl=cache_ttl, output_tokens=output_tokens,
                         requests=requests, period=period, tiers=tier, as_of=as_of, version=version,
                         discount_percent=discount_percent),

@@ -42,7 +42,7 @@ from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
 from service.routes import rates_for, resolve, svc
-from service.routes_estimate import MAX_MODELS
+from service.routes_estimate import MAX_MODELS, resolve_models
 from service.schemas import Out
 from service.workload import Workload
 
@@ -58,7 +58,8 @@ class ForecastRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
 
     models: Annotated[list[str], msgspec.Meta(
         min_length=1, max_length=MAX_MODELS,
-        description="Models as `model` or `provider/model`; each is projected with the whole traffic.")]
+        description="Models as `model` or `provider/model`; each is projected with the whole traffic. An item "
+                    "may be a comma list (`[\"gpt-4o,claude-sonnet-4-5\"]` is two models).")]
     input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
                                               description="Prompt tokens per request (the whole prompt).")]
     monthly_requests: Annotated[int, msgspec.Meta(
@@ -132,7 +133,7 @@ def _problem(field: str, reason: str) -> ApiError:
 def forecast_workload(service: Service, request: ForecastRequest) -> ForecastResponse:
     """Validate the plan, resolve the models and project each one month by month."""
     start_month = request.start_month or month_label(service.clock())
-    keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
+    keys = resolve_models(service, request.models)  # comma lists too, as every multi-model input
     try:
         monthly, spend = _first_month_requests(service, request, start_month, keys)
         plan = ForecastPlan(

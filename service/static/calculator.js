@@ -145,7 +145,7 @@ async function resolveModel(name) {
     const hit = hits.find((m) => m.served_from === "official") || hits[0];
     if (hit) return { chosen: chosenFrom(hit) };
     // Not an exact name: let the API's own resolver decide (it knows every alias form).
-    const answer = await callApi(`/v1/estimate?${query({ model: name, input_tokens: 0 })}`);
+    const answer = await callApi(`/v1/estimate?${query({ models: name, input_tokens: 0 })}`);
     const { provider, model } = answer.estimates[0];
     const named = await callApi(`/v1/models?${query({ provider, q: model, limit: 50 })}`);
     const info = named.models.find((m) => m.model === model);
@@ -234,7 +234,7 @@ function readWorkload() {
 
 function estimateParams(workload, names, inputTokens) {
   const params = new URLSearchParams();
-  for (const name of names) params.append("model", name);
+  params.set("models", names.join(",")); // the API's documented form: one comma list
   params.set("input_tokens", String(inputTokens));
   params.set("cached_input_tokens", String(Math.round((inputTokens * workload.cacheShare) / 100)));
   params.set("output_tokens", String(workload.outputTokens));

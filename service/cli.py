@@ -1,6 +1,7 @@
 """The ``ratecard`` command: a thin edge over the library (flags and environment in, core calls out)."""
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -8,39 +9,56 @@ from pathlib import Path
 from scrapers import PARSER_MODULES, get_parser
 from scrapers.errors import ScrapeError
 from scrapers.observation import SkippedSection, dump_observations
+from service.terminal import EXIT_EMPTY, EXIT_USAGE, format_table, format_usd, silence_closed_stdout, write_json
 from service.timeutil import parse_moment, utc_now
 
 DEFAULT_DB = "ratecard.db"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status (service.terminal lists them)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
-    return args.handler(args) or 0
+        return EXIT_USAGE
+    try:
+        status = args.handler(args) or 0
+        sys.stdout.flush()  # inside the try: a reader that went away shows here, not at exit
+    except BrokenPipeError:  # `ratecard export | head`: the reader has what it wanted
+        return silence_closed_stdout()
+    return status
 
 
 def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides):
-    """Build Settings from flags, falling back to RATECARD_* environment variables.
+    """Build Settings from flags, falling back to RATECARD_* environment variables; ``overrides`` win.
 
     ``admin``: read (and check) RATECARD_ADMIN_TOKEN; only ``serve`` answers admin requests.
     """
-    from service.app import Settings
-
-    from service.app import admin_token_from
+    from service.app import Settings, admin_token_from
 
     env = os.environ
     origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
-    return Settings(
+    fields = dict(
         db_path=getattr(args, "db", None) or env.get("RATECARD_DB") or DEFAULT_DB,
         sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
         admin_token=admin_token_from(env.get("RATECARD_ADMIN_TOKEN", "")) if admin else "",
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-        **overrides,
     )
+    return Settings(**{**fields, **overrides})
+
+
+def read_settings(args: argparse.Namespace):
+    """Settings for a command that only reads: never a new file in the current directory.
+
+    The database is ``--db`` or ``$RATECARD_DB`` when given, else ./ratecard.db
+    when one is there (what ``refresh`` and ``serve`` write by default), else
+    none: an in-memory database filled from the bundled pages.
+    """
+    given = getattr(args, "db", None) or os.environ.get("RATECARD_DB")
+    if given:
+        return settings_from(args)
+    return settings_from(args, db_path=DEFAULT_DB if Path(DEFAULT_DB).is_file() else None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -217,11 +235,21 @@ def cmd_changesets(args: argparse.Namespace) -> int:
     from service.responses import encode
     from service.routes import changeset_out
 
-    db = open_database(settings_from(args).db_path)
+    settings = read_settings(args) if args.action in ("list", "show") else settings_from(args)
+    if settings.db_path is None:  # nothing given: the bundled history, in memory
+        from service.app import prepare_service
+
+        db = prepare_service(settings).db
+    else:
+        db = open_database(settings.db_path)
     if args.action == "list":
-        for cs, changes in changesets_page(db, status=args.status, limit=args.limit):
+        listed = changesets_page(db, status=args.status, limit=args.limit)
+        for cs, changes in listed:
             print(f"{cs['id']:>5}  {cs['created_at']}  {cs['source_id']:<12} {cs['status']:<11} "
                   f"{len(changes):>4} change(s)  {cs['reason']}")
+        if not listed:
+            print(f"ratecard changesets list: no {args.status} changesets", file=sys.stderr)
+            return EXIT_EMPTY
         return 0
     if args.id is None:
         print(f"ratecard changesets {args.action}: a changeset ID is required", file=sys.stderr)
@@ -233,7 +261,7 @@ def cmd_changesets(args: argparse.Namespace) -> int:
                 print(f"ratecard changesets show: no changeset {args.id}", file=sys.stderr)
                 return 1
             changes = list(db.query("SELECT * FROM changes WHERE changeset_id = ? ORDER BY id", [args.id]))
-            sys.stdout.buffer.write(encode(changeset_out(rows[0], changes)) + b"\n")
+            write_json(encode(changeset_out(rows[0], changes)))
         elif args.action == "approve":
             applied = approve_changeset(db, args.id, now=utc_now())
             print(f"changeset {args.id} approved" + (f", applied as {applied}" if applied else ", nothing left to apply"))
@@ -278,17 +306,21 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from service.agreement import compare_rates
     from service.app import prepare_service
 
-    service = prepare_service(settings_from(args))
+    service = prepare_service(read_settings(args))
     report = compare_rates(service.catalog, at=utc_now(), provider=args.provider)
     for summary in report.witnesses:
         print(f"{summary.witness:<12} compared {summary.compared:>4}  agree {summary.agreeing:>4}  "
               f"disagree {summary.disagreeing:>4}")
+    if not any(summary.compared for summary in report.witnesses):
+        print("ratecard agreement: no witness rate to compare" + (f" for {args.provider}" if args.provider else ""),
+              file=sys.stderr)
+        return EXIT_EMPTY
     print()
     for row in report.disagreements:
         key = f"{row.provider}/{row.model} {row.tier} {row.kind}" + (f" >{row.min_prompt_tokens}" if row.min_prompt_tokens else "")
-        official = "not offered" if row.official_usd_per_mtok is None else str(row.official_usd_per_mtok)
-        said = "not offered" if row.witness_usd_per_mtok is None else str(row.witness_usd_per_mtok)
-        print(f"{key:<62} official {official:>10}  {row.witness:<11} {said:>10}")
+        official = "not offered" if row.official_usd_per_mtok is None else format_usd(row.official_usd_per_mtok, exact=True)
+        said = "not offered" if row.witness_usd_per_mtok is None else format_usd(row.witness_usd_per_mtok, exact=True)
+        print(f"{key:<62} official {official:>11}  {row.witness:<11} {said:>11}")
     return 0
 
 
@@ -320,16 +352,14 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         )
         # The same validation as the HTTP body: round-trip through the typed decoder.
         request = msgspec.json.decode(encode(request), type=EstimateRequest)
-        answer = estimate_workload(prepare_service(settings_from(args)), request)
+        answer = estimate_workload(prepare_service(read_settings(args)), request)
     except (ApiError, msgspec.ValidationError) as exc:
-        detail = exc.problem.detail if isinstance(exc, ApiError) else str(exc)
-        suggestions = getattr(getattr(exc, "problem", None), "suggestions", [])
-        print(f"ratecard estimate: {detail}" + (f" (did you mean: {', '.join(suggestions)})" if suggestions else ""),
-              file=sys.stderr)
-        return 2
+        return report_invalid("estimate", exc)
+    status = 0 if answer.estimates else EXIT_EMPTY  # every model unpriced: the warnings say why
     if args.json:
-        sys.stdout.buffer.write(encode(answer) + b"\n")
-        return 0
+        write_json(encode(answer))
+        print_warnings(answer.warnings)
+        return status
     per = answer.period
     print(f"catalog version {answer.catalog_version}, prices as of {answer.as_of.isoformat()}, "
           f"{answer.requests:,} requests per {per}")
@@ -339,14 +369,27 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         pct = None if e.savings_vs_standard is None else e.savings_vs_standard.percent
         saving = "" if pct is None else (f"-{pct}%" if pct >= 0 else f"+{-pct}%")  # the change in cost
         tier = e.tier + (f" >{e.min_prompt_tokens:,}" if e.min_prompt_tokens else "")
-        rows.append((f"{e.provider}/{e.model}", tier, f"${e.per_request}", f"${e.per_1k_requests}",
-                     f"${e.per_period}", f"${e.per_year}", saving))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    for warning in dict.fromkeys([*answer.warnings, *(w for e in answer.estimates for w in e.warnings)]):
+        rows.append((f"{e.provider}/{e.model}", tier, format_usd(e.per_request), format_usd(e.per_1k_requests),
+                     format_usd(e.per_period), format_usd(e.per_year), saving))
+    print(format_table(rows, right=range(2, 7)))
+    print_warnings([*answer.warnings, *(w for e in answer.estimates for w in e.warnings)])
+    return status
+
+
+def report_invalid(command: str, exc: Exception) -> int:
+    """Print an invalid input (a problem from the core, or the typed decoder's error) and return EXIT_USAGE."""
+    problem = getattr(exc, "problem", None)
+    detail = problem.detail if problem is not None else str(exc)
+    suggestions = getattr(problem, "suggestions", None) or []
+    print(f"ratecard {command}: {detail}" + (f" (did you mean: {', '.join(suggestions)})" if suggestions else ""),
+          file=sys.stderr)
+    return EXIT_USAGE
+
+
+def print_warnings(warnings) -> None:
+    """Each distinct warning once, on stderr."""
+    for warning in dict.fromkeys(warnings):
         print(f"warning: {warning}", file=sys.stderr)
-    return 0
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
@@ -367,8 +410,9 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def db_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB or {DEFAULT_DB})")
+    def db_flags(p: argparse.ArgumentParser, *, reads: bool = False) -> None:
+        fallback = f", else ./{DEFAULT_DB} if there, else the bundled catalog in memory" if reads else f" or {DEFAULT_DB}"
+        p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB{fallback})")
         p.add_argument("--sources", help="TOML file overriding the source registry (default: $RATECARD_SOURCES)")
 
     p = add("serve", cmd_serve, "Run the HTTP API (an empty database is filled from the bundled pages).")
@@ -407,7 +451,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--observed-at", metavar="TIME", help="When the saved page was seen (date or ISO time).")
 
     p = add("changesets", cmd_changesets, "List, show, approve or reject changesets.")
-    db_flags(p)
+    db_flags(p, reads=True)
     p.add_argument("action", choices=["list", "show", "approve", "reject"])
     p.add_argument("id", nargs="?", type=int, metavar="ID")
     p.add_argument("--status", default="quarantined", help="With list: quarantined (default), applied, approved, rejected.")
@@ -418,12 +462,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="SOURCE")
 
     p = add("agreement", cmd_agreement, "Show where witnesses disagree with the official rates.")
-    db_flags(p)
+    db_flags(p, reads=True)
     p.add_argument("--provider")
 
     p = add("estimate", cmd_estimate, "Estimate what a workload costs on every tier of one or more models.")
-    db_flags(p)
-    p.add_argument("models", nargs="+", metavar="MODEL", help="`model` or `provider/model`.")
+    db_flags(p, reads=True)
+    p.add_argument("models", nargs="+", metavar="MODEL", help="`model` or `provider/model` (a comma list works too).")
     p.add_argument("--input-tokens", type=int, help="Prompt tokens per request (the whole prompt).")
     p.add_argument("--text-file", metavar="FILE", help="Count this prompt (- for stdin) instead of --input-tokens.")
     p.add_argument("--cached-input-tokens", type=int, default=0, help="Of the prompt, tokens read from cache.")
@@ -438,8 +482,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--discount-percent", default="0", help="A negotiated discount, applied last.")
     p.add_argument("--json", action="store_true", help="Print the JSON answer of POST /v1/estimate.")
 
+    from service.cli_answers import add_answer_parsers
     from service.plot import add_history_parser
 
+    add_answer_parsers(add, functools.partial(db_flags, reads=True))
     add_history_parser(sub)
 
     p = add("openapi", cmd_openapi, "Write openapi/openapi.json from the app.")

@@ -123,16 +123,7 @@ async def export_rates(
     (empty cells for null), `litellm` maps LiteLLM model keys to price fields.
     """
     service = svc(state)
-    for name, value, allowed in (("format", format_, EXPORT_FORMATS), ("scope", scope_, EXPORT_SCOPES)):
-        if value not in allowed:
-            raise bad_parameter(name, f"{value!r} is not one of {', '.join(allowed)}")
-    _check_provider(service, provider)
-    if scope_ == "history":
-        if format_ == "litellm":
-            raise bad_parameter("format", "a LiteLLM price map holds one price per rate: use scope=catalog")
-        chosen = _history_selection(service, as_of, version, provider)
-    else:
-        chosen = _catalog_selection(service, as_of, version, provider)
+    chosen = select_export(service, format_=format_, scope=scope_, as_of=as_of, version=version, provider=provider)
     version_served = chosen.version or service.catalog.version
     if format_ == "litellm":
         body = litellm_price_map(chosen.rates, catalog_version=version_served, as_of=chosen.at)
@@ -146,6 +137,20 @@ async def export_rates(
     response = json_response(request, rows, version=service.catalog.version, etag_extra=chosen.etag_extra,
                              max_age_s=chosen.max_age_s)
     return _attach(response, f"{stem}.json")
+
+
+def select_export(service: Service, *, format_: str, scope: str, as_of: str | None, version: int | None,
+                  provider: str | None) -> "_Selection":
+    """The rates an export holds, as ``/v1/export`` and ``ratecard export`` pick them; a 400/404 problem if invalid."""
+    for name, value, allowed in (("format", format_, EXPORT_FORMATS), ("scope", scope, EXPORT_SCOPES)):
+        if value not in allowed:
+            raise bad_parameter(name, f"{value!r} is not one of {', '.join(allowed)}")
+    _check_provider(service, provider)
+    if scope == "history":
+        if format_ == "litellm":
+            raise bad_parameter("format", "a LiteLLM price map holds one price per rate: use scope=catalog")
+        return _history_selection(service, as_of, version, provider)
+    return _catalog_selection(service, as_of, version, provider)
 
 
 class _Selection(NamedTuple):

@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
+from service.app import Service
 from service.problems import bad_parameter, problem_responses
 from service.responses import json_response
 from service.routes import resolve, svc
@@ -56,21 +57,26 @@ async def post_tokens(
 ) -> Response[TokensResponse]:
     """Count ``text`` with ``model``'s tokenizer: exact for OpenAI models, approximate (and said so) for others."""
     service = svc(state)
+    if len(data.text) > THREAD_OVER_CHARS:
+        body = await anyio.to_thread.run_sync(count_text, service, data)
+    else:
+        body = count_text(service, data)
+    return json_response(request, body, version=service.catalog.version, max_age_s=0)
+
+
+def count_text(service: Service, data: TokensRequest) -> TokensResponse:
+    """The answer to a tokens request (``POST /v1/tokens``, ``ratecard tokens``); a 404/400 problem if invalid."""
     provider, model = resolve(service, data.model)
     try:
-        if len(data.text) > THREAD_OVER_CHARS:
-            counted = await anyio.to_thread.run_sync(count_tokens, provider, model, data.text)
-        else:
-            counted = count_tokens(provider, model, data.text)
+        counted = count_tokens(provider, model, data.text)
     except TokenCountError as exc:
         raise bad_parameter("text", str(exc), slug="invalid-text", title="Invalid text") from None
     note = None if counted.exact else (
         f"approximate: counted with {counted.encoding}; {provider} does not publish the tokenizer of {model}"
         if provider != "openai" else f"approximate: tiktoken does not know {model}; counted with {counted.encoding}"
     )
-    body = TokensResponse(provider=provider, model=model, tokens=counted.tokens, characters=len(data.text),
+    return TokensResponse(provider=provider, model=model, tokens=counted.tokens, characters=len(data.text),
                           encoding=counted.encoding, exact=counted.exact, note=note)
-    return json_response(request, body, version=service.catalog.version, max_age_s=0)
 
 
 TOKENS_ROUTES = [post_tokens]

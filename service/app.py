@@ -23,6 +23,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 
 from scrapers.fetch import FetchPolicy
 from service.bootstrap import ingest_bundled, needs_bootstrap
+from service.compression import compression_config
 from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import data_version, open_database
@@ -212,6 +213,7 @@ def create_app(
         middleware=[JsonBodyOnly()],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
+        compression_config=compression_config(),
         openapi_config=openapi_config(),
         plugins=[DecimalAsNumber()],
         debug=False,

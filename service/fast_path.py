@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 
+from service.compression import accepts_gzip
 from service.problems import ApiError
 from service.responses import ready_json
 from service.routes import epoch_salt
@@ -62,7 +63,8 @@ class EstimateFastPath:
     async def __call__(self, scope, receive, send) -> None:
         service = scope["app"].state.service
         method = scope["method"]
-        if not service.settings.fast_path or method not in ("GET", "POST") or _revalidating(scope):
+        # Compression sits inside this route middleware: an answer that may be gzipped is the handler's.
+        if not service.settings.fast_path or method not in ("GET", "POST") or _revalidating(scope) or accepts_gzip(scope):
             return await self.app(scope, receive, send)
         if method == "GET":
             request = _from_query(scope)

@@ -349,6 +349,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             cached_input_tokens=args.cached_input_tokens, cache_write_tokens=args.cache_write_tokens,
             cache_ttl=args.cache_ttl, output_tokens=args.output_tokens, requests=args.requests, period=args.period,
             tiers=args.tier or None, as_of=args.as_of, version=args.version, discount_percent=discount,
+            batch_bytes_per_request=args.batch_bytes_per_request,
         )
         # The same validation as the HTTP body: round-trip through the typed decoder.
         request = msgspec.json.decode(encode(request), type=EstimateRequest)
@@ -372,6 +373,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         rows.append((f"{e.provider}/{e.model}", tier, format_usd(e.per_request), format_usd(e.per_1k_requests),
                      format_usd(e.per_period), format_usd(e.per_year), saving))
     print(format_table(rows, right=range(2, 7)))
+    for e in answer.estimates:
+        if e.batch_plan is not None:
+            print(f"{e.provider}/{e.model} batch plan: {e.batch_plan.note}")
     print_warnings([*answer.warnings, *(w for e in answer.estimates for w in e.warnings)])
     return status
 
@@ -480,6 +484,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", metavar="TIME", help="Price at this date or ISO time.")
     p.add_argument("--version", type=int, help="Price as of this catalog version.")
     p.add_argument("--discount-percent", default="0", help="A negotiated discount, applied last.")
+    p.add_argument("--batch-bytes-per-request", type=int,
+                   help="A request's weight in a batch input file, for the batch plan (default: input tokens x 4 + 300).")
     p.add_argument("--json", action="store_true", help="Print the JSON answer of POST /v1/estimate.")
 
     from service.cli_answers import add_answer_parsers

@@ -35,7 +35,8 @@ from service.estimate import (
     rank_estimates,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
-from service.batch_limits import BatchPlan
+from service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST, BatchPlan
+from service.workload import MAX_BATCH_BYTES_PER_REQUEST
 from service.rate_index import Bill
 from service.responses import encode, json_response
 from service.routes import AsOf, Version, epoch_salt, moment, rates_for, resolve, svc
@@ -48,6 +49,10 @@ MAX_MODELS = 20
 GET_MAX_AGE_S = 60
 POST_MAX_AGE_S = 0
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
+BATCH_BYTES_DESCRIPTION = (
+    "The weight of one request's line in a batch input file, in bytes, for the batch plan; default an "
+    f"estimate: input_tokens x {BYTES_PER_INPUT_TOKEN} + {JSONL_OVERHEAD_BYTES_PER_REQUEST} (the JSONL envelope)."
+)
 MODELS_DESCRIPTION = (
     f"Models to price, 1 to {MAX_MODELS}, each `model` or `provider/model`: a comma list "
     "(`models=gpt-4o,claude-sonnet-4-5`, the documented form) or the parameter repeated "
@@ -82,6 +87,8 @@ class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     version: Annotated[int, msgspec.Meta(ge=1, description="Price as the catalog stood at this version.")] | None = None
     # Checked (0 to 100) by validate_workload: msgspec cannot bound a Decimal.
     discount_percent: Decimal = Decimal(0)
+    batch_bytes_per_request: Annotated[int, msgspec.Meta(
+        ge=1, le=MAX_BATCH_BYTES_PER_REQUEST, description=BATCH_BYTES_DESCRIPTION)] | None = None
 
 
 # The DESIGN's worked example (GPT-4o at $2.50/$10: $65.00 standard, $32.50 batch) and a past-moment one.
@@ -106,14 +113,30 @@ class SavingsOut(Out):
 
 
 class BatchPlanOut(Out):
-    """How many batch jobs the volume needs under the provider's per-batch limits."""
+    """How many batch jobs the volume needs under the provider's per-batch limits, and how to split it.
+
+    ``limited_by`` ("requests" or "bytes") names the limit that decides
+    ``jobs_per_period``; ``max_requests_per_batch`` is null where the
+    provider states only a size limit. ``estimated_bytes_per_request`` is
+    the request's weight in the input file (``bytes_per_request_given``:
+    the request's ``batch_bytes_per_request``, else input_tokens x 4 + 300).
+    ``max_requests_per_job`` is what one job holds under both limits;
+    ``jobs_per_day`` jobs of about ``requests_per_job`` requests send the
+    period's volume day by day. ``note`` says it in words; ``url`` is the
+    provider's page stating the limits.
+    """
 
     jobs_per_period: int
-    max_requests_per_batch: int
+    max_requests_per_batch: int | None
     max_bytes_per_batch: int
     estimated_bytes_per_request: int
     limited_by: str
     url: str
+    bytes_per_request_given: bool
+    max_requests_per_job: int
+    jobs_per_day: int
+    requests_per_job: int
+    note: str
 
 
 class EstimateOut(Out):
@@ -195,7 +218,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
                     input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
                     cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
                     output_tokens=request.output_tokens, requests=request.requests, period=request.period,
-                    discount_percent=request.discount_percent,
+                    discount_percent=request.discount_percent, batch_bytes_per_request=request.batch_bytes_per_request,
                 )
             rates = rates_for(service, at, version, key)
             if not rates:
@@ -249,6 +272,7 @@ def render_estimate(service: Service, request: EstimateRequest) -> bytes:
 # carry a NUL byte escaped, so a raw one can only be a mark.
 _MARK = msgspec.Raw(b"\0")
 _TEMPLATES: dict[tuple[object, str, bool, tuple | None], str] = {}
+_PLAN_MARKS = 6  # a batch plan's figures and note that vary with the workload
 _TEMPLATES_MAX = 4096
 
 
@@ -258,10 +282,11 @@ def _tier_template(tier: TierEstimate, bill: Bill) -> str:
     A bill fixes the rest of the answer (tier, rates, provenance, context level, lines).
     Whether there are savings and a batch plan follows from the model's rates too, but is
     part of the key so that a template is only ever filled for the shape it was encoded for;
-    so are the plan's limits and what limits it, leaving its two counts to fill.
+    so are the plan's limits and what limits it, leaving its counts and note to fill.
     """
     saves, plan = tier.savings_vs_standard is not None, tier.batch_plan
-    limits = (plan.limited_by, plan.max_requests_per_batch, plan.max_bytes_per_batch, plan.url) if plan else None
+    limits = (plan.limited_by, plan.max_requests_per_batch, plan.max_bytes_per_batch, plan.url,
+              plan.bytes_per_request_given) if plan else None
     key = (bill, tier.period, saves, limits)
     template = _TEMPLATES.get(key)
     if template is not None:
@@ -273,11 +298,12 @@ def _tier_template(tier: TierEstimate, bill: Bill) -> str:
         lines=[msgspec.structs.replace(line, tokens=mark, cost_usd=mark) for line in tier.lines],
         savings_vs_standard=SavingsOut(usd=mark, percent=mark) if saves else None,
         valid_from=tier.valid_from, source=tier.source_ids, warnings=mark,
-        batch_plan=msgspec.structs.replace(_batch_plan_out(plan), jobs_per_period=mark,
-                                           estimated_bytes_per_request=mark) if plan else None,
+        batch_plan=msgspec.structs.replace(_batch_plan_out(plan), jobs_per_period=mark, estimated_bytes_per_request=mark,
+                                           max_requests_per_job=mark, jobs_per_day=mark, requests_per_job=mark,
+                                           note=mark) if plan else None,
     )
     text = encode(prototype).decode()
-    marks = 6 + 2 * len(tier.lines) + 2 * saves + 2 * (plan is not None)
+    marks = 6 + 2 * len(tier.lines) + 2 * saves + _PLAN_MARKS * (plan is not None)
     if text.count("\0") != marks:  # fields this module does not know: never put a figure in the wrong place
         raise AssertionError(f"{text.count(chr(0))} marks in a tier template, expected {marks}")
     template = text.replace("%", "%%").replace("\0", "%s")
@@ -305,9 +331,13 @@ def _tier_json(tier: TierEstimate, bill: Bill, input_tokens: int, notes: list[st
     warnings = notes + tier.warnings if notes else tier.warnings
     values.append(encode(warnings).decode() if warnings else "[]")
     plan = tier.batch_plan
-    if plan is not None:
+    if plan is not None:  # in BatchPlanOut's field order
         values.append(plan.jobs_per_period)
         values.append(plan.estimated_bytes_per_request)
+        values.append(plan.max_requests_per_job)
+        values.append(plan.jobs_per_day)
+        values.append(plan.requests_per_job)
+        values.append(encode(plan.note).decode())
     return _tier_template(tier, bill) % tuple(values)
 
 
@@ -389,7 +419,9 @@ def _batch_plan_out(plan: BatchPlan) -> BatchPlanOut:
     return BatchPlanOut(
         jobs_per_period=plan.jobs_per_period, max_requests_per_batch=plan.max_requests_per_batch,
         max_bytes_per_batch=plan.max_bytes_per_batch, estimated_bytes_per_request=plan.estimated_bytes_per_request,
-        limited_by=plan.limited_by, url=plan.url,
+        limited_by=plan.limited_by, url=plan.url, bytes_per_request_given=plan.bytes_per_request_given,
+        max_requests_per_job=plan.max_requests_per_job, jobs_per_day=plan.jobs_per_day,
+        requests_per_job=plan.requests_per_job, note=plan.note,
     )
 
 
@@ -452,6 +484,9 @@ async def get_estimate(
         # The Decimal schema plugin states its own description, which Litestar keeps over `description`;
         # schema_extra is applied last, so the parameter says what it is (and its default is a number).
         schema_extra={"description": DISCOUNT_DESCRIPTION, "default": 0})] = Decimal(0),
+    batch_bytes_per_request: Annotated[int | None, Parameter(
+        description=BATCH_BYTES_DESCRIPTION, ge=1, le=MAX_BATCH_BYTES_PER_REQUEST,
+        examples=[Example(value=12000)])] = None,
 ) -> Response[EstimateResponse]:
     """The GET form of the estimate, for calculator pages: same answer, cacheable by URL."""
     service = svc(request.app.state)
@@ -460,7 +495,7 @@ async def get_estimate(
         EstimateRequest(models=[*(models or ()), *(model or ())], input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
                         cache_write_tokens=cache_write_tokens, cache_ttl=cache_ttl, output_tokens=output_tokens,
                         requests=requests, period=period, tiers=tier, as_of=as_of, version=version,
-                        discount_percent=discount_percent),
+                        discount_percent=discount_percent, batch_bytes_per_request=batch_bytes_per_request),
     )
     return json_response(request, msgspec.Raw(body), version=service.catalog.version, max_age_s=GET_MAX_AGE_S,
                          etag_extra=epoch_salt(service, as_of, version))

@@ -484,8 +484,8 @@ function renderModelCard(group) {
   if (first.min_prompt_tokens > 0) notes.push(`Long-context rates: prompts over ${formatCount(first.min_prompt_tokens)} tokens are billed at the higher tier.`);
   const plan = group.tiers.get("batch")?.batch_plan;
   if (plan) {
-    notes.push(h("span", {}, `Batch: ${formatCount(plan.jobs_per_period)} job${plan.jobs_per_period === 1 ? "" : "s"} per month `
-      + `(at most ${formatCount(plan.max_requests_per_batch)} requests per batch; `, h("a", { href: plan.url, target: "_blank", rel: "noopener" }, "limits"), ")."));
+    // The API's note names the limit that decides the job count and how to split the volume.
+    notes.push(h("span", {}, `Batch: ${plan.note} `, h("a", { href: plan.url, target: "_blank", rel: "noopener" }, "The provider's limits.")));
   }
   for (const warning of new Set([...group.tiers.values()].flatMap((e) => e.warnings))) notes.push(warning);
   return h("article", { class: "card model-card", dataset: { model: group.key }, "aria-labelledby": titleId },

@@ -1,17 +1,20 @@
 """Estimate endpoints: what a workload costs on every tier of one or more models.
 
 ``POST /v1/estimate`` takes a JSON body; ``GET /v1/estimate`` the same fields
-as query parameters, so calculator pages get cacheable answers. Several
-models are written one way everywhere: ``models``, as a comma list or
+as query parameters, so calculator pages get cacheable answers. Both price
+from the in-memory snapshot unless ``as_of`` / ``version`` ask for another
+moment.
+
+Several models are written one way everywhere: ``models``, as a comma list or
 repeated (``models=gpt-4o,claude-sonnet-4-5`` or ``models=gpt-4o&models=...``;
-the GET also takes ``model``, its older name); :func:`model_names` reads both
-forms, for every endpoint and command that takes several models. Both price from the in-memory snapshot unless
-``as_of`` / ``version`` ask for another moment.
+the GET also takes ``model``, its older name). :func:`resolve_models` reads
+both forms (:func:`model_names`) for every endpoint and command that takes
+several models.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread

@@ -24,7 +24,11 @@ def add_answer_parsers(add, db_flags) -> None:
     db_flags(p)
     p.add_argument("models", nargs="+", metavar="MODEL", help="`model` or `provider/model` (a comma list works too).")
     p.add_argument("--input-tokens", type=int, required=True, help="Prompt tokens per request (the whole prompt).")
-    p.add_argument("--monthly-requests", type=int, required=True, help="Requests in the first month.")
+    volume = p.add_mutually_exclusive_group(required=True)
+    volume.add_argument("--monthly-requests", type=int, help="Requests in the first month.")
+    volume.add_argument("--monthly-spend-usd", type=_decimal,
+                        help="Instead: what the workload costs a month today on --spend-model (default the first MODEL).")
+    p.add_argument("--spend-model", metavar="MODEL", help="The model --monthly-spend-usd is spent on.")
     p.add_argument("--cached-input-tokens", type=int, default=0,
                    help="Of the prompt, tokens a cache hit reads from cache.")
     p.add_argument("--output-tokens", type=int, default=0, help="Output tokens per request.")
@@ -78,6 +82,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         "start_month": args.start_month, "months": args.months, "monthly_growth_percent": args.monthly_growth_percent,
         "batch_share": args.batch_share, "cache_hit_share": args.cache_hit_share,
         "migration_hours": args.migration_hours, "hourly_rate_usd": args.hourly_rate_usd,
+        "monthly_spend_usd": args.monthly_spend_usd, "spend_model": args.spend_model,
     }
     try:
         # The same validation as the HTTP body: through the typed decoder.
@@ -97,6 +102,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 def _forecast_table(answer, forecast) -> str:
     head = (f"{forecast.provider}/{forecast.model}: {len(forecast.months)} month(s), {answer.start_month} to "
             f"{answer.end_month}, catalog version {answer.catalog_version}")
+    if answer.spend is not None:
+        spend = answer.spend
+        head += (f"; {format_usd(spend.monthly_spend_usd)} a month on {spend.provider}/{spend.model} at "
+                 f"{format_usd(spend.usd_per_request)} a request is {answer.monthly_requests:,} requests")
     rows = [("month", "requests", "cost", "baseline", "batch saves", "cache saves", "cumulative")]
     for m in forecast.months:
         rows.append((m.month, f"{m.requests:,}", format_usd(m.cost_usd), format_usd(m.baseline_usd),

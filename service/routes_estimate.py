@@ -130,16 +130,25 @@ class BatchPlanOut(Out):
     """
 
     jobs_per_period: int
-    max_requests_per_batch: int | None
+    max_requests_per_batch: Annotated[int | None, msgspec.Meta(
+        description="The provider's limit on requests in one batch job; null where it states only a size limit.")]
     max_bytes_per_batch: int
-    estimated_bytes_per_request: int
-    limited_by: str
+    estimated_bytes_per_request: Annotated[int, msgspec.Meta(
+        description="Input-file bytes of one request: batch_bytes_per_request when given, else input_tokens x "
+                    f"{BYTES_PER_INPUT_TOKEN} + {JSONL_OVERHEAD_BYTES_PER_REQUEST}.")]
+    limited_by: Annotated[str, msgspec.Meta(
+        description="The limit that decides jobs_per_period: `requests` (the count per batch) or `bytes` (its size).")]
     url: str
-    bytes_per_request_given: bool
-    max_requests_per_job: int
-    jobs_per_day: int
-    requests_per_job: int
-    note: str
+    bytes_per_request_given: Annotated[bool, msgspec.Meta(
+        description="Whether estimated_bytes_per_request is the request's batch_bytes_per_request (else estimated).")]
+    max_requests_per_job: Annotated[int, msgspec.Meta(
+        description="The most requests one batch job holds under both the count and the size limit.")]
+    jobs_per_day: Annotated[int, msgspec.Meta(
+        description="Jobs a day that send the period's requests spread evenly over its days (a month is 365/12).")]
+    requests_per_job: Annotated[int, msgspec.Meta(
+        description="Requests in each of the jobs_per_day jobs, rounded up.")]
+    note: Annotated[str, msgspec.Meta(
+        description="The plan in words: the job count, the limit that decides it with its figures, the daily split.")]
 
 
 class EstimateOut(Out):

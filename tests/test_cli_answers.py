@@ -89,13 +89,25 @@ def test_forecast_prints_the_seed_example_month_by_month(workdir):
 def test_forecast_json_is_the_bytes_of_post_forecast(workdir, client):
     mixed = ["gpt-4o,claude-sonnet-4-5", "o3", *SEED[1:], "--monthly-growth-percent", "10",
              "--cached-input-tokens", "400", "--cache-hit-share", "0.5"]
+    spend = [*SEED[:5], "--monthly-spend-usd", "2000", *SEED[7:]]
+    assert SEED[5:7] == ["--monthly-requests", "400000"]
     for flags, body in ((SEED, {}), (mixed, {"monthly_growth_percent": 10, "cached_input_tokens": 400,
-                                             "cache_hit_share": 0.5, "models": ["gpt-4o", "claude-sonnet-4-5", "o3"]})):
+                                             "cache_hit_share": 0.5, "models": ["gpt-4o", "claude-sonnet-4-5", "o3"]}),
+                        (spend, {"monthly_requests": None, "monthly_spend_usd": 2000})):
         result = ratecard(workdir, "forecast", *flags, "--json")
         assert result.returncode == 0, result.stderr
         answer = client.post("/v1/forecast", json={**SEED_BODY, **body})
         assert answer.status_code == 200, answer.text
         assert result.stdout == answer.content + b"\n"
+
+
+def test_forecast_can_start_from_a_monthly_spend(workdir):
+    # $2,000 a month at $0.005 a request is the seed's 400,000 requests.
+    result = ratecard(workdir, "forecast", *SEED[:5], "--monthly-spend-usd", "2000", *SEED[7:])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].endswith("; $2,000.00 a month on openai/gpt-4o at $0.005 a request is 400,000 requests")
+    assert lines[2].split() == ["2026-12", "400,000", "$1,400.00", "$2,000.00", "$600.00", "$0.00", "$1,400.00"]
 
 
 def test_forecast_refuses_bad_input_like_the_api(workdir):

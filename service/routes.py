@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
+from scrapers.redact import redact_url
 from scrapers.vocabulary import KINDS, TIERS
 from service.agreement import AgreementReport, agreement_report, catalog_rates_at
 from service.app import Service
@@ -435,7 +436,7 @@ def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
                 action=c["action"], provider=c["provider"], model=c["model"], tier=c["tier"], kind=c["kind"],
                 min_prompt_tokens=c["min_prompt_tokens"], old_usd_per_mtok=dec(c["old_usd_per_mtok"]),
                 new_usd_per_mtok=dec(c["new_usd_per_mtok"]), old_basis=c["old_basis"], new_basis=c["new_basis"],
-                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=c["url"],
+                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=redact_url(c["url"]),
             )
             for c in changes
         ],

@@ -14,13 +14,31 @@ DEFAULT_DB = "ratecard.db"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status.
+
+    A database ratecard refuses (empty, unreadable, from a newer build) and a
+    storage failure (disk full, locked past the timeout, a table missing) end
+    the command with one line naming the reason, not a traceback.
+    """
+    import sqlite3
+
+    from service.db import DatabaseRefused, StorageError
+
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    return args.handler(args) or 0
+    command = argv[0] if argv else (sys.argv[1] if len(sys.argv) > 1 else "")
+    try:
+        return args.handler(args) or 0
+    except DatabaseRefused as exc:
+        print(f"ratecard {command}: {exc}", file=sys.stderr)
+        return 2
+    except (StorageError, sqlite3.Error) as exc:
+        reason = str(exc) if isinstance(exc, StorageError) else f"storage error: {type(exc).__name__}: {exc}"
+        print(f"ratecard {command}: {reason}", file=sys.stderr)
+        return 1
 
 
 def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides):
@@ -30,7 +48,7 @@ def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides)
     """
     from service.app import Settings
 
-    from service.app import admin_token_from
+    from service.app import admin_token_from, fetch_policy_from_env
 
     env = os.environ
     origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
@@ -39,7 +57,7 @@ def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides)
         sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
         admin_token=admin_token_from(env.get("RATECARD_ADMIN_TOKEN", "")) if admin else "",
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-        **overrides,
+        **{"fetch": fetch_policy_from_env(env), **overrides},
     )
 
 
@@ -99,9 +117,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too.
+    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too; a request or
+    # refresh still running when SIGTERM arrives is given the graceful timeout, then cut off.
     common = dict(host=args.host, port=args.port, log_level=args.log_level, server_header=False, loop="auto",
-                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False)
+                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False,
+                  timeout_graceful_shutdown=args.graceful_timeout)
     if args.workers == 1:
         try:
             uvicorn.run(create_app(settings, service=service, litestream=litestream), **common)
@@ -154,9 +174,11 @@ def skipped_line(section: SkippedSection) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh sources: from a saved file (``--from-file``) or by fetching their pages."""
+    from scrapers.redact import redact_url
     from service.catalog import sync_model_catalog
     from service.db import open_database
     from service.refresh import ingest_page
+    from service.source_lock import RefreshInProgress, source_lock
     from service.sources import RegistryError, load_registry
 
     settings = settings_from(args)
@@ -184,13 +206,28 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             return 2
         now = utc_now()
         body = Path(args.from_file).read_bytes()
-        result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
-                             observed_at=observed, now=now, trigger="file")
+        try:
+            with source_lock(settings.db_path, db, source.id):
+                result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
+                                     observed_at=observed, now=now, trigger="file")
+        except RefreshInProgress as exc:
+            print(f"ratecard refresh: {exc} (scheduler, admin API or another command); try again later",
+                  file=sys.stderr)
+            return 1
         _print_result(result)
         return 0 if result.status != "failed" else 1
     from service.scheduler import refresh_sources_once
 
-    results = refresh_sources_once(db, registry, args.source_ids or list(registry.sources), progress=_print_result)
+    source_ids = args.source_ids or list(registry.sources)
+    counter = iter(range(1, len(source_ids) + 1))
+
+    def starting(source) -> None:
+        # One line as each source starts, so a long refresh (a slow page, a deadline) shows where it is.
+        print(f"[{next(counter)}/{len(source_ids)}] {source.id}: fetching {redact_url(source.url)} ...",
+              file=sys.stderr, flush=True)
+
+    results = refresh_sources_once(db, registry, source_ids, progress=_print_result, started=starting,
+                                   db_path=settings.db_path, policy=settings.fetch)
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results)} source(s) refreshed, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
@@ -394,6 +431,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="Absolute links (the Atom feed) start with this, e.g. https://prices.example.com "
                         "(default: $RATECARD_PUBLIC_BASE_URL, else links are relative).")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--graceful-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="On SIGTERM, wait this long for requests in flight before stopping (default 10).")
 
     p = add("parse", cmd_parse, "Parse a saved page and print its rates as JSON (no database).")
     p.add_argument("source", choices=sorted(PARSER_MODULES), metavar="SOURCE")

@@ -210,6 +210,23 @@ def m003_run_skipped_sections(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN skipped_sections TEXT NOT NULL DEFAULT '[]'")
 
 
+# How a storage failure is worded on a run, so it reads apart from a page's fault.
+STORAGE_ERROR = "storage error"
+
+
+class StorageError(RuntimeError):
+    """SQLite failed under a run (disk full, locked past the busy timeout, a table missing).
+
+    The message is one line, ``storage error: <SQLite's words>``, ready for a
+    run record, a 503 problem and the CLI.
+    """
+
+
+def storage_error(exc: sqlite3.Error) -> StorageError:
+    """Wrap a SQLite error as a :class:`StorageError` whose message names SQLite's reason."""
+    return StorageError(f"{STORAGE_ERROR}: {type(exc).__name__}: {exc}")
+
+
 class DatabaseRefused(RuntimeError):
     """A database file ratecard will not open: empty, unreadable, not SQLite, or from a newer build.
 
@@ -322,6 +339,56 @@ def refuse_unknown_migrations(db: sqlite_utils.Database, path: str | Path | None
             f"database {path or ':memory:'} was migrated by a newer ratecard (unknown migrations: "
             f"{', '.join(unknown)}); run that version, or restore a backup made by this one"
         )
+
+
+class DatabaseFileGuard:
+    """Notices when the database file is cut short or replaced under a running process.
+
+    SQLite keeps answering from its page cache and the WAL for a while after
+    the file is truncated, so a query alone can say "fine" while reads of
+    older pages fail. ratecard never shrinks its file (no VACUUM, no
+    auto_vacuum; checkpoints only grow it), so a file smaller than it has
+    been, or another file at the path, means the data under the process is gone.
+    """
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = None if path is None else Path(path)
+        self.identity, self.largest = self._stat()
+
+    def _stat(self) -> tuple[tuple[int, int] | None, int]:
+        if self.path is None:
+            return None, 0
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None, -1
+        return (st.st_dev, st.st_ino), st.st_size
+
+    def intact(self) -> bool:
+        """False once the file is missing, replaced or smaller than it has been."""
+        if self.path is None:
+            return True
+        identity, size = self._stat()
+        if identity is None or identity != self.identity or size < self.largest:
+            return False
+        self.largest = size
+        return True
+
+
+def database_answers(db: sqlite_utils.Database) -> bool:
+    """Whether the database still answers the reads the service depends on (readiness).
+
+    Reads the newest changeset and a run through their indexes: cheap, and a
+    file truncated or overwritten under a live server fails it (no such
+    table, malformed image, not a database) instead of failing requests later.
+    """
+    try:
+        db.execute("SELECT max(id) FROM changesets").fetchone()
+        db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        db.execute("SELECT id FROM rates ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return False
+    return True
 
 
 def data_version(db: sqlite_utils.Database) -> int:

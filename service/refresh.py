@@ -31,7 +31,7 @@ from service.changesets import (
     record_changeset,
     withdrawals,
 )
-from service.db import write_transaction
+from service.db import STORAGE_ERROR, StorageError, storage_error, write_transaction
 from service.sources import Source
 from service.timeutil import to_db
 
@@ -70,23 +70,6 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
 # change or successful run points at them. A rejected body (a challenge page, random bytes, an
 # error page) is evidence for a while, not history.
 FAILED_BODIES_KEPT = 20
-
-# How a storage failure is worded on a run, so it reads apart from a page's fault.
-STORAGE_ERROR = "storage error"
-
-
-class StorageError(RuntimeError):
-    """SQLite failed under a run (disk full, locked past the busy timeout, a table missing).
-
-    The message is one line, ``storage error: <SQLite's words>``, ready for a
-    run record, a 503 problem and the CLI.
-    """
-
-
-def storage_error(exc: sqlite3.Error) -> StorageError:
-    """Wrap a SQLite error as a :class:`StorageError` whose message names SQLite's reason."""
-    return StorageError(f"{STORAGE_ERROR}: {type(exc).__name__}: {exc}")
-
 
 class ValidationFailed(ScrapeError):
     """Parsed rates break a rule no real price page breaks (negative, batch above standard...)."""

@@ -97,8 +97,13 @@ def parse_page(source: Source, body: bytes, url: str) -> Reading:
 
 
 def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: str, now: datetime) -> int:
-    """Record the start of a run and return its id; a SQLite failure is a :class:`StorageError`."""
+    """Record the start of a run and return its id; a SQLite failure is a :class:`StorageError`.
+
+    Failures that could not be written earlier (the database was locked or
+    full at the time) are written first.
+    """
     try:
+        record_deferred_failures(db)
         return db["runs"].insert(
             {"source_id": source.id, "trigger": trigger, "started_at": to_db(now), "status": "running",
              "url": redact_url(url)}
@@ -114,13 +119,24 @@ def finish_run(db: sqlite_utils.Database, run_id: int, result_fields: dict, *, n
     db["runs"].update(run_id, {**result_fields, "finished_at": to_db(now)})
 
 
+# Run failures the database refused to record when they happened, by database file:
+# (run id, error, finished_at), written by the next start_run on that database.
+_deferred_failures: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+
+
+def _database_key(db: sqlite_utils.Database) -> str:
+    return db.conn.execute("PRAGMA database_list").fetchone()[2] or f":memory:{id(db.conn)}"
+
+
 def fail_run(db: sqlite_utils.Database, run_id: int, error: str, *, now: datetime, fields: dict | None = None) -> None:
     """Record a run as failed with ``error``, even when the database is what failed.
 
-    A run must never stay ``running``: when the first write of the failure
-    fails too (a full disk can refuse it), it is tried once more without the
-    other fields, and if that fails as well the reason goes to the log.
+    A run must never stay ``running``: when the write of the failure fails
+    too (the lock is still held, the disk still full), it is tried once more
+    without the other fields, and if that fails as well it is kept in memory
+    and written by the next :func:`start_run` on the same database.
     """
+    error = redact_text(error)
     try:
         finish_run(db, run_id, {**(fields or {}), "status": FAILED, "error": error}, now=now)
         return
@@ -130,9 +146,28 @@ def fail_run(db: sqlite_utils.Database, run_id: int, error: str, *, now: datetim
         if db.conn.in_transaction:
             db.execute("ROLLBACK")
         db.execute("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
-                   [FAILED, redact_text(error)[:2000], to_db(now), run_id])
+                   [FAILED, error, to_db(now), run_id])
     except sqlite3.Error:
-        log.error("run %s failed (%s) and could not be recorded", run_id, redact_text(error), exc_info=True)
+        log.error("run %s failed (%s); recording it when the database takes writes again", run_id, error)
+        try:
+            _deferred_failures[_database_key(db)].append((run_id, error, to_db(now)))
+        except sqlite3.Error:
+            log.error("run %s failed (%s) and could not be recorded", run_id, error, exc_info=True)
+
+
+def record_deferred_failures(db: sqlite_utils.Database) -> int:
+    """Write the run failures the database could not take when they happened; return how many."""
+    if not _deferred_failures:
+        return 0
+    pending = _deferred_failures.get(_database_key(db))
+    written = 0
+    while pending:
+        run_id, error, finished_at = pending[0]
+        db.execute("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+                   [FAILED, error, finished_at, run_id])
+        pending.pop(0)
+        written += 1
+    return written
 
 
 # A run fetches with at most 4 attempts of 10 s + 30 s plus capped backoff and parses in under a

@@ -49,7 +49,14 @@ def redact_text(text: str) -> str:
     """``text`` with every URL in it passed through :func:`redact_url` (for error messages and logs)."""
     if "://" not in text:
         return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return _URL_IN_TEXT.sub(_redact_match, text)
+
+
+def _redact_match(match: re.Match) -> str:
+    # Punctuation closing the sentence or the parenthesis a URL sits in is not part of it.
+    url = match.group(0)
+    core = url.rstrip(").,;]")
+    return redact_url(core) + url[len(core):]
 
 
 class RedactingFilter(logging.Filter):
@@ -69,7 +76,11 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_log_redaction(names: tuple[str, ...] = ("httpx", "httpcore", "ratecard")) -> None:
+# A logger's filters see only the records logged on it, not its children's: each one is named.
+LOGGERS = ("httpx", "httpcore", "ratecard", "ratecard.refresh", "ratecard.scheduler", "apscheduler")
+
+
+def install_log_redaction(names: tuple[str, ...] = LOGGERS) -> None:
     """Add one :class:`RedactingFilter` to each named logger (idempotent)."""
     for name in names:
         logger = logging.getLogger(name)

@@ -23,6 +23,7 @@ from litestar.openapi.spec import OpenAPIType, Schema, Server
 from litestar.plugins import OpenAPISchemaPlugin
 
 from scrapers.fetch import FetchPolicy
+from scrapers.redact import install_log_redaction
 from service.bootstrap import ingest_bundled, missing_snapshots
 from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
@@ -224,6 +225,8 @@ def create_app(
     from service.routes_history import HISTORY_ROUTES
     from service.routes_ops import OPS_ROUTES
     from service.scheduler import start_scheduler
+
+    install_log_redaction()  # httpx logs every fetched URL; credentials in one must not reach a log
 
     async def start(app: Litestar) -> None:
         svc = service or prepare_service(settings, db=db, clock=clock)

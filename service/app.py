@@ -367,5 +367,8 @@ async def _follow_writer(service: Service) -> None:
         try:
             if service.reload_if_changed():
                 log.info("catalog reloaded at version %s", service.catalog.version)
+            if service.bootstrap_missing:
+                # Another process (a restart, the parent of the workers) may have completed it.
+                service.bootstrap_missing = [s.file for s in missing_snapshots(service.db, service.registry)]
         except Exception:  # keep serving the last snapshot; the next tick tries again
             log.exception("catalog reload failed")

@@ -287,6 +287,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     """Run today's parser over a source's archived bodies, oldest first, without fetching."""
     from service.db import open_database
     from service.refresh import ingest_page
+    from service.source_lock import RefreshInProgress, source_lock
     from service.sources import load_registry
     from service.timeutil import from_db
 
@@ -299,13 +300,25 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     source = registry.sources[args.source]
     pages = list(db.query("SELECT sha256, url, fetched_at FROM pages WHERE source_id = ? ORDER BY fetched_at",
                           [source.id]))
-    for page in pages:
-        body = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
-        seen = from_db(page["fetched_at"])
-        # A reparse must not stop at "identical body": the parser, not the page, changed.
-        result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen, now=utc_now(),
-                             trigger="reparse", force=True)
-        _print_result(result)
+    lock = source_lock(settings.db_path, db, source.id)
+    try:
+        lock.acquire()
+    except RefreshInProgress as exc:
+        print(f"ratecard reparse: {exc}; try again later", file=sys.stderr)
+        return 1
+    try:
+        for page in pages:
+            row = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()
+            if row is None:
+                continue  # a failed body pruned meanwhile (only the newest few are kept)
+            body = row[0]
+            seen = from_db(page["fetched_at"])
+            # A reparse must not stop at "identical body": the parser, not the page, changed.
+            result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen,
+                                 now=utc_now(), trigger="reparse", force=True)
+            _print_result(result)
+    finally:
+        lock.release()
     print(f"{len(pages)} archived page(s) reparsed", file=sys.stderr)
     return 0
 

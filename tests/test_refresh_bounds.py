@@ -181,3 +181,24 @@ def test_serve_stops_on_sigterm_with_a_refresh_in_flight(tmp_path, tmp_path_fact
         status, error = conn.execute("SELECT status, error FROM runs WHERE id = ?", [run_id]).fetchone()
     assert (status, error) == ("failed", "interrupted: the service stopped during the refresh")
     assert "Traceback" not in Path(log).read_text()
+
+
+def test_a_cli_refresh_of_several_sources_prints_a_line_per_source_and_does_not_retry_refusals(tmp_path, capsys):
+    with socket.socket() as closed:  # bound, not listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        lines = []
+        for source_id in ("anthropic", "openai"):
+            lines += [f"[sources.{source_id}]", f'url = "{base}/{source_id}"']
+        sources = tmp_path / "sources.toml"
+        sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        status = main(["refresh", "--db", str(tmp_path / "ratecard.db"), "--sources", str(sources),
+                       "anthropic", "openai"])
+    assert status == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"[1/2] anthropic: fetching {base}/anthropic ...",
+        f"anthropic: failed - FetchError: the connection was refused (not retried) ({base}/anthropic)",
+        f"[2/2] openai: fetching {base}/openai ...",
+        f"openai: failed - FetchError: the connection was refused (not retried) ({base}/openai)",
+        "2 source(s) refreshed, 2 failed",
+    ]

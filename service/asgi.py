@@ -29,6 +29,7 @@ def settings_from_env() -> Settings:
         scheduler=env.get("RATECARD_SCHEDULER", "1") == "1",
         fast_path=env.get("RATECARD_FAST_PATH", "1") == "1",
         fetch=fetch_policy_from_env(env),
+        bootstrap=env.get("RATECARD_BOOTSTRAP", "1") == "1",
     )
 
 

@@ -86,7 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_replica_url(url)
         settings = settings_from(
             args, admin=True, scheduler=not (args.no_scheduler or read_only), admin_writes=not args.no_scheduler,
-            fast_path=not args.no_fast_path, read_only=read_only, replica_of=args.replica_of,
+            fast_path=not args.no_fast_path, bootstrap=not args.no_bootstrap, read_only=read_only,
+            replica_of=args.replica_of,
             replicate_to=args.replicate_to, heartbeat_s=args.heartbeat_seconds,
             public_base_url=(args.public_base_url or os.environ.get("RATECARD_PUBLIC_BASE_URL", "")).rstrip("/"),
             # A replica's file changes under it every follow interval: look often, it costs two stat calls.
@@ -138,6 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "RATECARD_PUBLIC_BASE_URL": settings.public_base_url,
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
         "RATECARD_FAST_PATH": "1" if settings.fast_path else "0",
+        "RATECARD_BOOTSTRAP": "1" if settings.bootstrap else "0",
     })
     uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
@@ -444,6 +446,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="Absolute links (the Atom feed) start with this, e.g. https://prices.example.com "
                         "(default: $RATECARD_PUBLIC_BASE_URL, else links are relative).")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--no-bootstrap", action="store_true",
+                   help="Serve the database as it is, without ingesting the bundled pages it lacks.")
     p.add_argument("--graceful-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="On SIGTERM, wait this long for requests in flight before stopping (default 10).")
 

@@ -228,7 +228,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         print(f"[{next(counter)}/{len(source_ids)}] {source.id}: fetching {redact_url(source.url)} ...",
               file=sys.stderr, flush=True)
 
-    results = refresh_sources_once(db, registry, source_ids, progress=_print_result, started=starting,
+    # A single source's result line is progress enough; several get a line as each starts too.
+    results = refresh_sources_once(db, registry, source_ids, progress=_print_result,
+                                   started=starting if len(source_ids) > 1 else None,
                                    db_path=settings.db_path, policy=settings.fetch)
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results)} source(s) refreshed, {failed} failed", file=sys.stderr)

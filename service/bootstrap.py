@@ -45,11 +45,6 @@ def bundled_snapshots() -> list[Snapshot]:
     return sorted(snapshots, key=lambda s: parse_moment(s.observed_at))
 
 
-def needs_bootstrap(db: sqlite_utils.Database) -> bool:
-    """True when the database has never recorded a run (a fresh install)."""
-    return db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
-
-
 def snapshot_body(snapshot: Snapshot) -> bytes:
     """The bundled page's bytes."""
     return ratecard_data.path("snapshots", *snapshot.file.split("/")).read_bytes()

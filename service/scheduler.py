@@ -7,6 +7,12 @@ misfire grace time and a stable id. ``ratecard refresh`` runs the same
 :func:`refresh_source` once per source. Parsing and the SQLite write happen
 in a worker thread on their own connection, so requests keep being served
 from the snapshot meanwhile.
+
+Every refresh, scheduled or not, first takes its source's lock
+(service.source_lock), so the scheduler, the admin API and the CLI never
+fetch one source twice at once; a job that finds the lock held skips its turn.
+A refresh in flight when the service stops is cancelled and its run recorded
+as interrupted.
 """
 
 import asyncio

@@ -24,7 +24,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 
 from scrapers.fetch import FetchPolicy
 from scrapers.redact import install_log_redaction
-from service.bootstrap import ingest_bundled, missing_snapshots
+from service.bootstrap import incomplete_snapshots, ingest_bundled
 from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import DatabaseFileGuard, data_version, open_database
@@ -192,7 +192,7 @@ def prepare_service(
     if settings.bootstrap:
         ingest_bundled(db, registry, clock=clock)
         load_curated(db, now=clock())
-        missing = [s.file for s in missing_snapshots(db, registry)]
+        missing = [s.file for s in incomplete_snapshots(db, registry)]
         if missing:
             log.error("the bundled catalog is incomplete: %d page(s) not ingested (first: %s); "
                       "/readyz answers 503 until a start ingests them", len(missing), missing[0])
@@ -369,6 +369,6 @@ async def _follow_writer(service: Service) -> None:
                 log.info("catalog reloaded at version %s", service.catalog.version)
             if service.bootstrap_missing:
                 # Another process (a restart, the parent of the workers) may have completed it.
-                service.bootstrap_missing = [s.file for s in missing_snapshots(service.db, service.registry)]
+                service.bootstrap_missing = [s.file for s in incomplete_snapshots(service.db, service.registry)]
         except Exception:  # keep serving the last snapshot; the next tick tries again
             log.exception("catalog reload failed")

@@ -115,6 +115,35 @@ def test_a_bootstrap_stopped_by_a_full_disk_is_not_ready_until_a_start_completes
         assert client.get("/readyz").status_code == 200
 
 
+def test_a_start_stopped_between_a_bundled_page_and_its_approval_approves_it_next_time(tmp_path, reference):
+    from service.bootstrap import snapshot_body, unapproved_snapshots
+    from service.refresh import ingest_page
+    from service.timeutil import parse_moment
+
+    checked = [s for s in bundled_snapshots() if s.approve]
+    if not checked:
+        pytest.skip("no bundled page needs a hand-checked approval")
+    path = str(tmp_path / "ratecard.db")
+    db = open_database(path)
+    sync_model_catalog(db, now=fixed_clock())
+    registry = prepare_registry()
+    # The pages up to the first hand-checked one, ingested as a start killed right after it would leave them.
+    for snapshot in bundled_snapshots():
+        source = registry.sources.get(snapshot.source)
+        if source is None or not source.enabled:
+            continue
+        seen = parse_moment(snapshot.observed_at)
+        ingest_page(db, source, snapshot_body(snapshot), url=snapshot.url, fetched_at=seen, observed_at=seen,
+                    now=fixed_clock(), trigger="bundled")
+        if snapshot == checked[0]:
+            break
+    assert unapproved_snapshots(db) == [checked[0]]
+    db.close()
+    service = prepare_service(Settings(db_path=path), clock=fixed_clock)
+    assert service.bootstrap_missing == [] and unapproved_snapshots(service.db) == []
+    assert catalog_summary(service.db) == reference
+
+
 def test_a_later_start_ingests_nothing_twice(tmp_path):
     path = str(tmp_path / "ratecard.db")
     first = prepare_service(Settings(db_path=path), clock=fixed_clock)

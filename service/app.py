@@ -7,10 +7,11 @@ handlers gather inputs, call the core and shape the answer.
 import asyncio
 import fcntl
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import msgspec
@@ -22,11 +23,12 @@ from litestar.openapi.spec import OpenAPIType, Schema, Server
 from litestar.plugins import OpenAPISchemaPlugin
 
 from scrapers.fetch import FetchPolicy
-from service.bootstrap import ingest_bundled, needs_bootstrap
+from scrapers.redact import install_log_redaction
+from service.bootstrap import incomplete_snapshots, ingest_bundled
 from service.compression import compression_config
 from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
-from service.db import data_version, open_database
+from service.db import DatabaseFileGuard, data_version, open_database
 from service.field_docs import GENERIC_DECIMAL
 from service.refresh import close_abandoned_runs
 from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
@@ -36,6 +38,11 @@ from service.sources import Registry, load_registry
 from service.timeutil import utc_now
 
 log = logging.getLogger("ratecard")
+
+T = TypeVar("T")
+
+# How long the service waits, when it stops, for cancelled refreshes to record their runs.
+STOP_REFRESHES_TIMEOUT_S = 5.0
 
 API_VERSION = "1.0.0"
 
@@ -71,6 +78,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     public_base_url: str = ""
 
 
+def fetch_policy_from_env(env: Mapping[str, str]) -> FetchPolicy:
+    """The fetch policy, with ``RATECARD_REFRESH_DEADLINE_S`` (seconds per refresh) applied when set."""
+    deadline = env.get("RATECARD_REFRESH_DEADLINE_S", "").strip()
+    if not deadline:
+        return FetchPolicy()
+    try:
+        return FetchPolicy(deadline_s=float(deadline))
+    except ValueError:
+        raise ValueError(f"RATECARD_REFRESH_DEADLINE_S must be a positive number of seconds, not {deadline!r}") from None
+
+
 class Service:
     """What the handlers share: the database, the registry and the current catalog snapshot."""
 
@@ -92,6 +110,12 @@ class Service:
                               "" if settings.admin_writes else "this process runs without the scheduler (--no-scheduler)")
         self.litestream: LitestreamProcess | None = None  # replicating (writer) or following (replica)
         self.heartbeat: Heartbeat | None = None
+        # Bundled pages the bootstrap could not ingest; /readyz is 503 while any are left.
+        self.bootstrap_missing: list[str] = []
+        # A replica's file is replaced by design (a restore), so only a writer's is watched.
+        self.db_file = DatabaseFileGuard(None if settings.read_only else settings.db_path)
+        # Refreshes in flight (scheduled or started by the admin API), cancelled when the service stops.
+        self.refreshes: set[asyncio.Task] = set()
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -101,6 +125,33 @@ class Service:
     @db.setter
     def db(self, value: sqlite_utils.Database) -> None:
         self._db = value
+
+    async def track(self, awaitable: Awaitable[T]) -> T:
+        """Await a refresh as part of the current task, which the service cancels when it stops."""
+        task = asyncio.current_task()
+        self.refreshes.add(task)
+        try:
+            return await awaitable
+        finally:
+            self.refreshes.discard(task)
+
+    def run_in_background(self, awaitable: Awaitable) -> asyncio.Task:
+        """Run a refresh after the request that started it has been answered (cancelled at shutdown)."""
+        async def run():
+            return await awaitable
+
+        task = asyncio.create_task(run())
+        self.refreshes.add(task)
+        task.add_done_callback(self.refreshes.discard)
+        return task
+
+    async def stop_refreshes(self, timeout_s: float) -> None:
+        """Cancel every refresh in flight and wait (at most ``timeout_s``) for each to record its run."""
+        tasks = [t for t in self.refreshes if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
 
     def reload(self) -> Catalog:
         """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""
@@ -123,9 +174,13 @@ def prepare_service(
     db: sqlite_utils.Database | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Service:
-    """Open the database, load the registry, bootstrap an empty database, and build the catalog.
+    """Open the database, load the registry, ingest the bundled pages it lacks, and build the catalog.
 
     Read-only serving opens an existing file read-only and skips every step that writes.
+    Otherwise the bootstrap resumes where an interrupted one stopped
+    (service.bootstrap); if it still cannot finish (a full disk), the service
+    starts with ``bootstrap_missing`` set and /readyz answers 503 until a start
+    completes it.
     """
     registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
     if settings.read_only:
@@ -134,11 +189,17 @@ def prepare_service(
     db = db if db is not None else open_database(settings.db_path)
     sync_model_catalog(db, now=clock())
     close_abandoned_runs(db, now=clock())
-    if settings.bootstrap and needs_bootstrap(db):
-        ingest_bundled(db, registry, clock=clock)
+    missing: list[str] = []
     if settings.bootstrap:
+        ingest_bundled(db, registry, clock=clock)
         load_curated(db, now=clock())
-    return Service(settings, db, registry, clock)
+        missing = [s.file for s in incomplete_snapshots(db, registry)]
+        if missing:
+            log.error("the bundled catalog is incomplete: %d page(s) not ingested (first: %s); "
+                      "/readyz answers 503 until a start ingests them", len(missing), missing[0])
+    service = Service(settings, db, registry, clock)
+    service.bootstrap_missing = missing
+    return service
 
 
 def create_app(
@@ -166,6 +227,8 @@ def create_app(
     from service.routes_ops import OPS_ROUTES
     from service.scheduler import start_scheduler
 
+    install_log_redaction()  # httpx logs every fetched URL; credentials in one must not reach a log
+
     async def start(app: Litestar) -> None:
         svc = service or prepare_service(settings, db=db, clock=clock)
         svc.http = http or httpx.AsyncClient(follow_redirects=True)
@@ -187,6 +250,9 @@ def create_app(
         app.state.reloader.cancel()
         if svc.scheduler is not None:
             svc.scheduler.shutdown(wait=False)
+        # A refresh in flight (a slow page, a long Retry-After) must not hold the process past its
+        # graceful timeout: cancelled, it records its run as interrupted.
+        await svc.stop_refreshes(STOP_REFRESHES_TIMEOUT_S)
         lock = getattr(app.state, "scheduler_lock", None)
         if lock:
             lock.close()
@@ -303,5 +369,8 @@ async def _follow_writer(service: Service) -> None:
         try:
             if service.reload_if_changed():
                 log.info("catalog reloaded at version %s", service.catalog.version)
+            if service.bootstrap_missing:
+                # Another process (a restart, the parent of the workers) may have completed it.
+                service.bootstrap_missing = [s.file for s in incomplete_snapshots(service.db, service.registry)]
         except Exception:  # keep serving the last snapshot; the next tick tries again
             log.exception("catalog reload failed")

@@ -10,7 +10,7 @@ import os
 
 from litestar import Litestar
 
-from service.app import Settings, admin_token_from, create_app
+from service.app import Settings, admin_token_from, create_app, fetch_policy_from_env
 
 
 def settings_from_env() -> Settings:
@@ -28,6 +28,8 @@ def settings_from_env() -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("RATECARD_CORS_ORIGINS", "").split(",") if o.strip()),
         scheduler=env.get("RATECARD_SCHEDULER", "1") == "1",
         fast_path=env.get("RATECARD_FAST_PATH", "1") == "1",
+        fetch=fetch_policy_from_env(env),
+        bootstrap=env.get("RATECARD_BOOTSTRAP", "1") == "1",
     )
 
 

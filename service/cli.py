@@ -16,17 +16,34 @@ DEFAULT_DB = "ratecard.db"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status (service.terminal lists them)."""
+    """Entry point of the console script; returns the exit status (service.terminal lists them).
+
+    A database ratecard refuses (empty, unreadable, from a newer build) and a
+    storage failure (disk full, locked past the timeout, a table missing) end
+    the command with one line naming the reason, not a traceback.
+    """
+    import sqlite3
+
+    from service.db import DatabaseRefused, StorageError
+
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    command = argv[0] if argv else (sys.argv[1] if len(sys.argv) > 1 else "")
     try:
         status = args.handler(args) or 0
         sys.stdout.flush()  # inside the try: a reader that went away shows here, not at exit
     except BrokenPipeError:  # `ratecard export | head`: the reader has what it wanted
         return silence_closed_stdout()
+    except DatabaseRefused as exc:
+        print(f"ratecard {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StorageError, sqlite3.Error) as exc:
+        reason = str(exc) if isinstance(exc, StorageError) else f"storage error: {type(exc).__name__}: {exc}"
+        print(f"ratecard {command}: {reason}", file=sys.stderr)
+        return EXIT_EMPTY
     return status
 
 
@@ -35,7 +52,7 @@ def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides)
 
     ``admin``: read (and check) RATECARD_ADMIN_TOKEN; only ``serve`` answers admin requests.
     """
-    from service.app import Settings, admin_token_from
+    from service.app import Settings, admin_token_from, fetch_policy_from_env
 
     env = os.environ
     origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
@@ -44,6 +61,7 @@ def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides)
         sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
         admin_token=admin_token_from(env.get("RATECARD_ADMIN_TOKEN", "")) if admin else "",
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        fetch=fetch_policy_from_env(env),
     )
     return Settings(**{**fields, **overrides})
 
@@ -86,7 +104,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_replica_url(url)
         settings = settings_from(
             args, admin=True, scheduler=not (args.no_scheduler or read_only), admin_writes=not args.no_scheduler,
-            fast_path=not args.no_fast_path, read_only=read_only, replica_of=args.replica_of,
+            fast_path=not args.no_fast_path, bootstrap=not args.no_bootstrap, read_only=read_only,
+            replica_of=args.replica_of,
             replicate_to=args.replicate_to, heartbeat_s=args.heartbeat_seconds,
             public_base_url=(args.public_base_url or os.environ.get("RATECARD_PUBLIC_BASE_URL", "")).rstrip("/"),
             # A replica's file changes under it every follow interval: look often, it costs two stat calls.
@@ -117,9 +136,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too.
+    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too; a request or
+    # refresh still running when SIGTERM arrives is given the graceful timeout, then cut off.
     common = dict(host=args.host, port=args.port, log_level=args.log_level, server_header=False, loop="auto",
-                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False)
+                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False,
+                  timeout_graceful_shutdown=args.graceful_timeout)
     if args.workers == 1:
         try:
             uvicorn.run(create_app(settings, service=service, litestream=litestream), **common)
@@ -136,6 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "RATECARD_PUBLIC_BASE_URL": settings.public_base_url,
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
         "RATECARD_FAST_PATH": "1" if settings.fast_path else "0",
+        "RATECARD_BOOTSTRAP": "1" if settings.bootstrap else "0",
     })
     uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
@@ -172,9 +194,11 @@ def skipped_line(section: SkippedSection) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh sources: from a saved file (``--from-file``) or by fetching their pages."""
+    from scrapers.redact import redact_url
     from service.catalog import sync_model_catalog
     from service.db import open_database
     from service.refresh import ingest_page
+    from service.source_lock import RefreshInProgress, source_lock
     from service.sources import RegistryError, load_registry
 
     settings = settings_from(args)
@@ -202,13 +226,30 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             return 2
         now = utc_now()
         body = Path(args.from_file).read_bytes()
-        result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
-                             observed_at=observed, now=now, trigger="file")
+        try:
+            with source_lock(settings.db_path, db, source.id):
+                result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
+                                     observed_at=observed, now=now, trigger="file")
+        except RefreshInProgress as exc:
+            print(f"ratecard refresh: {exc} (scheduler, admin API or another command); try again later",
+                  file=sys.stderr)
+            return 1
         _print_result(result)
         return 0 if result.status != "failed" else 1
     from service.scheduler import refresh_sources_once
 
-    results = refresh_sources_once(db, registry, args.source_ids or list(registry.sources), progress=_print_result)
+    source_ids = args.source_ids or list(registry.sources)
+    counter = iter(range(1, len(source_ids) + 1))
+
+    def starting(source) -> None:
+        # One line as each source starts, so a long refresh (a slow page, a deadline) shows where it is.
+        print(f"[{next(counter)}/{len(source_ids)}] {source.id}: fetching {redact_url(source.url)} ...",
+              file=sys.stderr, flush=True)
+
+    # A single source's result line is progress enough; several get a line as each starts too.
+    results = refresh_sources_once(db, registry, source_ids, progress=_print_result,
+                                   started=starting if len(source_ids) > 1 else None,
+                                   db_path=settings.db_path, policy=settings.fetch)
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results)} source(s) refreshed, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
@@ -278,6 +319,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     """Run today's parser over a source's archived bodies, oldest first, without fetching."""
     from service.db import open_database
     from service.refresh import ingest_page
+    from service.source_lock import RefreshInProgress, source_lock
     from service.sources import load_registry
     from service.timeutil import from_db
 
@@ -290,13 +332,25 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     source = registry.sources[args.source]
     pages = list(db.query("SELECT sha256, url, fetched_at FROM pages WHERE source_id = ? ORDER BY fetched_at",
                           [source.id]))
-    for page in pages:
-        body = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
-        seen = from_db(page["fetched_at"])
-        # A reparse must not stop at "identical body": the parser, not the page, changed.
-        result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen, now=utc_now(),
-                             trigger="reparse", force=True)
-        _print_result(result)
+    lock = source_lock(settings.db_path, db, source.id)
+    try:
+        lock.acquire()
+    except RefreshInProgress as exc:
+        print(f"ratecard reparse: {exc}; try again later", file=sys.stderr)
+        return 1
+    try:
+        for page in pages:
+            row = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()
+            if row is None:
+                continue  # a failed body pruned meanwhile (only the newest few are kept)
+            body = row[0]
+            seen = from_db(page["fetched_at"])
+            # A reparse must not stop at "identical body": the parser, not the page, changed.
+            result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen,
+                                 now=utc_now(), trigger="reparse", force=True)
+            _print_result(result)
+    finally:
+        lock.release()
     print(f"{len(pages)} archived page(s) reparsed", file=sys.stderr)
     return 0
 
@@ -442,6 +496,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="Absolute links (the Atom feed) start with this, e.g. https://prices.example.com "
                         "(default: $RATECARD_PUBLIC_BASE_URL, else links are relative).")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--no-bootstrap", action="store_true",
+                   help="Serve the database as it is, without ingesting the bundled pages it lacks.")
+    p.add_argument("--graceful-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="On SIGTERM, wait this long for requests in flight before stopping (default 10).")
 
     p = add("parse", cmd_parse, "Parse a saved page and print its rates as JSON (no database).")
     p.add_argument("source", choices=sorted(PARSER_MODULES), metavar="SOURCE")

@@ -10,9 +10,11 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
+from scrapers.redact import redact_url
 from scrapers.vocabulary import KINDS, TIERS
 from service.agreement import AgreementReport, agreement_report, catalog_rates_at
 from service.app import Service
+from service.db import database_answers
 from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
 from service.history import (
     AsOfFilter,
@@ -435,7 +437,7 @@ def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
                 action=c["action"], provider=c["provider"], model=c["model"], tier=c["tier"], kind=c["kind"],
                 min_prompt_tokens=c["min_prompt_tokens"], old_usd_per_mtok=dec(c["old_usd_per_mtok"]),
                 new_usd_per_mtok=dec(c["new_usd_per_mtok"]), old_basis=c["old_basis"], new_basis=c["new_basis"],
-                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=c["url"],
+                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=redact_url(c["url"]),
             )
             for c in changes
         ],
@@ -450,23 +452,36 @@ async def healthz() -> Liveness:
 
 @get("/readyz", summary="Readiness", tags=["health"])
 async def readyz(state: State) -> Response[Health]:
-    """Ready when a catalog with prices is loaded (and, on a writer that replicates, Litestream is running).
+    """Ready when a catalog with prices is loaded, the bundled catalog is whole, the database answers
+    and, on a writer that replicates, Litestream is running.
 
-    Says whether this process writes (runs, the scheduler, admin) and, across
-    hosts, its replication: a replica's lag in versions and seconds.
+    503 with ``status`` saying why otherwise: ``starting``, ``replication-down``,
+    ``bootstrap-incomplete`` (bundled pages not yet ingested) or
+    ``storage-unavailable`` (the database file was truncated, replaced or
+    damaged, or stopped answering). Says whether this process writes (runs,
+    the scheduler, admin) and, across hosts, its replication: a replica's lag
+    in versions and seconds.
     """
     service: Service | None = getattr(state, "service", None)
     if service is None or not service.catalog.models:
         return Response(content=Health(status="starting"), status_code=503, headers={"Cache-Control": "no-store"})
     replication = replication_state(service)
     down = replication is not None and replication.role == "writer" and not replication.running
+    if down:
+        status = "replication-down"
+    elif service.bootstrap_missing:
+        status = "bootstrap-incomplete"
+    elif not (service.db_file.intact() and database_answers(service.db)):
+        status = "storage-unavailable"
+    else:
+        status = "ready"
     settings = service.settings
-    body = Health(status="replication-down" if down else "ready", catalog_version=service.catalog.version,
+    body = Health(status=status, catalog_version=service.catalog.version,
                   models=len(service.catalog.models),
                   mode="replica" if settings.replica_of else ("read-only" if settings.read_only else "writer"),
                   writes=service.writes, writes_off_because="" if service.writes else service.write_refusal,
                   scheduler=service.scheduler is not None, replication=replication)
-    return Response(content=body, status_code=503 if down else 200, headers={"Cache-Control": "no-store"})
+    return Response(content=body, status_code=200 if status == "ready" else 503, headers={"Cache-Control": "no-store"})
 
 
 def replication_state(service: Service) -> Replication | None:

@@ -7,10 +7,17 @@ misfire grace time and a stable id. ``ratecard refresh`` runs the same
 :func:`refresh_source` once per source. Parsing and the SQLite write happen
 in a worker thread on their own connection, so requests keep being served
 from the snapshot meanwhile.
+
+Every refresh, scheduled or not, first takes its source's lock
+(service.source_lock), so the scheduler, the admin API and the CLI never
+fetch one source twice at once; a job that finds the lock held skips its turn.
+A refresh in flight when the service stops is cancelled and its run recorded
+as interrupted.
 """
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +27,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scrapers.errors import ScrapeError
 from scrapers.fetch import FetchPolicy, fetch
-from service.db import open_database
-from service.refresh import FAILED, UNCHANGED, RunResult, finish_run, ingest_page, start_run
+from service.db import STORAGE_ERROR, DatabaseRefused, StorageError, open_database, storage_error
+from service.refresh import FAILED, UNCHANGED, RunResult, fail_run, finish_run, ingest_page, start_run
+from service.source_lock import RefreshInProgress, source_lock
 from service.sources import Registry, Source
 from service.timeutil import from_db, utc_now
 
@@ -55,22 +63,39 @@ async def refresh_source(
     clock: Callable[[], datetime],
     trigger: str,
     db_path: str | None = None,
+    run_id: int | None = None,
 ) -> RunResult:
     """Fetch one source and ingest its page; every outcome is recorded as a run, none raises.
 
     With ``db_path`` the parse and commit run in a thread on their own
-    connection; without it (an in-memory database) they run inline.
+    connection; without it (an in-memory database) they run inline. The
+    caller holds the source's refresh lock (service.source_lock). ``run_id``
+    is a run the caller already started (the admin API answers with it).
+    Only starting the run can fail, as a StorageError. A refresh cancelled
+    while fetching (the service stopping) records its run as interrupted.
     """
-    run_id = start_run(db, source, trigger=trigger, url=source.url, now=clock())
-    etag, last_modified = _conditional_headers(db, source.id)
+    if run_id is None:
+        run_id = start_run(db, source, trigger=trigger, url=source.url, now=clock())
     try:
+        etag, last_modified = _conditional_headers(db, source.id)
         fetched = await fetch(client, source.url, policy=policy, etag=etag, last_modified=last_modified, now=clock)
     except ScrapeError as exc:
         error = f"{type(exc).__name__}: {exc}"
-        finish_run(db, run_id, {"status": FAILED, "error": error}, now=clock())
+        fail_run(db, run_id, error, now=clock())
         return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
+    except sqlite3.Error as exc:
+        error = str(storage_error(exc))
+        fail_run(db, run_id, error, now=clock())
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
+    except asyncio.CancelledError:
+        fail_run(db, run_id, INTERRUPTED_BY_SHUTDOWN, now=clock())
+        raise
     if fetched.status == "not_modified":
-        finish_run(db, run_id, {"status": UNCHANGED, "http_status": fetched.http_status}, now=clock())
+        try:
+            finish_run(db, run_id, {"status": UNCHANGED, "http_status": fetched.http_status}, now=clock())
+        except sqlite3.Error as exc:
+            fail_run(db, run_id, str(storage_error(exc)), now=clock())
+            return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=str(storage_error(exc)))
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     kwargs = dict(
         url=fetched.url, fetched_at=fetched.fetched_at, now=clock(), trigger=trigger, http_status=fetched.http_status,
@@ -81,13 +106,22 @@ async def refresh_source(
         return ingest_page(db, source, fetched.body, **kwargs)
 
     def work() -> RunResult:
-        own = open_database(db_path)
+        try:
+            own = open_database(db_path)
+        except (sqlite3.Error, DatabaseRefused) as exc:
+            error = f"{STORAGE_ERROR}: {exc}"
+            fail_run(db, run_id, error, now=clock())
+            return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
         try:
             return ingest_page(own, source, fetched.body, **kwargs)
         finally:
             own.close()
 
-    return await asyncio.to_thread(work)
+    # The thread is not cancelled with this coroutine; it finishes its commit and records the run.
+    return await asyncio.shield(asyncio.to_thread(work))
+
+
+INTERRUPTED_BY_SHUTDOWN = "interrupted: the service stopped during the refresh"
 
 
 def refresh_sources_once(
@@ -96,17 +130,33 @@ def refresh_sources_once(
     source_ids: list[str],
     *,
     progress: Callable[[RunResult], None] | None = None,
+    started: Callable[[Source], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    db_path: str | None = None,
+    policy: FetchPolicy | None = None,
 ) -> list[RunResult]:
-    """Refresh the named sources one after another (the ``ratecard refresh`` command)."""
+    """Refresh the named sources one after another (the ``ratecard refresh`` command).
+
+    ``started`` is called as each source begins and ``progress`` as it ends,
+    so a long refresh shows where it is. A source whose refresh lock another
+    process holds is skipped, reported as a failed result with run id 0 and
+    no run recorded.
+    """
+    policy = policy or FetchPolicy()
 
     async def run_all() -> list[RunResult]:
         results = []
-        async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:
+        async with httpx.AsyncClient(transport=transport, follow_redirects=False) as client:
             for source_id in source_ids:
-                result = await refresh_source(
-                    db, registry.sources[source_id], client, policy=FetchPolicy(), clock=utc_now, trigger="cli"
-                )
+                source = registry.sources[source_id]
+                if started:
+                    started(source)
+                try:
+                    with source_lock(db_path, db, source_id):
+                        result = await refresh_source(db, source, client, policy=policy, clock=utc_now,
+                                                      trigger="cli")
+                except RefreshInProgress as exc:
+                    result = RunResult(run_id=0, source_id=source_id, status=FAILED, error=f"skipped: {exc}")
                 results.append(result)
                 if progress:
                     progress(result)
@@ -122,10 +172,18 @@ def start_scheduler(service, client: httpx.AsyncClient, *, policy: FetchPolicy |
 
     async def run(source_id: str) -> None:
         source = service.registry.sources[source_id]
-        result = await refresh_source(
-            service.db, source, client, policy=policy, clock=service.clock, trigger="schedule",
-            db_path=service.settings.db_path,
-        )
+        try:
+            with source_lock(service.settings.db_path, service.db, source_id):
+                result = await service.track(refresh_source(
+                    service.db, source, client, policy=policy, clock=service.clock, trigger="schedule",
+                    db_path=service.settings.db_path,
+                ))
+        except RefreshInProgress as exc:
+            log.info("scheduled refresh skipped: %s", exc)
+            return
+        except StorageError as exc:
+            log.error("scheduled refresh of %s could not start: %s", source_id, exc)
+            return
         log.info("refresh %s: %s %s", source_id, result.status, result.error)
         if result.changeset_id:
             service.reload()

@@ -10,15 +10,19 @@ Exception hierarchy::
                                 (tables gone, a challenge page, zero rows)
 
 Every error carries the URL and says what was expected, so a recorded run
-explains itself.
+explains itself. The message is redacted (:mod:`scrapers.redact`): credentials
+in a URL never reach a run record or a log through an error.
 """
+
+from scrapers.redact import redact_text, redact_url
 
 
 class ScrapeError(Exception):
     """Base class: a source could not be refreshed."""
 
     def __init__(self, message: str, *, url: str = "") -> None:
-        super().__init__(f"{message} ({url})" if url else message)
+        message = redact_text(message)
+        super().__init__(f"{message} ({redact_url(url)})" if url else message)
         self.url = url
         self.reason = message
 

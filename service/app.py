@@ -22,12 +22,16 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPIType, Schema, Server
 from litestar.plugins import OpenAPISchemaPlugin
 
+from scrapers.redact import install_log_redaction
+from service.bootstrap import incomplete_snapshots
+from service.compression import compression_config
 from service.context import (
     MIN_ADMIN_TOKEN_CHARS,
     Service,
     Settings,
     SettingsError,
     admin_token_from,
+    fetch_policy_from_env,
     prepare_service,
 )
 from service.field_docs import GENERIC_DECIMAL
@@ -48,9 +52,12 @@ from service.timeutil import utc_now
 
 # Settings, Service and the admin token rule live in service.context; importing them from here still works.
 __all__ = ["MIN_ADMIN_TOKEN_CHARS", "Service", "Settings", "SettingsError", "admin_token_from", "create_app",
-           "prepare_service"]
+           "fetch_policy_from_env", "prepare_service"]
 
 log = logging.getLogger("ratecard")
+
+# How long the service waits, when it stops, for cancelled refreshes to record their runs.
+STOP_REFRESHES_TIMEOUT_S = 5.0
 
 API_VERSION = "1.0.0"
 
@@ -70,6 +77,8 @@ def create_app(
     ``litestream`` is the Litestream child started beside this server (replicating or
     following); the app reports it in ``/readyz`` and stops it on shutdown.
     """
+    install_log_redaction()  # httpx logs every fetched URL; credentials in one must not reach a log
+
     async def start(app: Litestar) -> None:
         # Opening, migrating and perhaps bootstrapping the database reads and writes SQLite: not on the loop.
         svc = service or await anyio.to_thread.run_sync(lambda: prepare_service(settings, db=db, clock=clock))
@@ -93,6 +102,9 @@ def create_app(
         app.state.reloader.cancel()
         if svc.scheduler is not None:
             svc.scheduler.shutdown(wait=False)
+        # A refresh in flight (a slow page, a long Retry-After) must not hold the process past its
+        # graceful timeout: cancelled, it records its run as interrupted.
+        await svc.stop_refreshes(STOP_REFRESHES_TIMEOUT_S)
         lock = getattr(app.state, "scheduler_lock", None)
         if lock:
             lock.close()
@@ -125,6 +137,7 @@ def create_app(
         middleware=[JsonBodyOnly()],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
+        compression_config=compression_config(),
         openapi_config=openapi_config(),
         plugins=[DecimalAsNumber()],
         debug=False,
@@ -197,5 +210,9 @@ async def _follow_writer(app: Litestar, service: Service) -> None:
         try:
             if await service.store.run(service.reload_if_changed):
                 log.info("catalog reloaded at version %s", service.catalog.version)
+            if service.bootstrap_missing:
+                # Another process (a restart, the parent of the workers) may have completed it.
+                service.bootstrap_missing = await service.store.run(
+                    lambda: [s.file for s in incomplete_snapshots(service.store.reader(), service.registry)])
         except Exception:  # keep serving the last snapshot; the next tick tries again
             log.exception("catalog reload failed")

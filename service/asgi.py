@@ -10,7 +10,7 @@ import os
 
 from litestar import Litestar
 
-from service.app import Settings, admin_token_from, create_app
+from service.app import Settings, admin_token_from, create_app, fetch_policy_from_env
 
 
 def settings_from_env() -> Settings:
@@ -27,6 +27,8 @@ def settings_from_env() -> Settings:
         public_base_url=env.get("RATECARD_PUBLIC_BASE_URL", "").rstrip("/"),
         cors_origins=tuple(o.strip() for o in env.get("RATECARD_CORS_ORIGINS", "").split(",") if o.strip()),
         scheduler=env.get("RATECARD_SCHEDULER", "1") == "1",
+        fetch=fetch_policy_from_env(env),
+        bootstrap=env.get("RATECARD_BOOTSTRAP", "1") == "1",
     )
 
 

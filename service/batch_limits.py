@@ -6,7 +6,9 @@ still prices its batch tier, it just cannot say how to split the volume.
 """
 
 import functools
+import math
 import tomllib
+from fractions import Fraction
 from pathlib import Path
 
 import msgspec
@@ -28,28 +30,52 @@ class BatchLimitsError(ValueError):
 
 
 class BatchLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """What one batch job of a provider may hold, and the page that says so."""
+    """What one batch job of a provider may hold, and the page that says so.
 
-    max_requests_per_batch: int
+    ``max_requests_per_batch`` is None where the provider states no count
+    limit (only a size limit, as Google's Gemini API does).
+    """
+
     max_bytes_per_batch: int
     url: str
+    max_requests_per_batch: int | None = None
     note: str = ""
 
 
 class BatchPlan(msgspec.Struct, frozen=True, kw_only=True):
-    """How many batch jobs a period's requests need under a provider's limits.
+    """How many batch jobs a period's requests need under a provider's limits, and how to send them.
 
-    ``limited_by`` names the limit that decides the count ("requests" or
-    "bytes"); ``estimated_bytes_per_request`` is the input-file weight assumed
-    for one request (see ``BYTES_PER_INPUT_TOKEN``).
+    ``limited_by`` names the limit that decides the count: "requests" (the
+    count per batch) or "bytes" (the size per batch, at
+    ``estimated_bytes_per_request`` a request: :func:`bytes_per_request`'s
+    estimate, or the caller's figure when ``bytes_per_request_given``).
+    ``max_requests_per_job`` is what one job can hold under both limits. The
+    split spreads the period's requests evenly over its days
+    (DAYS_PER_PERIOD): ``jobs_per_day`` jobs of about ``requests_per_job``
+    requests. ``note`` says all of it in a sentence.
     """
 
     jobs_per_period: int
     limited_by: str
-    max_requests_per_batch: int
+    max_requests_per_batch: int | None
     max_bytes_per_batch: int
     estimated_bytes_per_request: int
+    bytes_per_request_given: bool
+    max_requests_per_job: int
+    jobs_per_day: int
+    requests_per_job: int
+    note: str
     url: str
+
+
+# Days in each period, to spread a period's requests over its days: a month is a twelfth of 365 days,
+# the same year PERIODS_PER_YEAR counts.
+DAYS_PER_PERIOD: dict[str, Fraction] = {"day": Fraction(1), "week": Fraction(7), "month": Fraction(365, 12)}
+
+
+def bytes_per_request(input_tokens: int) -> int:
+    """The estimated weight of one request's line in a batch input file (see BYTES_PER_INPUT_TOKEN)."""
+    return input_tokens * BYTES_PER_INPUT_TOKEN + JSONL_OVERHEAD_BYTES_PER_REQUEST
 
 
 def load_batch_limits(file: Path | None = None) -> dict[str, BatchLimit]:
@@ -66,7 +92,8 @@ def load_batch_limits(file: Path | None = None) -> dict[str, BatchLimit]:
         except msgspec.ValidationError as exc:
             raise BatchLimitsError(f"{file}: [{provider}] {exc}") from exc
         for field in ("max_requests_per_batch", "max_bytes_per_batch"):
-            if getattr(limit, field) <= 0:
+            value = getattr(limit, field)
+            if value is not None and value <= 0:
                 raise BatchLimitsError(f"{file}: [{provider}] {field} must be positive")
         if not limit.url.startswith("https://"):
             raise BatchLimitsError(f"{file}: [{provider}] url must cite the page stating the limit")
@@ -80,21 +107,55 @@ def bundled_batch_limits() -> dict[str, BatchLimit]:
     return load_batch_limits()
 
 
-def plan_batches(limit: BatchLimit, *, requests: int, input_tokens: int) -> BatchPlan:
-    """Jobs per period = the larger of the request-count and the byte-size splits.
+def plan_batches(limit: BatchLimit, *, requests: int, input_tokens: int, period: str = "month",
+                 bytes_per_request_given: int | None = None) -> BatchPlan:
+    """Jobs per period = the larger of the request-count and the byte-size splits, and a daily split.
 
-    ``requests`` is the volume per period and ``input_tokens`` the prompt of one
-    request; a request heavier than a whole batch still needs one job each.
+    ``requests`` is the volume per ``period`` and ``input_tokens`` the prompt
+    of one request; ``bytes_per_request_given`` replaces the estimate of a
+    request's weight. A request heavier than a whole batch still needs one job each.
     """
-    bytes_per_request = input_tokens * BYTES_PER_INPUT_TOKEN + JSONL_OVERHEAD_BYTES_PER_REQUEST
-    by_requests = -(-requests // limit.max_requests_per_batch)  # ceiling division on ints
-    requests_per_file = max(1, limit.max_bytes_per_batch // bytes_per_request)
-    by_bytes = -(-requests // requests_per_file)
-    return BatchPlan(
-        jobs_per_period=max(by_requests, by_bytes),
-        limited_by="bytes" if by_bytes > by_requests else "requests",
-        max_requests_per_batch=limit.max_requests_per_batch,
-        max_bytes_per_batch=limit.max_bytes_per_batch,
-        estimated_bytes_per_request=bytes_per_request,
-        url=limit.url,
+    weight = bytes_per_request_given or bytes_per_request(input_tokens)
+    fit_by_bytes = max(1, limit.max_bytes_per_batch // weight)
+    capacity = fit_by_bytes if limit.max_requests_per_batch is None else min(limit.max_requests_per_batch,
+                                                                            fit_by_bytes)
+    by_requests = 0 if limit.max_requests_per_batch is None else -(-requests // limit.max_requests_per_batch)
+    by_bytes = -(-requests // fit_by_bytes)  # ceiling division on ints
+    limited_by = "bytes" if by_bytes > by_requests or limit.max_requests_per_batch is None else "requests"
+    per_day = Fraction(requests) / DAYS_PER_PERIOD[period]
+    jobs_per_day = math.ceil(per_day / capacity)
+    requests_per_job = math.ceil(per_day / jobs_per_day) if jobs_per_day else 0
+    plan = BatchPlan(
+        jobs_per_period=max(by_requests, by_bytes), limited_by=limited_by,
+        max_requests_per_batch=limit.max_requests_per_batch, max_bytes_per_batch=limit.max_bytes_per_batch,
+        estimated_bytes_per_request=weight, bytes_per_request_given=bytes_per_request_given is not None,
+        max_requests_per_job=capacity, jobs_per_day=jobs_per_day, requests_per_job=requests_per_job,
+        note="", url=limit.url,
     )
+    return msgspec.structs.replace(plan, note=describe_plan(plan, period))
+
+
+def describe_plan(plan: BatchPlan, period: str) -> str:
+    """The plan in a sentence or two: the job count, the limit that decides it, and the day-by-day split."""
+    if not plan.jobs_per_period:
+        return f"No requests per {period}, so no batch jobs."
+    jobs = f"{plan.jobs_per_period:,} batch job{'s' if plan.jobs_per_period != 1 else ''} per {period}"
+    if period == "day":  # the daily split is the plan itself
+        jobs += f" of about {_requests(plan.requests_per_job)}"
+    weight = f"{plan.estimated_bytes_per_request:,} bytes a request, " + (
+        "as given" if plan.bytes_per_request_given else "estimated from the prompt")
+    if plan.limited_by == "bytes":
+        count = "" if plan.max_requests_per_batch is None else f"; the count limit is {plan.max_requests_per_batch:,}"
+        why = (f"limited by size: a batch holds at most {plan.max_bytes_per_batch:,} bytes, "
+               f"{plan.max_requests_per_job:,} requests at {weight}{count}")
+    else:
+        why = (f"limited by count: a batch holds at most {plan.max_requests_per_batch:,} requests "
+               f"({weight}: they stay under its {plan.max_bytes_per_batch:,}-byte limit)")
+    if period == "day":
+        return f"{jobs}, {why}."
+    daily = f"{plan.jobs_per_day:,} job{'s' if plan.jobs_per_day != 1 else ''} a day"
+    return f"{jobs}, {why}. Day by day: {daily} of about {_requests(plan.requests_per_job)}."
+
+
+def _requests(count: int) -> str:
+    return f"{count:,} request{'' if count == 1 else 's'}"

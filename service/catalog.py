@@ -16,6 +16,7 @@ import msgspec
 import sqlite_utils
 
 from scrapers.names import catalog_entries, name_key
+from scrapers.redact import redact_url
 from service.db import data_version, read_snapshot, write_transaction
 from service.rates import Rate
 from service.sources import OFFICIAL_LANE, Registry
@@ -255,7 +256,7 @@ def rate_from_row(row: dict) -> Rate:
         valid_from=from_db(row["valid_from"]),
         valid_to=None if row["valid_to"] is None else from_db(row["valid_to"]),
         source_id=row["source_id"],
-        url=row["url"],
+        url=redact_url(row["url"]),  # rows stored before URLs were redacted on the way in
         body_sha256=row["body_sha256"],
         run_id=row["run_id"],
         observed_at=from_db(row["observed_at"]),

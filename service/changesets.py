@@ -466,18 +466,22 @@ def approve_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: date
     Its rate proposals are diffed again against today's knowledge; what still
     differs is applied. Returns the new changeset id, or None if nothing differs.
     """
-    row = _quarantined(db, changeset_id)
-    stored = proposals_of_changeset(db, changeset_id)
-    # A withdrawal still applies while the interval it names is in force as scheduled.
-    withdrawn = [c for c in stored if c.action == WITHDRAWN and _still_stored(db, c.proposal)]
-    rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED)], withdrawn)
-    events = [c for c in stored if c.action in (DELISTED, RELISTED)]
-    new_id = None
-    if rate_changes or events or withdrawn:
-        new_id = record_changeset(
-            db, rate_changes + withdrawn + events, source_id=row["source_id"], run_id=row["run_id"], now=now, origin_id=changeset_id
-        )
-    db["changesets"].update(changeset_id, {"status": "approved", "decided_at": to_db(now), "applied_as": new_id})
+    # One transaction: the re-diff sees the state the new changeset is applied to, and two
+    # approvals of one changeset cannot both apply it.
+    with write_transaction(db):
+        row = _quarantined(db, changeset_id)
+        stored = proposals_of_changeset(db, changeset_id)
+        # A withdrawal still applies while the interval it names is in force as scheduled.
+        withdrawn = [c for c in stored if c.action == WITHDRAWN and _still_stored(db, c.proposal)]
+        rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED)], withdrawn)
+        events = [c for c in stored if c.action in (DELISTED, RELISTED)]
+        new_id = None
+        if rate_changes or events or withdrawn:
+            new_id = record_changeset(
+                db, rate_changes + withdrawn + events, source_id=row["source_id"], run_id=row["run_id"], now=now,
+                origin_id=changeset_id,
+            )
+        db["changesets"].update(changeset_id, {"status": "approved", "decided_at": to_db(now), "applied_as": new_id})
     return new_id
 
 
@@ -491,8 +495,9 @@ def _still_stored(db: sqlite_utils.Database, p: Proposal) -> bool:
 
 def reject_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: datetime) -> None:
     """Mark a quarantined changeset rejected; its proposals stay stored for the record."""
-    _quarantined(db, changeset_id)
-    db["changesets"].update(changeset_id, {"status": "rejected", "decided_at": to_db(now)})
+    with write_transaction(db):
+        _quarantined(db, changeset_id)
+        db["changesets"].update(changeset_id, {"status": "rejected", "decided_at": to_db(now)})
 
 
 def _quarantined(db: sqlite_utils.Database, changeset_id: int) -> dict:

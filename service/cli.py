@@ -1,6 +1,7 @@
 """The ``ratecard`` command: a thin edge over the library (flags and environment in, core calls out)."""
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -8,18 +9,52 @@ from pathlib import Path
 from scrapers import PARSER_MODULES, get_parser
 from scrapers.errors import ScrapeError
 from scrapers.observation import SkippedSection, dump_observations
-from service.context import DEFAULT_DB, settings_from
+from service.cli_answers import add_answer_parsers
+from service.context import DEFAULT_DB, read_settings, settings_from
 from service.plot import add_history_parser
+from service.terminal import (
+    EXIT_EMPTY,
+    EXIT_USAGE,
+    format_table,
+    format_usd,
+    print_warnings,
+    report_invalid,
+    silence_closed_stdout,
+    write_json,
+)
 from service.timeutil import parse_moment, utc_now
 
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status (service.terminal lists them).
+
+    A database ratecard refuses (empty, unreadable, from a newer build) and a
+    storage failure (disk full, locked past the timeout, a table missing) end
+    the command with one line naming the reason, not a traceback.
+    """
+    import sqlite3
+
+    from service.db import DatabaseRefused, StorageError
+
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
-    return args.handler(args) or 0
+        return EXIT_USAGE
+    command = argv[0] if argv else (sys.argv[1] if len(sys.argv) > 1 else "")
+    try:
+        status = args.handler(args) or 0
+        sys.stdout.flush()  # inside the try: a reader that went away shows here, not at exit
+    except BrokenPipeError:  # `ratecard export | head`: the reader has what it wanted
+        return silence_closed_stdout()
+    except DatabaseRefused as exc:
+        print(f"ratecard {command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StorageError, sqlite3.Error) as exc:
+        reason = str(exc) if isinstance(exc, StorageError) else f"storage error: {type(exc).__name__}: {exc}"
+        print(f"ratecard {command}: {reason}", file=sys.stderr)
+        return EXIT_EMPTY
+    return status
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -48,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             check_replica_url(url)
         settings = settings_from(
             args, admin=True, scheduler=not (args.no_scheduler or read_only), admin_writes=not args.no_scheduler,
-            read_only=read_only, replica_of=args.replica_of,
+            bootstrap=not args.no_bootstrap, read_only=read_only, replica_of=args.replica_of,
             replicate_to=args.replicate_to, heartbeat_s=args.heartbeat_seconds,
             public_base_url=(args.public_base_url or os.environ.get("RATECARD_PUBLIC_BASE_URL", "")).rstrip("/"),
             # A replica's file changes under it every follow interval: look often, it costs two stat calls.
@@ -79,9 +114,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too.
+    # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too; a request or
+    # refresh still running when SIGTERM arrives is given the graceful timeout, then cut off.
     common = dict(host=args.host, port=args.port, log_level=args.log_level, server_header=False, loop="auto",
-                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False)
+                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False,
+                  timeout_graceful_shutdown=args.graceful_timeout)
     if args.workers == 1:
         try:
             uvicorn.run(create_app(settings, service=service, litestream=litestream), **common)
@@ -97,6 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "RATECARD_READ_ONLY": "1" if settings.read_only else "0",
         "RATECARD_PUBLIC_BASE_URL": settings.public_base_url,
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
+        "RATECARD_BOOTSTRAP": "1" if settings.bootstrap else "0",
     })
     uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
@@ -133,9 +171,11 @@ def skipped_line(section: SkippedSection) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh sources: from a saved file (``--from-file``) or by fetching their pages."""
+    from scrapers.redact import redact_url
     from service.catalog import sync_model_catalog
     from service.db import open_database
     from service.refresh import ingest_page
+    from service.source_lock import RefreshInProgress, source_lock
     from service.sources import RegistryError, load_registry
 
     settings = settings_from(args)
@@ -163,13 +203,30 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             return 2
         now = utc_now()
         body = Path(args.from_file).read_bytes()
-        result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
-                             observed_at=observed, now=now, trigger="file")
+        try:
+            with source_lock(settings.db_path, db, source.id):
+                result = ingest_page(db, source, body, url=Path(args.from_file).resolve().as_uri(), fetched_at=now,
+                                     observed_at=observed, now=now, trigger="file")
+        except RefreshInProgress as exc:
+            print(f"ratecard refresh: {exc} (scheduler, admin API or another command); try again later",
+                  file=sys.stderr)
+            return 1
         _print_result(result)
         return 0 if result.status != "failed" else 1
     from service.scheduler import refresh_sources_once
 
-    results = refresh_sources_once(db, registry, args.source_ids or list(registry.sources), progress=_print_result)
+    source_ids = args.source_ids or list(registry.sources)
+    counter = iter(range(1, len(source_ids) + 1))
+
+    def starting(source) -> None:
+        # One line as each source starts, so a long refresh (a slow page, a deadline) shows where it is.
+        print(f"[{next(counter)}/{len(source_ids)}] {source.id}: fetching {redact_url(source.url)} ...",
+              file=sys.stderr, flush=True)
+
+    # A single source's result line is progress enough; several get a line as each starts too.
+    results = refresh_sources_once(db, registry, source_ids, progress=_print_result,
+                                   started=starting if len(source_ids) > 1 else None,
+                                   db_path=settings.db_path, policy=settings.fetch)
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results)} source(s) refreshed, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
@@ -196,11 +253,21 @@ def cmd_changesets(args: argparse.Namespace) -> int:
     from service.responses import encode
     from service.queries import changeset_out
 
-    db = open_database(settings_from(args).db_path)
+    settings = read_settings(args) if args.action in ("list", "show") else settings_from(args)
+    if settings.db_path is None:  # nothing given: the bundled history, in memory
+        from service.context import prepare_service
+
+        db = prepare_service(settings).db
+    else:
+        db = open_database(settings.db_path)
     if args.action == "list":
-        for cs, changes in changesets_page(db, status=args.status, limit=args.limit):
+        listed = changesets_page(db, status=args.status, limit=args.limit)
+        for cs, changes in listed:
             print(f"{cs['id']:>5}  {cs['created_at']}  {cs['source_id']:<12} {cs['status']:<11} "
                   f"{len(changes):>4} change(s)  {cs['reason']}")
+        if not listed:
+            print(f"ratecard changesets list: no {args.status} changesets", file=sys.stderr)
+            return EXIT_EMPTY
         return 0
     if args.id is None:
         print(f"ratecard changesets {args.action}: a changeset ID is required", file=sys.stderr)
@@ -211,7 +278,7 @@ def cmd_changesets(args: argparse.Namespace) -> int:
             if found is None:
                 print(f"ratecard changesets show: no changeset {args.id}", file=sys.stderr)
                 return 1
-            sys.stdout.buffer.write(encode(changeset_out(*found)) + b"\n")
+            write_json(encode(changeset_out(*found)))
         elif args.action == "approve":
             applied = approve_changeset(db, args.id, now=utc_now())
             print(f"changeset {args.id} approved" + (f", applied as {applied}" if applied else ", nothing left to apply"))
@@ -229,6 +296,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     from service.db import open_database
     from service.history import archived_pages
     from service.refresh import ingest_page
+    from service.source_lock import RefreshInProgress, source_lock
     from service.sources import load_registry
     from service.timeutil import from_db
 
@@ -239,15 +307,23 @@ def cmd_reparse(args: argparse.Namespace) -> int:
         return 2
     db = open_database(settings.db_path)
     source = registry.sources[args.source]
+    lock = source_lock(settings.db_path, db, source.id)
+    try:
+        lock.acquire()
+    except RefreshInProgress as exc:
+        print(f"ratecard reparse: {exc}; try again later", file=sys.stderr)
+        return 1
     count = 0
-    for page in archived_pages(db, source.id):
-        count += 1
-        body = page["body"]
-        seen = from_db(page["fetched_at"])
-        # A reparse must not stop at "identical body": the parser, not the page, changed.
-        result = ingest_page(db, source, body, url=page["url"], fetched_at=seen, observed_at=seen, now=utc_now(),
-                             trigger="reparse", force=True)
-        _print_result(result)
+    try:
+        for page in archived_pages(db, source.id):  # a failed body pruned meanwhile is skipped
+            count += 1
+            seen = from_db(page["fetched_at"])
+            # A reparse must not stop at "identical body": the parser, not the page, changed.
+            result = ingest_page(db, source, page["body"], url=page["url"], fetched_at=seen, observed_at=seen,
+                                 now=utc_now(), trigger="reparse", force=True)
+            _print_result(result)
+    finally:
+        lock.release()
     print(f"{count} archived page(s) reparsed", file=sys.stderr)
     return 0
 
@@ -257,17 +333,21 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from service.agreement import compare_rates
     from service.context import prepare_service
 
-    service = prepare_service(settings_from(args))
+    service = prepare_service(read_settings(args))
     report = compare_rates(service.catalog, at=utc_now(), provider=args.provider)
     for summary in report.witnesses:
         print(f"{summary.witness:<12} compared {summary.compared:>4}  agree {summary.agreeing:>4}  "
               f"disagree {summary.disagreeing:>4}")
+    if not any(summary.compared for summary in report.witnesses):
+        print("ratecard agreement: no witness rate to compare" + (f" for {args.provider}" if args.provider else ""),
+              file=sys.stderr)
+        return EXIT_EMPTY
     print()
     for row in report.disagreements:
         key = f"{row.provider}/{row.model} {row.tier} {row.kind}" + (f" >{row.min_prompt_tokens}" if row.min_prompt_tokens else "")
-        official = "not offered" if row.official_usd_per_mtok is None else str(row.official_usd_per_mtok)
-        said = "not offered" if row.witness_usd_per_mtok is None else str(row.witness_usd_per_mtok)
-        print(f"{key:<62} official {official:>10}  {row.witness:<11} {said:>10}")
+        official = "not offered" if row.official_usd_per_mtok is None else format_usd(row.official_usd_per_mtok, exact=True)
+        said = "not offered" if row.witness_usd_per_mtok is None else format_usd(row.witness_usd_per_mtok, exact=True)
+        print(f"{key:<62} official {official:>11}  {row.witness:<11} {said:>11}")
     return 0
 
 
@@ -296,19 +376,18 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             cached_input_tokens=args.cached_input_tokens, cache_write_tokens=args.cache_write_tokens,
             cache_ttl=args.cache_ttl, output_tokens=args.output_tokens, requests=args.requests, period=args.period,
             tiers=args.tier or None, as_of=args.as_of, version=args.version, discount_percent=discount,
+            batch_bytes_per_request=args.batch_bytes_per_request,
         )
         # The same validation as the HTTP body: round-trip through the typed decoder.
         request = msgspec.json.decode(encode(request), type=EstimateRequest)
-        answer = estimate_workload(prepare_service(settings_from(args)), request)
+        answer = estimate_workload(prepare_service(read_settings(args)), request)
     except (ApiError, msgspec.ValidationError) as exc:
-        detail = exc.problem.detail if isinstance(exc, ApiError) else str(exc)
-        suggestions = getattr(getattr(exc, "problem", None), "suggestions", [])
-        print(f"ratecard estimate: {detail}" + (f" (did you mean: {', '.join(suggestions)})" if suggestions else ""),
-              file=sys.stderr)
-        return 2
+        return report_invalid("estimate", exc)
+    status = 0 if answer.estimates else EXIT_EMPTY  # every model unpriced: the warnings say why
     if args.json:
-        sys.stdout.buffer.write(encode(answer) + b"\n")
-        return 0
+        write_json(encode(answer))
+        print_warnings(answer.warnings)
+        return status
     per = answer.period
     print(f"catalog version {answer.catalog_version}, prices as of {answer.as_of.isoformat()}, "
           f"{answer.requests:,} requests per {per}")
@@ -318,14 +397,14 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         pct = None if e.savings_vs_standard is None else e.savings_vs_standard.percent
         saving = "" if pct is None else (f"-{pct}%" if pct >= 0 else f"+{-pct}%")  # the change in cost
         tier = e.tier + (f" >{e.min_prompt_tokens:,}" if e.min_prompt_tokens else "")
-        rows.append((f"{e.provider}/{e.model}", tier, f"${e.usd_per_request}", f"${e.usd_per_1k_requests}",
-                     f"${e.usd_per_period}", f"${e.usd_per_year}", saving))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for row in rows:
-        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    for warning in dict.fromkeys([*answer.warnings, *(w for e in answer.estimates for w in e.warnings)]):
-        print(f"warning: {warning}", file=sys.stderr)
-    return 0
+        rows.append((f"{e.provider}/{e.model}", tier, format_usd(e.usd_per_request), format_usd(e.usd_per_1k_requests),
+                     format_usd(e.usd_per_period), format_usd(e.usd_per_year), saving))
+    print(format_table(rows, right=range(2, 7)))
+    for e in answer.estimates:
+        if e.batch_plan is not None:
+            print(f"{e.provider}/{e.model} batch plan: {e.batch_plan.note}")
+    print_warnings([*answer.warnings, *(w for e in answer.estimates for w in e.warnings)])
+    return status
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
@@ -346,8 +425,9 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    def db_flags(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB or {DEFAULT_DB})")
+    def db_flags(p: argparse.ArgumentParser, *, reads: bool = False) -> None:
+        fallback = f", else ./{DEFAULT_DB} if there, else the bundled catalog in memory" if reads else f" or {DEFAULT_DB}"
+        p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB{fallback})")
         p.add_argument("--sources", help="TOML file overriding the source registry (default: $RATECARD_SOURCES)")
 
     p = add("serve", cmd_serve, "Run the HTTP API (an empty database is filled from the bundled pages).")
@@ -371,6 +451,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="Absolute links (the Atom feed) start with this, e.g. https://prices.example.com "
                         "(default: $RATECARD_PUBLIC_BASE_URL, else links are relative).")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--no-bootstrap", action="store_true",
+                   help="Serve the database as it is, without ingesting the bundled pages it lacks.")
+    p.add_argument("--graceful-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="On SIGTERM, wait this long for requests in flight before stopping (default 10).")
 
     p = add("parse", cmd_parse, "Parse a saved page and print its rates as JSON (no database).")
     p.add_argument("source", choices=sorted(PARSER_MODULES), metavar="SOURCE")
@@ -384,7 +468,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--observed-at", metavar="TIME", help="When the saved page was seen (date or ISO time).")
 
     p = add("changesets", cmd_changesets, "List, show, approve or reject changesets.")
-    db_flags(p)
+    db_flags(p, reads=True)
     p.add_argument("action", choices=["list", "show", "approve", "reject"])
     p.add_argument("id", nargs="?", type=int, metavar="ID")
     p.add_argument("--status", default="quarantined", help="With list: quarantined (default), applied, approved, rejected.")
@@ -395,12 +479,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="SOURCE")
 
     p = add("agreement", cmd_agreement, "Show where witnesses disagree with the official rates.")
-    db_flags(p)
+    db_flags(p, reads=True)
     p.add_argument("--provider")
 
     p = add("estimate", cmd_estimate, "Estimate what a workload costs on every tier of one or more models.")
-    db_flags(p)
-    p.add_argument("models", nargs="+", metavar="MODEL", help="`model` or `provider/model`.")
+    db_flags(p, reads=True)
+    p.add_argument("models", nargs="+", metavar="MODEL", help="`model` or `provider/model` (a comma list works too).")
     p.add_argument("--input-tokens", type=int, help="Prompt tokens per request (the whole prompt).")
     p.add_argument("--text-file", metavar="FILE", help="Count this prompt (- for stdin) instead of --input-tokens.")
     p.add_argument("--cached-input-tokens", type=int, default=0, help="Of the prompt, tokens read from cache.")
@@ -413,8 +497,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", metavar="TIME", help="Price at this date or ISO time.")
     p.add_argument("--version", type=int, help="Price as of this catalog version.")
     p.add_argument("--discount-percent", default="0", help="A negotiated discount, applied last.")
+    p.add_argument("--batch-bytes-per-request", type=int,
+                   help="A request's weight in a batch input file, for the batch plan (default: input tokens x 4 + 300).")
     p.add_argument("--json", action="store_true", help="Print the JSON answer of POST /v1/estimate.")
 
+    add_answer_parsers(add, functools.partial(db_flags, reads=True))
     add_history_parser(sub)
 
     p = add("openapi", cmd_openapi, "Write openapi/openapi.json from the app.")

@@ -1,31 +1,38 @@
 """What the HTTP handlers, the CLI and the scheduler share: ``Settings`` and the ``Service``.
 
-``prepare_service`` opens the database, loads the registry, bootstraps an empty
-database and builds the first catalog snapshot. ``settings_from`` reads the
+``prepare_service`` opens the database, loads the registry, ingests the bundled
+pages it lacks and builds the first catalog snapshot. ``settings_from`` reads the
 operator's flags and ``RATECARD_*`` environment variables (the CLI's edge).
 """
 
 import argparse
+import asyncio
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import msgspec
 import sqlite_utils
 
 from scrapers.fetch import FetchPolicy
-from service.bootstrap import ingest_bundled, needs_bootstrap
+from service.bootstrap import incomplete_snapshots, ingest_bundled
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.curated import load_curated
-from service.db import data_version, open_database
+from service.db import DatabaseFileGuard, data_version, open_database
 from service.refresh import close_abandoned_runs
 from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
 from service.sources import Registry, load_registry
 from service.store import Store
 from service.tokens import CountSlots
 from service.timeutil import utc_now
+
+log = logging.getLogger("ratecard")
+
+T = TypeVar("T")
 
 DEFAULT_DB = "ratecard.db"
 
@@ -62,6 +69,17 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     public_base_url: str = ""
 
 
+def fetch_policy_from_env(env: Mapping[str, str]) -> FetchPolicy:
+    """The fetch policy, with ``RATECARD_REFRESH_DEADLINE_S`` (seconds per refresh) applied when set."""
+    deadline = env.get("RATECARD_REFRESH_DEADLINE_S", "").strip()
+    if not deadline:
+        return FetchPolicy()
+    try:
+        return FetchPolicy(deadline_s=float(deadline))
+    except ValueError:
+        raise ValueError(f"RATECARD_REFRESH_DEADLINE_S must be a positive number of seconds, not {deadline!r}") from None
+
+
 class Service:
     """What the handlers share: the database, the registry and the current catalog snapshot.
 
@@ -93,6 +111,12 @@ class Service:
         self.litestream: LitestreamProcess | None = None  # replicating (writer) or following (replica)
         self.heartbeat: Heartbeat | None = None
         self.count_slots = CountSlots(settings.max_concurrent_counts)
+        # Bundled pages the bootstrap could not ingest; /readyz is 503 while any are left.
+        self.bootstrap_missing: list[str] = []
+        # A replica's file is replaced by design (a restore), so only a writer's is watched.
+        self.db_file = DatabaseFileGuard(None if settings.read_only else settings.db_path)
+        # Refreshes in flight (scheduled or started by the admin API), cancelled when the service stops.
+        self.refreshes: set[asyncio.Task] = set()
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -102,6 +126,33 @@ class Service:
     @db.setter
     def db(self, value: sqlite_utils.Database) -> None:
         self._db = value
+
+    async def track(self, awaitable: Awaitable[T]) -> T:
+        """Await a refresh as part of the current task, which the service cancels when it stops."""
+        task = asyncio.current_task()
+        self.refreshes.add(task)
+        try:
+            return await awaitable
+        finally:
+            self.refreshes.discard(task)
+
+    def run_in_background(self, awaitable: Awaitable) -> asyncio.Task:
+        """Run a refresh after the request that started it has been answered (cancelled at shutdown)."""
+        async def run():
+            return await awaitable
+
+        task = asyncio.create_task(run())
+        self.refreshes.add(task)
+        task.add_done_callback(self.refreshes.discard)
+        return task
+
+    async def stop_refreshes(self, timeout_s: float) -> None:
+        """Cancel every refresh in flight and wait (at most ``timeout_s``) for each to record its run."""
+        tasks = [t for t in self.refreshes if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
 
     def reload(self) -> Catalog:
         """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers).
@@ -127,9 +178,13 @@ def prepare_service(
     db: sqlite_utils.Database | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Service:
-    """Open the database, load the registry, bootstrap an empty database, and build the catalog.
+    """Open the database, load the registry, ingest the bundled pages it lacks, and build the catalog.
 
     Read-only serving opens an existing file read-only and skips every step that writes.
+    Otherwise the bootstrap resumes where an interrupted one stopped
+    (service.bootstrap); if it still cannot finish (a full disk), the service
+    starts with ``bootstrap_missing`` set and /readyz answers 503 until a start
+    completes it.
     """
     registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
     if settings.read_only:
@@ -138,11 +193,17 @@ def prepare_service(
     db = db if db is not None else open_database(settings.db_path)
     sync_model_catalog(db, now=clock())
     close_abandoned_runs(db, now=clock())
-    if settings.bootstrap and needs_bootstrap(db):
-        ingest_bundled(db, registry, clock=clock)
+    missing: list[str] = []
     if settings.bootstrap:
+        ingest_bundled(db, registry, clock=clock)
         load_curated(db, now=clock())
-    return Service(settings, db, registry, clock)
+        missing = [s.file for s in incomplete_snapshots(db, registry)]
+        if missing:
+            log.error("the bundled catalog is incomplete: %d page(s) not ingested (first: %s); "
+                      "/readyz answers 503 until a start ingests them", len(missing), missing[0])
+    service = Service(settings, db, registry, clock)
+    service.bootstrap_missing = missing
+    return service
 
 
 MIN_ADMIN_TOKEN_CHARS = 16
@@ -169,16 +230,30 @@ def admin_token_from(raw: str) -> str:
 
 
 def settings_from(args: argparse.Namespace, *, admin: bool = False, **overrides) -> Settings:
-    """Build Settings from flags, falling back to RATECARD_* environment variables.
+    """Build Settings from flags, falling back to RATECARD_* environment variables; ``overrides`` win.
 
     ``admin``: read (and check) RATECARD_ADMIN_TOKEN; only ``serve`` answers admin requests.
     """
     env = os.environ
     origins = getattr(args, "cors_origins", None) or env.get("RATECARD_CORS_ORIGINS", "")
-    return Settings(
+    fields = dict(
         db_path=getattr(args, "db", None) or env.get("RATECARD_DB") or DEFAULT_DB,
         sources_path=getattr(args, "sources", None) or env.get("RATECARD_SOURCES") or None,
         admin_token=admin_token_from(env.get("RATECARD_ADMIN_TOKEN", "")) if admin else "",
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-        **overrides,
+        fetch=fetch_policy_from_env(env),
     )
+    return Settings(**{**fields, **overrides})
+
+
+def read_settings(args: argparse.Namespace) -> Settings:
+    """Settings for a command that only reads: never a new file in the current directory.
+
+    The database is ``--db`` or ``$RATECARD_DB`` when given, else ./ratecard.db
+    when one is there (what ``refresh`` and ``serve`` write by default), else
+    none: an in-memory database filled from the bundled pages.
+    """
+    given = getattr(args, "db", None) or os.environ.get("RATECARD_DB")
+    if given:
+        return settings_from(args)
+    return settings_from(args, db_path=DEFAULT_DB if Path(DEFAULT_DB).is_file() else None)

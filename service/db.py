@@ -16,6 +16,7 @@ Tables (see DESIGN.md section 2):
 - ``pages``: fetched bodies archived by sha256, so a fixed parser can re-read them.
 """
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -209,23 +210,59 @@ def m003_run_skipped_sections(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN skipped_sections TEXT NOT NULL DEFAULT '[]'")
 
 
+# How a storage failure is worded on a run, so it reads apart from a page's fault.
+STORAGE_ERROR = "storage error"
+
+
+class StorageError(RuntimeError):
+    """SQLite failed under a run (disk full, locked past the busy timeout, a table missing).
+
+    The message is one line, ``storage error: <SQLite's words>``, ready for a
+    run record, a 503 problem and the CLI.
+    """
+
+
+def storage_error(exc: sqlite3.Error) -> StorageError:
+    """Wrap a SQLite error as a :class:`StorageError` whose message names SQLite's reason."""
+    return StorageError(f"{STORAGE_ERROR}: {type(exc).__name__}: {exc}")
+
+
+class DatabaseRefused(RuntimeError):
+    """A database file ratecard will not open: empty, unreadable, not SQLite, or from a newer build.
+
+    Each of these would otherwise be "fixed" silently: an empty file re-bootstrapped
+    over (its history gone without a word), a newer schema written into with
+    defaults. The message says what was found and what an operator can do.
+    """
+
+
 def open_database(path: str | Path | None) -> sqlite_utils.Database:
     """Open (creating if needed) the database at ``path``, or in memory for None, and migrate it.
 
     File databases use WAL so readers never block the writer, and a busy
     timeout so a second process waits for a lock instead of failing.
+    Raises :class:`DatabaseRefused` for an existing file that is empty,
+    unreadable, not a database, or migrated by a newer ratecard.
     """
     # Autocommit mode: every transaction is explicit (write_transaction), never implicit.
     if path is None:
         db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None))
     else:
+        refuse_unusable_file(Path(path))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseRefused(
+                f"database {path} cannot be read ({exc}); it is left as it is: restore a backup or move it away"
+            ) from exc
     db.execute("PRAGMA busy_timeout=30000")
     db.execute("PRAGMA foreign_keys=ON")
+    refuse_unknown_migrations(db, path)
     MIGRATIONS.apply(db)
     return db
 
@@ -269,6 +306,91 @@ def _connect_read_only(uri: str) -> sqlite_utils.Database:
     return db
 
 
+def refuse_unusable_file(path: Path) -> None:
+    """Raise :class:`DatabaseRefused` for an existing file that must not be opened, let alone replaced.
+
+    A missing file is a fresh install. An existing zero-length one is not: it
+    is what a truncation, a failed restore or a full disk leaves, and
+    bootstrapping over it would hide the loss of every recorded price.
+    """
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise DatabaseRefused(f"database {path} is not a regular file")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseRefused(f"database {path} is not readable and writable by this user; fix its permissions")
+    if path.stat().st_size == 0:
+        raise DatabaseRefused(
+            f"database {path} exists but is empty (0 bytes): refusing to start a new catalog over it. "
+            "Restore it from a backup, or delete the file to start afresh from the bundled pages"
+        )
+
+
+def refuse_unknown_migrations(db: sqlite_utils.Database, path: str | Path | None) -> None:
+    """Raise :class:`DatabaseRefused` when the database holds migrations this build does not know.
+
+    A newer ratecard may have added columns or tables whose rules this build
+    cannot keep; writing into such a database would break it for both.
+    """
+    known = {m.name for m in MIGRATIONS._migrations}
+    unknown = [m.name for m in MIGRATIONS.applied(db) if m.name not in known]
+    if unknown:
+        raise DatabaseRefused(
+            f"database {path or ':memory:'} was migrated by a newer ratecard (unknown migrations: "
+            f"{', '.join(unknown)}); run that version, or restore a backup made by this one"
+        )
+
+
+class DatabaseFileGuard:
+    """Notices when the database file is cut short or replaced under a running process.
+
+    SQLite keeps answering from its page cache and the WAL for a while after
+    the file is truncated, so a query alone can say "fine" while reads of
+    older pages fail. ratecard never shrinks its file (no VACUUM, no
+    auto_vacuum; checkpoints only grow it), so a file smaller than it has
+    been, or another file at the path, means the data under the process is gone.
+    """
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = None if path is None else Path(path)
+        self.identity, self.largest = self._stat()
+
+    def _stat(self) -> tuple[tuple[int, int] | None, int]:
+        if self.path is None:
+            return None, 0
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None, -1
+        return (st.st_dev, st.st_ino), st.st_size
+
+    def intact(self) -> bool:
+        """False once the file is missing, replaced or smaller than it has been."""
+        if self.path is None:
+            return True
+        identity, size = self._stat()
+        if identity is None or identity != self.identity or size < self.largest:
+            return False
+        self.largest = size
+        return True
+
+
+def database_answers(db: sqlite_utils.Database) -> bool:
+    """Whether the database still answers the reads the service depends on (readiness).
+
+    Reads the newest changeset and a run through their indexes: cheap, and a
+    file truncated or overwritten under a live server fails it (no such
+    table, malformed image, not a database) instead of failing requests later.
+    """
+    try:
+        db.execute("SELECT max(id) FROM changesets").fetchone()
+        db.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        db.execute("SELECT id FROM rates ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return False
+    return True
+
+
 def data_version(db: sqlite_utils.Database) -> int:
     """The latest catalog version: the id of the newest applied changeset, 0 if none."""
     row = db.execute("SELECT max(id) FROM changesets WHERE status = 'applied'").fetchone()
@@ -280,17 +402,32 @@ class write_transaction:  # noqa: N801 - used as a context manager, reads like a
 
     IMMEDIATE takes the write lock up front, so a second writer waits on the
     busy timeout instead of failing half-way when it upgrades a read lock.
+
+    Inside a transaction already open on the connection it nests as a
+    SAVEPOINT, so a step that commits on its own (record_changeset) can also
+    be one part of a larger transaction (diff, gate and commit together).
     """
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        self.nested = False
 
     def __enter__(self) -> sqlite_utils.Database:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.nested = self.db.conn.in_transaction
+        self.db.execute("SAVEPOINT write_transaction" if self.nested else "BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self.nested:
+            if exc_type:
+                self.db.execute("ROLLBACK TO write_transaction")
+            self.db.execute("RELEASE write_transaction")
+        elif exc_type:
+            # After some errors (SQLITE_FULL, an I/O error) SQLite has already rolled back.
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
+        else:
+            self.db.execute("COMMIT")
 
 
 class read_snapshot:  # noqa: N801 - used as a context manager, reads like a statement

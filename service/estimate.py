@@ -250,7 +250,8 @@ def estimate_with_bills(
         if tier == BATCH_TIER:
             limit = (bundled_batch_limits() if batch_limits is None else batch_limits).get(index.provider)
             if limit is not None:
-                plan = plan_batches(limit, requests=workload.requests, input_tokens=workload.input_tokens)
+                plan = plan_batches(limit, requests=workload.requests, input_tokens=workload.input_tokens,
+                                    period=workload.period, bytes_per_request_given=workload.batch_bytes_per_request)
         against = None if tier == STANDARD_TIER else standard_units
         try:
             estimates.append(_estimate_tier(index, tier, bill, shared, against, plan, _NARROW.divide))

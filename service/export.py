@@ -1,9 +1,9 @@
 """Exports of the served catalog and its history: JSON rows, CSV, and a LiteLLM price map.
 
 Everything here is a pure function of rates, apart from :func:`served_history`,
-which reads the current knowledge from SQLite. The handlers in
-:mod:`service.routes_history` pick the rates (a moment's catalog or the whole
-history) and one of these shapes the answer.
+which reads the current knowledge from SQLite. ``service.queries.select_export``
+picks the rates (a moment's catalog or the whole history) for ``/v1/export`` and
+``ratecard export``, and one of these shapes the answer.
 """
 
 import csv

@@ -17,6 +17,8 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST
+
 # Litestar's msgspec schema for Decimal says only this (service.app.DecimalAsNumber): the glossary's words replace it.
 GENERIC_DECIMAL = "An exact decimal, written with its digits."
 
@@ -213,6 +215,21 @@ BY_SCHEMA: dict[tuple[str, str], str] = {
     ("Line", "cost_usd"): "Their cost in one request, in USD (tokens x usd_per_mtok / 1e6, less any discount).",
     ("Line", "basis"): "Basis of the rate that billed them (published, derived, curated, witness).",
     ("BatchPlan", "url"): "The provider's page stating its batch limits.",
+    ("BatchPlan", "max_requests_per_batch"): ("The provider's limit on requests in one batch job; null where it "
+                                              "states only a size limit."),
+    ("BatchPlan", "estimated_bytes_per_request"): (
+        "Input-file bytes of one request: batch_bytes_per_request when given, else input_tokens x "
+        f"{BYTES_PER_INPUT_TOKEN} + {JSONL_OVERHEAD_BYTES_PER_REQUEST}."),
+    ("BatchPlan", "limited_by"): ("The limit that decides jobs_per_period: `requests` (the count per batch) or "
+                                  "`bytes` (its size)."),
+    ("BatchPlan", "bytes_per_request_given"): ("Whether estimated_bytes_per_request is the request's "
+                                               "batch_bytes_per_request (else estimated)."),
+    ("BatchPlan", "max_requests_per_job"): "The most requests one batch job holds under both the count and the size limit.",
+    ("BatchPlan", "jobs_per_day"): ("Jobs a day that send the period's requests spread evenly over its days "
+                                    "(a month is 365/12)."),
+    ("BatchPlan", "requests_per_job"): "Requests in each of the jobs_per_day jobs, rounded up.",
+    ("BatchPlan", "note"): ("The plan in words: the job count, the limit that decides it with its figures, "
+                            "the daily split."),
     ("HistoryResponse", "as_of"): "The moment whose knowledge is shown, UTC; null: now.",
     ("ModelsResponse", "as_of"): "The moment asked for, UTC; null: every model the catalog serves.",
     ("ProvidersResponse", "as_of"): "The moment asked for, UTC; null: the current catalog.",

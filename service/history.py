@@ -428,12 +428,15 @@ def archived_pages(db: sqlite_utils.Database, source_id: str) -> Iterator[dict]:
     """A source's archived pages, oldest first: sha256, url, fetched_at (stored text) and body.
 
     The list is read first and each body as it is reached (a page may be megabytes), so the
-    caller may write between pages.
+    caller may write between pages; a body pruned meanwhile is skipped.
     """
     pages = list(db.query("SELECT sha256, url, fetched_at FROM pages WHERE source_id = ? ORDER BY fetched_at",
                           [source_id]))
     for page in pages:
-        page["body"] = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()[0]
+        row = db.execute("SELECT body FROM pages WHERE sha256 = ?", [page["sha256"]]).fetchone()
+        if row is None:
+            continue  # a failed body pruned meanwhile (only the newest few are kept)
+        page["body"] = row[0]
         yield page
 
 

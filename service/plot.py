@@ -21,6 +21,7 @@ from scrapers.vocabulary import KINDS, TIERS
 from service.feed import day_or_time, rate_label, xml_text
 from service.context import DEFAULT_DB
 from service.rates import Rate
+from service.terminal import format_usd
 
 SVG_NS = "http://www.w3.org/2000/svg"
 PLOT_FORMATS = (".svg", ".png")
@@ -288,15 +289,17 @@ def add_history_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
     p.add_argument("--provider", help="The provider, when the name is ambiguous.")
     p.add_argument("--tier", choices=TIERS, help="Only this tier (a chart of every tier can be busy).")
     p.add_argument("--plot", metavar="FILE", help="Draw the history as a step chart into FILE.svg.")
-    p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB or {DEFAULT_DB})")
+    p.add_argument("--db", help=f"SQLite database path (default: $RATECARD_DB, else ./{DEFAULT_DB} if there, "
+                   "else the bundled catalog in memory)")
     p.add_argument("--sources", help="TOML file overriding the source registry (default: $RATECARD_SOURCES)")
     return p
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Print a model's intervals as a table, or write its chart with ``--plot FILE.svg``."""
-    from service.context import prepare_service, settings_from
+    from service.context import prepare_service, read_settings
     from service.catalog import AmbiguousModel, UnknownModel
+    from service.terminal import EXIT_EMPTY
     from service.export import served_history
     from service.sources import OFFICIAL_LANE
 
@@ -306,7 +309,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     except PlotError as exc:
         print(f"ratecard history: {exc}", file=sys.stderr)
         return 2
-    service = prepare_service(settings_from(args))  # an empty database bootstraps from the bundled pages
+    service = prepare_service(read_settings(args))  # an empty database bootstraps from the bundled pages
     try:
         provider, model = service.catalog.resolve(args.model, args.provider)
     except (UnknownModel, AmbiguousModel) as exc:
@@ -318,6 +321,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     rates = [r for r in served_history(service.db, service.catalog, provider=provider, model=model)
              if args.tier is None or r.tier == args.tier]
     now = service.clock()
+    if not rates:
+        tier = f"{args.tier} " if args.tier else ""
+        print(f"ratecard history: no {tier}rates for {provider}/{model}", file=sys.stderr)
+        return EXIT_EMPTY
     if not args.plot:
         print(f"{provider}/{model}: USD per 1M tokens, catalog version {service.catalog.version}")
         print(history_table(rates))
@@ -340,7 +347,7 @@ def history_table(rates: Iterable[Rate]) -> str:
     rows = [("rate", "usd_per_mtok", "basis", "from", "until", "source")]
     for r in sorted(rates, key=lambda r: (_index(TIERS, r.tier), r.min_prompt_tokens, _index(KINDS, r.kind),
                                           r.key, r.valid_from)):
-        price = "-" if r.usd_per_mtok is None else _plain(r.usd_per_mtok)
+        price = format_usd(r.usd_per_mtok, exact=True)  # "-": no price (not offered)
         until = "" if r.valid_to is None else day_or_time(r.valid_to)
         rows.append((rate_label(r.tier, r.kind, r.min_prompt_tokens), price, r.basis, day_or_time(r.valid_from),
                      until, r.source_id))

@@ -6,7 +6,7 @@ service.forecast's. No HTTP types: an invalid workload raises an
 :class:`ApiError` (a problem detail).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ from service.estimate import (
     estimate_model,
     rank_estimates,
 )
+from service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST
 from service.forecast import (
     DEFAULT_MONTHS,
     MAX_MONTHS,
@@ -44,6 +45,7 @@ from service.queries import moment, rates_for, resolve
 from service.rates import Rate
 from service.schemas import Out
 from service.tokens import (
+    MAX_TEXT_BYTES,
     MAX_TEXT_CHARS,
     THREAD_OVER_CHARS,
     TextCounter,
@@ -52,16 +54,23 @@ from service.tokens import (
     check_text,
     count_tokens,
 )
+from service.workload import MAX_BATCH_BYTES_PER_REQUEST
 
 
 MAX_MODELS = 20
+BATCH_BYTES_DESCRIPTION = (
+    "The weight of one request's line in a batch input file, in bytes, for the batch plan; default an "
+    f"estimate: input_tokens x {BYTES_PER_INPUT_TOKEN} + {JSONL_OVERHEAD_BYTES_PER_REQUEST} (the JSONL envelope)."
+)
 
 
 class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
     """A workload: tokens per request, volume per period, and the models to price it on."""
 
-    models: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_MODELS,
-                                              description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}.")]
+    models: Annotated[list[str], msgspec.Meta(
+        min_length=1, max_length=MAX_MODELS,
+        description=f"Models as `model` or `provider/model`, 1 to {MAX_MODELS}; an item may be a comma list "
+                    "(`[\"gpt-4o,claude-sonnet-4-5\"]` is two models).")]
     input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
                                               description="Prompt tokens per request (the whole prompt).")] | None = None
     text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
@@ -82,6 +91,8 @@ class EstimateRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
     version: Annotated[int, msgspec.Meta(ge=1, description="Price as the catalog stood at this version.")] | None = None
     # Checked (0 to 100) by validate_workload: msgspec cannot bound a Decimal.
     discount_percent: Decimal = Decimal(0)
+    batch_bytes_per_request: Annotated[int, msgspec.Meta(
+        ge=1, le=MAX_BATCH_BYTES_PER_REQUEST, description=BATCH_BYTES_DESCRIPTION)] | None = None
 
 
 class EstimateResponse(Out):
@@ -145,7 +156,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
                     input_tokens=input_tokens, cached_input_tokens=request.cached_input_tokens,
                     cache_write_tokens=request.cache_write_tokens, cache_ttl=request.cache_ttl,
                     output_tokens=request.output_tokens, requests=request.requests, period=request.period,
-                    discount_percent=request.discount_percent,
+                    discount_percent=request.discount_percent, batch_bytes_per_request=request.batch_bytes_per_request,
                 )
             rates = rates_for(service, at, version, key)
             if not rates:
@@ -181,14 +192,31 @@ _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapsho
 _RESOLVED_MAX = 4096  # names come from clients: bound what one snapshot remembers
 
 
+def model_names(values: Iterable[str]) -> list[str]:
+    """Model names from repeated values and comma lists: ``["gpt-4o,o3", "o1"]`` is three names.
+
+    No model id, alias or display name holds a comma (a test checks the
+    bundled catalog), so a comma only ever separates names. Blank items (a
+    trailing comma) are dropped and spaces around a name are not part of it.
+    """
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 def resolve_models(service: Service, names: list[str]) -> list[ModelKey]:
     """The distinct models ``names`` resolve to, in order; a 404/400 problem for the first that does not.
+
+    ``names`` may hold comma lists (:func:`model_names`); 1 to MAX_MODELS names in all.
 
     A name resolves the same way for as long as a snapshot lives, so each snapshot
     remembers the names it has resolved (normalising a name and looking up its
     candidates costs more than the rest of resolving three models). Only names that
     resolved are kept, so an unknown name still gets its suggestions every time.
     """
+    if any("," in name for name in names):
+        names = model_names(names)
+    if not names or len(names) > MAX_MODELS:
+        raise invalid_workload("models", f"name 1 to {MAX_MODELS} models (as a comma list or repeated), "
+                                         f"not {len(names)}")
     memo: dict[str, ModelKey] = service.catalog.memo.setdefault(_RESOLVED, {})  # type: ignore[assignment]
     keys: list[ModelKey] = []
     for name in names:
@@ -255,7 +283,8 @@ class ForecastRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_
 
     models: Annotated[list[str], msgspec.Meta(
         min_length=1, max_length=MAX_MODELS,
-        description="Models as `model` or `provider/model`; each is projected with the whole traffic.")]
+        description="Models as `model` or `provider/model`; each is projected with the whole traffic. An item "
+                    "may be a comma list (`[\"gpt-4o,claude-sonnet-4-5\"]` is two models).")]
     input_tokens: Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS_PER_REQUEST,
                                               description="Prompt tokens per request (the whole prompt).")]
     monthly_requests: Annotated[int, msgspec.Meta(
@@ -322,7 +351,7 @@ def _forecast_problem(field: str, reason: str) -> ApiError:
 def forecast_workload(service: Service, request: ForecastRequest) -> ForecastResponse:
     """Validate the plan, resolve the models and project each one month by month."""
     start_month = request.start_month or month_label(service.clock())
-    keys = list(dict.fromkeys(resolve(service, name) for name in request.models))
+    keys = resolve_models(service, request.models)  # comma lists too, as every multi-model input
     try:
         monthly, spend = _first_month_requests(service, request, start_month, keys)
         plan = ForecastPlan(
@@ -384,3 +413,53 @@ def _rates_reader(service: Service, key: ModelKey):
         return tuple(rates_for(service, at, None, key))
 
     return rates_at
+
+
+class TokensRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """A text to count, and the model whose tokenizer counts it."""
+
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=200,
+                                       description="`model` or `provider/model`, e.g. `gpt-4o`.")]
+    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
+                                      description=f"The text to count, at most {MAX_TEXT_CHARS:,} characters "
+                                      f"and {MAX_TEXT_BYTES:,} bytes of UTF-8.")]
+
+
+class TokensResponse(Out):
+    """The count, the encoding that made it, and whether that is the model's own tokenizer."""
+
+    provider: str
+    model: str
+    tokens: int
+    characters: int
+    encoding: str
+    exact: bool
+    note: str | None = None
+
+
+def invalid_text(exc: TokenCountError) -> ApiError:
+    """The 400 for a text the counter refuses (too long in characters or bytes)."""
+    return bad_parameter("text", str(exc), slug="invalid-text", title="Invalid text")
+
+
+def tokens_response(provider: str, model: str, text: str, counted: TokenCount) -> TokensResponse:
+    """The answer to a tokens request once ``text`` is counted: the count, and a note when it is approximate."""
+    note = None if counted.exact else (
+        f"approximate: counted with {counted.encoding}; {provider} does not publish the tokenizer of {model}"
+        if provider != "openai" else f"approximate: tiktoken does not know {model}; counted with {counted.encoding}"
+    )
+    return TokensResponse(provider=provider, model=model, tokens=counted.tokens, characters=len(text),
+                          encoding=counted.encoding, exact=counted.exact, note=note)
+
+
+def tokens_answer(service: Service, data: TokensRequest) -> TokensResponse:
+    """The answer to a tokens request, counted on the calling thread (``ratecard tokens``); a 404/400 problem if invalid.
+
+    ``POST /v1/tokens`` counts through :func:`count_text` instead, which bounds long counts.
+    """
+    provider, model = resolve(service, data.model)
+    try:
+        counted = count_tokens(provider, model, data.text)
+    except TokenCountError as exc:
+        raise invalid_text(exc) from None
+    return tokens_response(provider, model, data.text, counted)

@@ -8,11 +8,13 @@ validation errors ``errors``, a list of ``{field, reason}``.
 
 import logging
 import re
+import sqlite3
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 
+from service.db import StorageError
 from service.errors import PROBLEM_TYPE_BASE as _TYPE_BASE, ApiError, FieldError, Problem, bad_parameter, problem_type
 
 __all__ = ["ApiError", "FieldError", "Problem", "bad_parameter", "problem_response", "problem_type", "EXCEPTION_HANDLERS"]
@@ -98,6 +100,26 @@ _on_overflow = _client_limit(_INT_TOO_LARGE, "invalid-parameter", "Invalid param
                              "a number in the request is out of range (at most 9223372036854775807)")
 
 
+# How long a client should wait before asking again after a storage failure (a lock, a full disk).
+STORAGE_RETRY_AFTER_S = 5
+
+
+def storage_unavailable(reason: str) -> Problem:
+    """The 503 problem for a request that waited on the database and the database failed."""
+    return Problem(type=_TYPE_BASE + "storage-unavailable", title="Storage unavailable", status=503,
+                   detail=f"the database could not answer: {reason}")
+
+
+def _on_storage(request: Request, exc: Exception) -> Response:
+    # The database failing (locked past the timeout, full, damaged, a table missing) is a 503 the
+    # client may retry; SQLite refusing a statement as written (a bug) stays a logged 500.
+    if isinstance(exc, sqlite3.Error) and type(exc) not in (sqlite3.OperationalError, sqlite3.DatabaseError):
+        return _on_unexpected(request, exc)
+    reason = str(exc).removeprefix("storage error: ")
+    log.error("storage failure on %s %s: %s", request.method, request.url.path, reason)
+    return problem_response(storage_unavailable(reason), headers={"Retry-After": str(STORAGE_RETRY_AFTER_S)})
+
+
 def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -113,12 +135,13 @@ def problem_responses(*statuses: int) -> dict:
         400: "Invalid parameter or body; `errors` names each field.",
         401: "Missing or wrong bearer token.",
         404: "Unknown model, provider, source or path; `suggestions` lists close matches.",
-        409: "The changeset is not quarantined.",
+        409: "Conflict: the changeset is not quarantined, or a refresh of the source is already running.",
         413: "Request body too large.",
         415: "The body is not JSON (send `Content-Type: application/json`).",
         429: "Too many long texts being counted at once; retry after the `Retry-After` seconds.",
         500: "Unexpected error (logged).",
-        503: "This process does not write (a read-only replica, or not the scheduler's worker).",
+        503: "This process does not write (a read-only replica, or not the scheduler's worker), or the database "
+             "failed (locked, full or damaged); retry after `Retry-After` seconds.",
     }
     from litestar.openapi.spec import Example
 
@@ -160,6 +183,8 @@ EXCEPTION_HANDLERS = {
     HTTPException: _on_http,
     RecursionError: _on_too_deep,
     OverflowError: _on_overflow,
+    sqlite3.Error: _on_storage,
+    StorageError: _on_storage,
     Exception: _on_unexpected,
 }
 

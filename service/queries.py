@@ -11,11 +11,14 @@ types here: a query that cannot be answered raises an :class:`ApiError`
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
+from scrapers.redact import redact_url
 from service.agreement import AgreementReport, agreement_report, catalog_rates_at
 from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
 from service.context import Service
 from service.errors import ApiError, bad_parameter
+from service.export import EXPORT_FORMATS, EXPORT_SCOPES, served_history
 from service.history import (
     AsOfFilter,
     InForceCounts,
@@ -205,7 +208,7 @@ def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
                 action=c["action"], provider=c["provider"], model=c["model"], tier=c["tier"], kind=c["kind"],
                 min_prompt_tokens=c["min_prompt_tokens"], old_usd_per_mtok=dec(c["old_usd_per_mtok"]),
                 new_usd_per_mtok=dec(c["new_usd_per_mtok"]), old_basis=c["old_basis"], new_basis=c["new_basis"],
-                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=c["url"],
+                valid_from=from_db(c["valid_from"]), source=c["source_id"], url=redact_url(c["url"]),
             )
             for c in changes
         ],
@@ -246,3 +249,55 @@ def model_history_at(service: Service, key: ModelKey, as_of: str | None, version
 def changesets(service: Service, **filters) -> list[ChangesetOut]:
     """Changesets with their changes, newest first, shaped for answers (filters: ``changesets_page``'s)."""
     return [changeset_out(cs, changes) for cs, changes in changesets_page(service.store.reader(), **filters)]
+
+
+def check_provider(service: Service, provider: str | None) -> None:
+    """A 404 with suggestions unless ``provider`` is None or a provider of the catalog."""
+    if provider is not None and provider not in service.catalog.providers:
+        raise ApiError(404, "unknown-provider", "Unknown provider", f"no provider {provider!r}",
+                       suggestions=sorted(service.catalog.providers))
+
+
+def select_export(service: Service, *, format_: str, scope: str, as_of: str | None, version: int | None,
+                  provider: str | None) -> "ExportSelection":
+    """The rates an export holds, as ``/v1/export`` and ``ratecard export`` pick them; a 400/404 problem if invalid.
+
+    The history scope and past moments read SQLite: off the event loop (``service.store.run``).
+    """
+    for name, value, allowed in (("format", format_, EXPORT_FORMATS), ("scope", scope, EXPORT_SCOPES)):
+        if value not in allowed:
+            raise bad_parameter(name, f"{value!r} is not one of {', '.join(allowed)}")
+    check_provider(service, provider)
+    if scope == "history":
+        if format_ == "litellm":
+            raise bad_parameter("format", "a LiteLLM price map holds one price per rate: use scope=catalog")
+        return _history_selection(service, as_of, version, provider)
+    return _catalog_selection(service, as_of, version, provider)
+
+
+class ExportSelection(NamedTuple):
+    """The rates an export holds and how its answer may be cached."""
+
+    rates: list[Rate]
+    at: datetime
+    version: int | None
+    etag_extra: str
+    max_age_s: int
+
+
+def _catalog_selection(service: Service, as_of: str | None, version: int | None, provider: str | None) -> ExportSelection:
+    at, ver = moment(service, as_of, version)
+    rates = [r for r in rates_for(service, at, ver) if provider is None or r.provider == provider]
+    # A current answer changes when an announced price takes effect, not only with a new version.
+    etag_extra = "" if (as_of or version) else service.catalog.epoch(service.clock())
+    return ExportSelection(rates, at, ver, etag_extra, 60)
+
+
+def _history_selection(service: Service, as_of: str | None, version: int | None, provider: str | None) -> ExportSelection:
+    if as_of is not None:
+        raise bad_parameter("as_of", "scope=history exports every interval; use version to fix the knowledge")
+    at, ver = moment(service, None, version)  # the same 400s for a version that is not an applied changeset
+    rates = served_history(service.store.reader(), service.catalog, provider=provider,
+                           version=service.catalog.version if ver is None else ver)  # the served snapshot's
+    # History only changes with a new changeset, which changes the ETag's version.
+    return ExportSelection(rates, at, ver, "", 300)

@@ -7,6 +7,7 @@ file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
 
 import hashlib
 import logging
+import sqlite3
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ import sqlite_utils
 from scrapers import get_parser
 from scrapers.errors import ScrapeError
 from scrapers.observation import Observation, Reading, SkippedSection
+from scrapers.redact import redact_text, redact_url
 from scrapers.vocabulary import BASES, KINDS, TIERS
 from service.changesets import (
     DELISTED,
@@ -29,6 +31,7 @@ from service.changesets import (
     record_changeset,
     withdrawals,
 )
+from service.db import STORAGE_ERROR, StorageError, storage_error, write_transaction
 from service.sources import Source
 from service.timeutil import to_db
 
@@ -63,6 +66,11 @@ class RunResult(msgspec.Struct, frozen=True, kw_only=True):
     skipped: tuple[SkippedSection, ...] = ()
 
 
+# Bodies of failed runs kept per source (the newest); older ones are deleted unless a stored rate,
+# change or successful run points at them. A rejected body (a challenge page, random bytes, an
+# error page) is evidence for a while, not history.
+FAILED_BODIES_KEPT = 20
+
 class ValidationFailed(ScrapeError):
     """Parsed rates break a rule no real price page breaks (negative, batch above standard...)."""
 
@@ -89,15 +97,77 @@ def parse_page(source: Source, body: bytes, url: str) -> Reading:
 
 
 def start_run(db: sqlite_utils.Database, source: Source, *, trigger: str, url: str, now: datetime) -> int:
-    """Record the start of a run and return its id."""
-    return db["runs"].insert(
-        {"source_id": source.id, "trigger": trigger, "started_at": to_db(now), "status": "running", "url": url}
-    ).last_pk
+    """Record the start of a run and return its id; a SQLite failure is a :class:`StorageError`.
+
+    Failures that could not be written earlier (the database was locked or
+    full at the time) are written first.
+    """
+    try:
+        record_deferred_failures(db)
+        return db["runs"].insert(
+            {"source_id": source.id, "trigger": trigger, "started_at": to_db(now), "status": "running",
+             "url": redact_url(url)}
+        ).last_pk
+    except sqlite3.Error as exc:
+        raise storage_error(exc) from exc
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, result_fields: dict, *, now: datetime) -> None:
-    """Record how a run ended."""
+    """Record how a run ended (its error text redacted of credentials)."""
+    if "error" in result_fields:
+        result_fields = {**result_fields, "error": redact_text(result_fields["error"])}
     db["runs"].update(run_id, {**result_fields, "finished_at": to_db(now)})
+
+
+# Run failures the database refused to record when they happened, by database file:
+# (run id, error, finished_at), written by the next start_run on that database.
+_deferred_failures: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+
+
+def _database_key(db: sqlite_utils.Database) -> str:
+    return db.conn.execute("PRAGMA database_list").fetchone()[2] or f":memory:{id(db.conn)}"
+
+
+def fail_run(db: sqlite_utils.Database, run_id: int, error: str, *, now: datetime, fields: dict | None = None) -> None:
+    """Record a run as failed with ``error``, even when the database is what failed.
+
+    A run must never stay ``running``: when the write of the failure fails
+    too (the lock is still held, the disk still full), it is tried once more
+    without the other fields, and if that fails as well it is kept in memory
+    and written by the next :func:`start_run` on the same database.
+    """
+    error = redact_text(error)
+    try:
+        finish_run(db, run_id, {**(fields or {}), "status": FAILED, "error": error}, now=now)
+        return
+    except sqlite3.Error:
+        pass
+    try:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        db.execute("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                   [FAILED, error, to_db(now), run_id])
+    except sqlite3.Error:
+        log.error("run %s failed (%s); recording it when the database takes writes again", run_id, error)
+        try:
+            _deferred_failures[_database_key(db)].append((run_id, error, to_db(now)))
+        except sqlite3.Error:
+            log.error("run %s failed (%s) and could not be recorded", run_id, error, exc_info=True)
+
+
+def record_deferred_failures(db: sqlite_utils.Database) -> int:
+    """Write the run failures the database could not take when they happened; return how many."""
+    if not _deferred_failures:
+        return 0
+    pending = _deferred_failures.get(_database_key(db))
+    written = 0
+    while pending:
+        run_id, error, finished_at = pending[0]
+        db.execute("UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+                   [FAILED, error, finished_at, run_id])
+        pending.pop(0)
+        written += 1
+    return written
 
 
 # A run fetches with at most 4 attempts of 10 s + 30 s plus capped backoff and parses in under a
@@ -146,10 +216,37 @@ def ingest_page(
     as gone (:func:`shielded_models`).
     """
     observed_at = observed_at or fetched_at
+    url = redact_url(url)  # stored as provenance and shown publicly: never with credentials
     if run_id is None:
         run_id = start_run(db, source, trigger=trigger, url=url, now=now)
     sha = hashlib.sha256(body).hexdigest()
     fields = {"http_status": http_status, "body_sha256": sha, "etag": etag, "last_modified": last_modified}
+    try:
+        return _ingest(db, source, body, run_id=run_id, sha=sha, fields=fields, url=url, fetched_at=fetched_at,
+                       observed_at=observed_at, now=now, content_type=content_type, force=force)
+    except sqlite3.Error as exc:
+        # A storage failure is the run's outcome, not a crash: recorded with SQLite's reason.
+        error = str(storage_error(exc))
+        log.error("refresh of %s: %s", source.id, error)
+        fail_run(db, run_id, error, now=now, fields=fields)
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
+
+
+def _ingest(
+    db: sqlite_utils.Database,
+    source: Source,
+    body: bytes,
+    *,
+    run_id: int,
+    sha: str,
+    fields: dict,
+    url: str,
+    fetched_at: datetime,
+    observed_at: datetime,
+    now: datetime,
+    content_type: str,
+    force: bool,
+) -> RunResult:
     previous = db.execute(
         f"SELECT body_sha256 FROM runs WHERE source_id = ? AND id < ? AND status IN ({','.join('?' * len(_READ_OK))})"
         " ORDER BY id DESC LIMIT 1",
@@ -161,22 +258,28 @@ def ingest_page(
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     skipped: list[SkippedSection] = []
     try:
+        # Parsing needs no lock; it stays outside the write transaction.
         reading = parse_page(source, body, url)
         parsed, skipped = reading.observations, reading.skipped
         fields["skipped_sections"] = dump_skipped(skipped)
         observations = validate_observations(parsed, source, url=url)
-        shielded = shielded_models(db, source, skipped)
-        changes = _changes_for(db, source, observations, shielded, url=url, sha=sha, run_id=run_id,
-                               observed_at=observed_at)
-        reasons = gate(changes, _listed_counts(db, source, shielded)) if changes else []
-        changeset_id = (
-            record_changeset(db, changes, source_id=source.id, run_id=run_id, now=now, quarantine_reasons=reasons)
-            if changes
-            else None
-        )
+        # Diff, gate and commit see one state: with the write lock held from the diff on, a
+        # second writer of this source diffs against this commit, never against what it replaced.
+        with write_transaction(db):
+            shielded = shielded_models(db, source, skipped)
+            changes = _changes_for(db, source, observations, shielded, url=url, sha=sha, run_id=run_id,
+                                   observed_at=observed_at)
+            reasons = gate(changes, _listed_counts(db, source, shielded)) if changes else []
+            changeset_id = (
+                record_changeset(db, changes, source_id=source.id, run_id=run_id, now=now, quarantine_reasons=reasons)
+                if changes
+                else None
+            )
     except (ScrapeError, ChangesetConflict) as exc:
         finish_run(db, run_id, {**fields, "status": FAILED, "error": str(exc)}, now=now)
-        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=str(exc), skipped=tuple(skipped))
+        prune_failed_pages(db, source.id)
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=redact_text(str(exc)),
+                         skipped=tuple(skipped))
     status = QUARANTINED if reasons else PARTIAL if skipped else CHANGED if changes else NO_CHANGE
     dropped = len(parsed) - len(observations)
     error = "; ".join(reasons + ([f"dropped {dropped} inconsistent witness rate(s)"] if dropped else []))
@@ -205,6 +308,26 @@ def load_skipped(text: str | None) -> list[SkippedSection]:
 
 _SKIPPED_ENCODER = msgspec.json.Encoder()
 _SKIPPED_DECODER = msgspec.json.Decoder(list[SkippedSection])
+
+
+def prune_failed_pages(db: sqlite_utils.Database, source_id: str, *, keep: int = FAILED_BODIES_KEPT) -> int:
+    """Delete archived bodies that only failed runs point at, beyond the newest ``keep`` of a source.
+
+    A body a rate, a change or a successful run names is provenance and is
+    never deleted. Returns how many bodies went.
+    """
+    cursor = db.execute(
+        """DELETE FROM pages WHERE sha256 IN (
+               SELECT sha256 FROM pages
+               WHERE source_id = :source
+                 AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.body_sha256 = pages.sha256 AND runs.status != :failed)
+                 AND NOT EXISTS (SELECT 1 FROM rates WHERE rates.body_sha256 = pages.sha256)
+                 AND NOT EXISTS (SELECT 1 FROM changes WHERE changes.body_sha256 = pages.sha256)
+               ORDER BY fetched_at DESC, rowid DESC
+               LIMIT -1 OFFSET :keep)""",
+        {"source": source_id, "failed": FAILED, "keep": keep},
+    )
+    return cursor.rowcount
 
 
 def archive_page(

@@ -5,6 +5,8 @@ import hashlib
 import msgspec
 from litestar import Request, Response
 
+from service.compression import accepts_gzip
+
 # Money leaves as JSON numbers written with their exact decimal digits.
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 
@@ -20,14 +22,16 @@ ANSWER_CACHE_S = 10
 
 
 def answer_cache_key(request: Request) -> str:
-    """The response cache's key: the catalog version and epoch, the whole request target, and its
-    If-None-Match (a revalidation reaches the handler, which answers 304 or the full answer)."""
+    """The response cache's key: the catalog version and epoch, the whole request target, its
+    If-None-Match (a revalidation reaches the handler, which answers 304 or the full answer) and
+    whether the client takes gzip (the cache keeps what the compression middleware sent)."""
     service = request.app.state.service
     scope = request.scope
     revalidating = ",".join(v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match")
+    coding = "gzip" if accepts_gzip(scope) else "identity"
     return (f"{service.catalog.version}:{service.catalog.epoch(service.clock())}:{scope['method']}:"
             f"{scope.get('root_path', '')}{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
-            f"|{revalidating}")
+            f"|{revalidating}|{coding}")
 
 
 def json_response(

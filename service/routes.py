@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from scrapers.vocabulary import KINDS, TIERS
 from service.context import Service
+from service.db import database_answers
 from service.history import AsOfFilter
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.queries import (
@@ -267,10 +268,15 @@ async def healthz() -> Liveness:
 
 @get("/readyz", summary="Readiness", tags=["health"])
 async def readyz(state: State) -> Response[Health]:
-    """Ready when a catalog with prices is loaded (and, on a writer that replicates, Litestream is running).
+    """Ready when a catalog with prices is loaded, the bundled catalog is whole, the database answers
+    and, on a writer that replicates, Litestream is running.
 
-    Says whether this process writes (runs, the scheduler, admin) and, across
-    hosts, its replication: a replica's lag in versions and seconds.
+    503 with ``status`` saying why otherwise: ``starting``, ``replication-down``,
+    ``bootstrap-incomplete`` (bundled pages not yet ingested) or
+    ``storage-unavailable`` (the database file was truncated, replaced or
+    damaged, or stopped answering). Says whether this process writes (runs,
+    the scheduler, admin) and, across hosts, its replication: a replica's lag
+    in versions and seconds.
     """
     service: Service | None = getattr(state, "service", None)
     if service is None or not service.catalog.models:
@@ -280,12 +286,25 @@ async def readyz(state: State) -> Response[Health]:
     replication = (await service.store.run(replication_state, service) if settings.replica_of or settings.read_only
                    else replication_state(service))
     down = replication is not None and replication.role == "writer" and not replication.running
-    body = Health(status="replication-down" if down else "ready", catalog_version=service.catalog.version,
+    if down:
+        status = "replication-down"
+    elif service.bootstrap_missing:
+        status = "bootstrap-incomplete"
+    elif not await service.store.run(_storage_answers, service):
+        status = "storage-unavailable"
+    else:
+        status = "ready"
+    body = Health(status=status, catalog_version=service.catalog.version,
                   models=len(service.catalog.models),
                   mode="replica" if settings.replica_of else ("read-only" if settings.read_only else "writer"),
                   writes=service.writes, writes_off_because="" if service.writes else service.write_refusal,
                   scheduler=service.scheduler is not None, replication=replication)
-    return Response(content=body, status_code=503 if down else 200, headers={"Cache-Control": "no-store"})
+    return Response(content=body, status_code=200 if status == "ready" else 503, headers={"Cache-Control": "no-store"})
+
+
+def _storage_answers(service: Service) -> bool:
+    # The file check and the reads run in a worker thread, on its store connection: never on the loop.
+    return service.db_file.intact() and database_answers(service.store.reader())
 
 
 def replication_state(service: Service) -> Replication | None:

@@ -1,9 +1,15 @@
 """Estimate endpoints: what a workload costs on every tier of one or more models.
 
 ``POST /v1/estimate`` takes a JSON body; ``GET /v1/estimate`` the same fields
-as query parameters (``model`` and ``tier`` repeatable), so calculator pages
-get cacheable answers. Both price from the in-memory snapshot unless
-``as_of`` / ``version`` ask for another moment.
+as query parameters, so calculator pages get cacheable answers. Both price
+from the in-memory snapshot unless ``as_of`` / ``version`` ask for another
+moment.
+
+Several models are written one way everywhere: ``models``, as a comma list or
+repeated (``models=gpt-4o,claude-sonnet-4-5`` or ``models=gpt-4o&models=...``;
+the GET also takes ``model``, its older name). service.pricing's
+``resolve_models`` reads both forms (``model_names``) for every endpoint and
+command that takes several models.
 """
 
 from decimal import Decimal
@@ -13,17 +19,29 @@ from litestar import Request, Response, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from service.pricing import MAX_MODELS, EstimateRequest, EstimateResponse, estimate_off_the_loop, invalid_workload
+from service.pricing import (
+    BATCH_BYTES_DESCRIPTION,
+    MAX_MODELS,
+    EstimateRequest,
+    EstimateResponse,
+    estimate_off_the_loop,
+)
 from service.problems import problem_responses
 from service.responses import json_response, post_answer
 from service.routes import AsOf, ServiceDep, Version
 from service.estimate import MAX_REQUESTS_PER_PERIOD, MAX_TOKENS_PER_REQUEST
 from service.queries import epoch_salt
 from service.tokens import MAX_TEXT_CHARS
+from service.workload import MAX_BATCH_BYTES_PER_REQUEST
 
 # How long a client may reuse a GET's answer (priced now: until the day's prices change, by its ETag).
 GET_MAX_AGE_S = 60
 DISCOUNT_DESCRIPTION = "A negotiated discount in percent (0 to 100), applied last."
+MODELS_DESCRIPTION = (
+    f"Models to price, 1 to {MAX_MODELS}, each `model` or `provider/model`: a comma list "
+    "(`models=gpt-4o,claude-sonnet-4-5`, the documented form) or the parameter repeated "
+    "(`models=gpt-4o&models=claude-sonnet-4-5`); both forms may be mixed."
+)
 
 
 # The DESIGN's worked example (GPT-4o at $2.50/$10: $65.00 standard, $32.50 batch) and a past-moment one.
@@ -56,11 +74,15 @@ async def post_estimate(
 async def get_estimate(
     request: Request,
     service: ServiceDep,
-    model: Annotated[list[str], Parameter(description=f"Model to price (repeatable, 1 to {MAX_MODELS}): `model` or "
-                                          "`provider/model`.",
-                                          examples=[Example(value=["gpt-4o"]),
-                                                    Example(summary="Two models, ranked cheapest first",
-                                                            value=["gpt-4o", "anthropic/claude-sonnet-4-5"])])],
+    models: Annotated[list[str] | None, Parameter(description=MODELS_DESCRIPTION, examples=[
+        Example(value=["gpt-4o"]),
+        Example(summary="Two models as a comma list, ranked cheapest first",
+                value=["gpt-4o,anthropic/claude-sonnet-4-5"]),
+        Example(summary="The same two models, repeated", value=["gpt-4o", "anthropic/claude-sonnet-4-5"])])] = None,
+    model: Annotated[list[str] | None, Parameter(
+        description="The older name of `models`, read the same way (a comma list or repeated); "
+                    "both may be given and their models are priced together.",
+        examples=[Example(summary="Repeated, as older clients send it", value=["gpt-4o", "o3"])])] = None,
     input_tokens: Annotated[int | None, Parameter(description="Prompt tokens per request (the whole prompt).",
                                                   ge=0, le=MAX_TOKENS_PER_REQUEST, examples=[Example(value=2000)])] = None,
     text: Annotated[str | None, Parameter(description="A prompt to count instead of input_tokens.",
@@ -87,16 +109,17 @@ async def get_estimate(
         # The Decimal schema plugin states its own description, which Litestar keeps over `description`;
         # schema_extra is applied last, so the parameter says what it is (and its default is a number).
         schema_extra={"description": DISCOUNT_DESCRIPTION, "default": 0})] = Decimal(0),
+    batch_bytes_per_request: Annotated[int | None, Parameter(
+        description=BATCH_BYTES_DESCRIPTION, ge=1, le=MAX_BATCH_BYTES_PER_REQUEST,
+        examples=[Example(value=12000)])] = None,
 ) -> Response[EstimateResponse]:
     """The GET form of the estimate, for calculator pages: same answer, cacheable by URL."""
-    if len(model) > MAX_MODELS:
-        raise invalid_workload("model", f"at most {MAX_MODELS} models per estimate")
     body = await estimate_off_the_loop(
-        service,
-        EstimateRequest(models=model, input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
+        service,  # resolve_models splits comma lists and checks the count
+        EstimateRequest(models=[*(models or ()), *(model or ())], input_tokens=input_tokens, text=text, cached_input_tokens=cached_input_tokens,
                         cache_write_tokens=cache_write_tokens, cache_ttl=cache_ttl, output_tokens=output_tokens,
                         requests=requests, period=period, tiers=tier, as_of=as_of, version=version,
-                        discount_percent=discount_percent),
+                        discount_percent=discount_percent, batch_bytes_per_request=batch_bytes_per_request),
     )
     return json_response(request, body, version=service.catalog.version, max_age_s=GET_MAX_AGE_S,
                          etag_extra=epoch_salt(service, as_of, version))

@@ -1,7 +1,7 @@
 """History endpoints for budget owners: the change feed (JSON and Atom) and exports (JSON, CSV, LiteLLM)."""
 
 from datetime import datetime
-from typing import Annotated, NamedTuple
+from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
@@ -9,13 +9,12 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from service.context import Service
-from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv, served_history
+from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv
 from service.feed import ATOM_MEDIA_TYPE, TAG_AUTHORITY, atom_feed
-from service.problems import ApiError, bad_parameter, problem_responses
-from service.rates import Rate
+from service.problems import bad_parameter, problem_responses
 from service.responses import answer_headers, json_response, not_modified
-from service.queries import changesets, moment, rates_for, resolve
-from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version, at_moment
+from service.queries import changesets, check_provider, resolve, select_export
+from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version
 from service.schemas import ChangesResponse
 from service.timeutil import parse_moment
 
@@ -107,16 +106,11 @@ async def export_rates(
     places. The body of `format=json` is shown; `csv` has the same columns
     (empty cells for null), `litellm` maps LiteLLM model keys to price fields.
     """
-    for name, value, allowed in (("format", format_, EXPORT_FORMATS), ("scope", scope_, EXPORT_SCOPES)):
-        if value not in allowed:
-            raise bad_parameter(name, f"{value!r} is not one of {', '.join(allowed)}")
-    _check_provider(service, provider)
-    if scope_ == "history":
-        if format_ == "litellm":
-            raise bad_parameter("format", "a LiteLLM price map holds one price per rate: use scope=catalog")
-        chosen = await service.store.run(_history_selection, service, as_of, version, provider)
-    else:
-        chosen = await at_moment(service, as_of, version, lambda: _catalog_selection(service, as_of, version, provider))
+    # The current catalog is the snapshot's; history and other moments are SQLite's, read off the loop.
+    current = scope_ == "catalog" and as_of is None and version is None
+    args = dict(format_=format_, scope=scope_, as_of=as_of, version=version, provider=provider)
+    chosen = select_export(service, **args) if current else await service.store.run(
+        lambda: select_export(service, **args))
     version_served = chosen.version or service.catalog.version
     if format_ == "litellm":
         body = litellm_price_map(chosen.rates, catalog_version=version_served, as_of=chosen.at)
@@ -130,34 +124,6 @@ async def export_rates(
     response = json_response(request, rows, version=service.catalog.version, etag_extra=chosen.etag_extra,
                              max_age_s=chosen.max_age_s)
     return _attach(response, f"{stem}.json")
-
-
-class _Selection(NamedTuple):
-    """The rates an export holds and how its answer may be cached."""
-
-    rates: list[Rate]
-    at: datetime
-    version: int | None
-    etag_extra: str
-    max_age_s: int
-
-
-def _catalog_selection(service: Service, as_of: str | None, version: int | None, provider: str | None) -> _Selection:
-    at, ver = moment(service, as_of, version)
-    rates = [r for r in rates_for(service, at, ver) if provider is None or r.provider == provider]
-    # A current answer changes when an announced price takes effect, not only with a new version.
-    etag_extra = "" if (as_of or version) else service.catalog.epoch(service.clock())
-    return _Selection(rates, at, ver, etag_extra, 60)
-
-
-def _history_selection(service: Service, as_of: str | None, version: int | None, provider: str | None) -> _Selection:
-    if as_of is not None:
-        raise bad_parameter("as_of", "scope=history exports every interval; use version to fix the knowledge")
-    at, ver = moment(service, None, version)  # the same 400s for a version that is not an applied changeset
-    rates = served_history(service.store.reader(), service.catalog, provider=provider,
-                           version=service.catalog.version if ver is None else ver)  # the served snapshot's
-    # History only changes with a new changeset, which changes the ETag's version.
-    return _Selection(rates, at, ver, "", 300)
 
 
 @get("/v1/changes.atom", summary="The change feed as Atom 1.0", tags=["history"], media_type=ATOM_MEDIA_TYPE,
@@ -177,7 +143,7 @@ async def get_changes_atom(
     An unknown model or provider is a 404 rather than a feed that stays empty forever.
     """
     bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
-    _check_provider(service, provider)
+    check_provider(service, provider)
     if model:
         provider, model = resolve(service, model, provider)
     page = await service.store.run(changesets, service, provider=provider, model=model,
@@ -199,12 +165,6 @@ async def get_changes_atom(
         updated=service.catalog.built_at,
     )
     return _file_response(request, service, document, ATOM_MEDIA_TYPE, None, etag_extra="", max_age_s=300)
-
-
-def _check_provider(service: Service, provider: str | None) -> None:
-    if provider is not None and provider not in service.catalog.providers:
-        raise ApiError(404, "unknown-provider", "Unknown provider", f"no provider {provider!r}",
-                       suggestions=sorted(service.catalog.providers))
 
 
 def _moment_param(name: str, value: str) -> datetime:

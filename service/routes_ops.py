@@ -12,10 +12,11 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 from scrapers.observation import SkippedSection
+from scrapers.redact import redact_text, redact_url
 from service.agreement import RateAgreement, WitnessSummary
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
 from service.problems import ApiError, bad_parameter, problem_responses
-from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped
+from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped, start_run
 from service.responses import json_response
 from service.context import Service
 from service.history import runs_page, source_runs
@@ -23,6 +24,7 @@ from service.queries import agreement_for, changesets, moment
 from service.routes import AsOf, ProviderFilter, ServiceDep, Version, at_moment, replication_state
 from service.scheduler import next_due, next_run_times, refresh_source
 from service.schemas import ChangesetOut, Out, Replication
+from service.source_lock import RefreshInProgress, source_lock
 from service.timeutil import from_db
 
 
@@ -134,10 +136,10 @@ def _sources_health(service: Service) -> SourcesResponse:
         age = (now - seen).total_seconds() / 3600 if seen else None
         out.append(
             SourceOut(
-                id=source.id, providers=list(source.providers), url=source.url, role=source.role,
+                id=source.id, providers=list(source.providers), url=redact_url(source.url), role=source.role,
                 interval_minutes=source.interval_minutes,
                 last_run_at=from_db(runs.last_started_at) if runs.last_started_at else None,
-                last_status=runs.last_status, last_error=runs.last_error,
+                last_status=runs.last_status, last_error=redact_text(runs.last_error),
                 last_success_at=from_db(ok) if ok else None,
                 data_age_hours=round(age, 2) if age is not None else None,
                 stale=age is None or age > service.settings.stale_after_hours,
@@ -173,7 +175,7 @@ async def list_runs(
             id=r["id"], source=r["source_id"], trigger=r["trigger"], started_at=from_db(r["started_at"]),
             finished_at=from_db(r["finished_at"]) if r["finished_at"] else None, status=r["status"],
             http_status=r["http_status"], body_sha256=r["body_sha256"], rows_parsed=r["rows_parsed"],
-            changes=r["changes"], changeset_id=r["changeset_id"], error=r["error"],
+            changes=r["changes"], changeset_id=r["changeset_id"], error=redact_text(r["error"]),
             skipped_sections=load_skipped(r["skipped_sections"]),
         )
         for r in rows
@@ -252,7 +254,7 @@ async def admin_reject(service: ServiceDep, changeset_id: ChangesetId) -> Decisi
 
 
 class RefreshOut(Out):
-    """How a triggered refresh ended."""
+    """A refresh the admin API started: it runs in the background; its run (by ``run_id``) tells how it ends."""
 
     source: str
     status: str
@@ -262,20 +264,43 @@ class RefreshOut(Out):
     catalog_version: int
 
 
-@post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=200,
-      responses=problem_responses(401, 404, 503), guards=[require_admin, require_writer])
-async def admin_refresh(service: ServiceDep, source_id: SourceId) -> RefreshOut:
-    """Fetch and ingest one registered source now, as its scheduled job would."""
+@post("/v1/admin/refresh/{source_id:str}", summary="Refresh one source now (admin)", tags=["admin"], status_code=202,
+      responses=problem_responses(401, 404, 409, 503), guards=[require_admin, require_writer])
+async def admin_refresh(service: ServiceDep, source_id: SourceId) -> Response[RefreshOut]:
+    """Start fetching and ingesting one registered source, as its scheduled job would; answer at once.
+
+    202 with the run id (status `running`); follow it in `/v1/runs?source=...`.
+    409 while another refresh of the source (scheduled, admin or CLI) runs.
+    """
     source = service.registry.sources.get(source_id)
     if source is None:
         raise ApiError(404, "unknown-source", "Unknown source", f"no source {source_id!r}",
                        suggestions=sorted(service.registry.sources))
-    result = await refresh_source(service.store, source, service.http, policy=service.fetch_policy,
-                                  clock=service.clock, trigger="admin")
-    if result.changeset_id:
-        await service.store.run(service.reload)
-    return RefreshOut(source=source_id, status=result.status, run_id=result.run_id, changeset_id=result.changeset_id,
-                      error=result.error, catalog_version=service.catalog.version)
+    lock = source_lock(service.settings.db_path, service.store.db, source_id)
+    try:
+        lock.acquire()
+    except RefreshInProgress as exc:
+        raise ApiError(409, "refresh-in-progress", "Refresh in progress", f"{exc}; follow it in /v1/runs") from None
+    try:
+        run_id = await service.store.write(start_run, source, trigger="admin", url=source.url, now=service.clock())
+    except BaseException:
+        lock.release()
+        raise
+
+    async def refresh_then_reload() -> None:
+        try:
+            result = await refresh_source(service.store, source, service.http, policy=service.fetch_policy,
+                                          clock=service.clock, trigger="admin", run_id=run_id)
+        finally:
+            lock.release()
+        if result.changeset_id:
+            await service.store.run(service.reload)
+
+    service.run_in_background(refresh_then_reload())
+    body = RefreshOut(source=source_id, status="running", run_id=run_id, changeset_id=None, error="",
+                      catalog_version=service.catalog.version)
+    return Response(content=body, status_code=202,
+                    headers={"Location": f"/v1/runs?source={source_id}", "Cache-Control": "no-store"})
 
 
 class AgreementOut(Out):

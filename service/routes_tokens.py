@@ -7,41 +7,16 @@ approximation flagged ``exact: false`` for every other provider.
 
 from typing import Annotated
 
-import msgspec
 from litestar import Request, Response, post
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.problems import bad_parameter, problem_responses
+from service.problems import problem_responses
 from service.routes import ServiceDep
 from service.responses import post_answer
 from service.queries import resolve
-from service.schemas import Out
-from service.pricing import count_text
-from service.tokens import MAX_TEXT_BYTES, MAX_TEXT_CHARS, TokenCountError
-
-
-
-class TokensRequest(msgspec.Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """A text to count, and the model whose tokenizer counts it."""
-
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=200,
-                                       description="`model` or `provider/model`, e.g. `gpt-4o`.")]
-    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_CHARS,
-                                      description=f"The text to count, at most {MAX_TEXT_CHARS:,} characters "
-                                      f"and {MAX_TEXT_BYTES:,} bytes of UTF-8.")]
-
-
-class TokensResponse(Out):
-    """The count, the encoding that made it, and whether that is the model's own tokenizer."""
-
-    provider: str
-    model: str
-    tokens: int
-    characters: int
-    encoding: str
-    exact: bool
-    note: str | None = None
+from service.pricing import TokensRequest, TokensResponse, count_text, invalid_text, tokens_response
+from service.tokens import TokenCountError
 
 
 _EXAMPLE = {"model": "gpt-4o", "text": "How much does a million tokens cost?"}
@@ -60,14 +35,8 @@ async def post_tokens(
     try:
         counted = await count_text(service, provider, model, data.text)
     except TokenCountError as exc:
-        raise bad_parameter("text", str(exc), slug="invalid-text", title="Invalid text") from None
-    note = None if counted.exact else (
-        f"approximate: counted with {counted.encoding}; {provider} does not publish the tokenizer of {model}"
-        if provider != "openai" else f"approximate: tiktoken does not know {model}; counted with {counted.encoding}"
-    )
-    body = TokensResponse(provider=provider, model=model, tokens=counted.tokens, characters=len(data.text),
-                          encoding=counted.encoding, exact=counted.exact, note=note)
-    return post_answer(body)
+        raise invalid_text(exc) from None
+    return post_answer(tokens_response(provider, model, data.text, counted))
 
 
 TOKENS_ROUTES = [post_tokens]

@@ -7,10 +7,17 @@ misfire grace time and a stable id. ``ratecard refresh`` runs the same
 :func:`refresh_source` once per source. Parsing and the SQLite write happen
 on the service store's writer thread (service.store), so requests keep being
 served from the snapshot meanwhile.
+
+Every refresh, scheduled or not, first takes its source's lock
+(service.source_lock), so the scheduler, the admin API and the CLI never
+fetch one source twice at once; a job that finds the lock held skips its turn.
+A refresh in flight when the service stops is cancelled and its run recorded
+as interrupted.
 """
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +27,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scrapers.errors import ScrapeError
 from scrapers.fetch import FetchPolicy, fetch
+from service.db import StorageError, storage_error
 from service.history import last_attempt_at, last_validators
-from service.refresh import FAILED, UNCHANGED, RunResult, finish_run, ingest_page, start_run
+from service.refresh import FAILED, UNCHANGED, RunResult, fail_run, finish_run, ingest_page, start_run
+from service.source_lock import RefreshInProgress, source_lock
 from service.sources import Registry, Source
 from service.store import Store
 from service.timeutil import utc_now
@@ -31,6 +40,8 @@ log = logging.getLogger("ratecard.scheduler")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 MISFIRE_GRACE_S = 15 * 60
+
+INTERRUPTED_BY_SHUTDOWN = "interrupted: the service stopped during the refresh"
 
 
 def job_id(source_id: str) -> str:
@@ -46,29 +57,50 @@ async def refresh_source(
     policy: FetchPolicy,
     clock: Callable[[], datetime],
     trigger: str,
+    run_id: int | None = None,
 ) -> RunResult:
     """Fetch one source and ingest its page; every outcome is recorded as a run, none raises.
 
     Every write (the run, the parse and commit) goes through the store's one writer thread
     and the read of the last validators through a reader thread: the event loop only fetches.
+    The caller holds the source's refresh lock (service.source_lock). ``run_id`` is a run the
+    caller already started (the admin API answers with it). Only starting the run can fail,
+    as a StorageError. A refresh cancelled while fetching (the service stopping) records its
+    run as interrupted.
     """
-    run_id = await store.write(start_run, source, trigger=trigger, url=source.url, now=clock())
-    etag, last_modified = await store.run(lambda: last_validators(store.reader(), source.id))
+    if run_id is None:
+        run_id = await store.write(start_run, source, trigger=trigger, url=source.url, now=clock())
     try:
+        etag, last_modified = await store.run(lambda: last_validators(store.reader(), source.id))
         fetched = await fetch(client, source.url, policy=policy, etag=etag, last_modified=last_modified, now=clock)
     except ScrapeError as exc:
         error = f"{type(exc).__name__}: {exc}"
-        await store.write(finish_run, run_id, {"status": FAILED, "error": error}, now=clock())
+        await store.write(fail_run, run_id, error, now=clock())
         return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
+    except sqlite3.Error as exc:
+        error = str(storage_error(exc))
+        await store.write(fail_run, run_id, error, now=clock())
+        return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
+    except asyncio.CancelledError:
+        # Shielded: the stop that cancelled this refresh waits for its run to be recorded.
+        await asyncio.shield(store.write(fail_run, run_id, INTERRUPTED_BY_SHUTDOWN, now=clock()))
+        raise
     if fetched.status == "not_modified":
-        await store.write(finish_run, run_id, {"status": UNCHANGED, "http_status": fetched.http_status}, now=clock())
+        try:
+            await store.write(finish_run, run_id, {"status": UNCHANGED, "http_status": fetched.http_status},
+                              now=clock())
+        except sqlite3.Error as exc:
+            error = str(storage_error(exc))
+            await store.write(fail_run, run_id, error, now=clock())
+            return RunResult(run_id=run_id, source_id=source.id, status=FAILED, error=error)
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
     kwargs = dict(
         url=fetched.url, fetched_at=fetched.fetched_at, now=clock(), trigger=trigger, http_status=fetched.http_status,
         etag=fetched.etag or "", last_modified=fetched.last_modified or "", content_type=fetched.content_type or "",
         run_id=run_id,
     )
-    return await store.write(ingest_page, source, fetched.body, **kwargs)
+    # The writer thread is not cancelled with this coroutine; it finishes its commit and records the run.
+    return await asyncio.shield(store.write(ingest_page, source, fetched.body, **kwargs))
 
 
 def refresh_sources_once(
@@ -77,24 +109,43 @@ def refresh_sources_once(
     source_ids: list[str],
     *,
     progress: Callable[[RunResult], None] | None = None,
+    started: Callable[[Source], None] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    db_path: str | None = None,
+    policy: FetchPolicy | None = None,
 ) -> list[RunResult]:
-    """Refresh the named sources one after another (the ``ratecard refresh`` command)."""
+    """Refresh the named sources one after another (the ``ratecard refresh`` command).
+
+    ``started`` is called as each source begins and ``progress`` as it ends,
+    so a long refresh shows where it is. A source whose refresh lock another
+    process holds is skipped, reported as a failed result with run id 0 and
+    no run recorded.
+    """
+    policy = policy or FetchPolicy()
     store = Store(db, None)  # one connection, used by one thread at a time
 
     async def run_all() -> list[RunResult]:
         results = []
-        async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:
+        async with httpx.AsyncClient(transport=transport, follow_redirects=False) as client:
             for source_id in source_ids:
-                result = await refresh_source(
-                    store, registry.sources[source_id], client, policy=FetchPolicy(), clock=utc_now, trigger="cli"
-                )
+                source = registry.sources[source_id]
+                if started:
+                    started(source)
+                try:
+                    with source_lock(db_path, db, source_id):
+                        result = await refresh_source(store, source, client, policy=policy, clock=utc_now,
+                                                      trigger="cli")
+                except RefreshInProgress as exc:
+                    result = RunResult(run_id=0, source_id=source_id, status=FAILED, error=f"skipped: {exc}")
                 results.append(result)
                 if progress:
                     progress(result)
         return results
 
-    return asyncio.run(run_all())
+    try:
+        return asyncio.run(run_all())
+    finally:
+        store.close()
 
 
 def start_scheduler(
@@ -110,8 +161,17 @@ def start_scheduler(
 
     async def run(source_id: str) -> None:
         source = service.registry.sources[source_id]
-        result = await refresh_source(service.store, source, client, policy=policy, clock=service.clock,
-                                      trigger="schedule")
+        try:
+            with source_lock(service.settings.db_path, service.store.db, source_id):
+                result = await service.track(refresh_source(
+                    service.store, source, client, policy=policy, clock=service.clock, trigger="schedule",
+                ))
+        except RefreshInProgress as exc:
+            log.info("scheduled refresh skipped: %s", exc)
+            return
+        except StorageError as exc:
+            log.error("scheduled refresh of %s could not start: %s", source_id, exc)
+            return
         log.info("refresh %s: %s %s", source_id, result.status, result.error)
         if result.changeset_id:
             await service.store.run(service.reload)

@@ -21,6 +21,8 @@ PERIODS_PER_YEAR: dict[str, int] = {"day": 365, "week": 52, "month": 12}
 MAX_TOKENS_PER_REQUEST = 1_000_000_000
 MAX_REQUESTS_PER_PERIOD = 1_000_000_000_000
 MAX_DISCOUNT_DECIMAL_PLACES = 6
+# A batch input line heavier than this is no workload a batch API takes (their files hold a few GB).
+MAX_BATCH_BYTES_PER_REQUEST = 10_000_000_000
 
 
 class WorkloadError(ValueError):
@@ -39,7 +41,9 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     "week" or "month"). ``cached_input_tokens`` (cache reads) and
     ``cache_write_tokens`` (written with ``cache_ttl`` "5m" or "1h") are parts
     of ``input_tokens``. ``discount_percent`` (0-100, e.g. a negotiated
-    discount) comes off every figure. Invalid values raise WorkloadError
+    discount) comes off every figure. ``batch_bytes_per_request`` replaces the
+    estimated weight of one request in a batch input file (the batch plan's
+    rule, service.batch_limits). Invalid values raise WorkloadError
     (a msgspec.ValidationError with the same message when decoding).
     """
 
@@ -51,6 +55,7 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     requests: int = 1
     period: str = "month"
     discount_percent: Decimal = Decimal(0)
+    batch_bytes_per_request: int | None = None
 
     def __post_init__(self) -> None:
         validate_workload(self)
@@ -87,6 +92,10 @@ def validate_workload(workload: Workload) -> None:
         raise WorkloadError("period", f"must be one of {', '.join(PERIODS_PER_YEAR)}")
     check_decimal("discount_percent", workload.discount_percent, _NO_DISCOUNT, _FULL_DISCOUNT,
                   MAX_DISCOUNT_DECIMAL_PLACES)
+    if workload.batch_bytes_per_request is not None:
+        _check_count("batch_bytes_per_request", workload.batch_bytes_per_request, MAX_BATCH_BYTES_PER_REQUEST)
+        if workload.batch_bytes_per_request == 0:
+            raise WorkloadError("batch_bytes_per_request", "must be at least 1")
 
 
 def check_decimal(field: str, value: object, low: Decimal, high: Decimal, places: int) -> None:

@@ -43,3 +43,34 @@ def client(bundled_service: Service) -> Iterator[TestClient]:
     app = create_app(bundled_service.settings, service=bundled_service, clock=fixed_clock)
     with TestClient(app) as test_client:
         yield test_client
+
+
+def refresh_and_wait(client, source_id: str, headers: dict[str, str], *, within_s: float = 120.0) -> dict:
+    """POST an admin refresh (answered 202 at once) and wait for its run to end; return how it ended.
+
+    The answer has the fields the admin refresh used to answer with when it
+    blocked: source, status, run_id, changeset_id, error, catalog_version.
+    """
+    import time
+
+    response = client.post(f"/v1/admin/refresh/{source_id}", headers=headers)
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert started["status"] == "running"
+    give_up = time.monotonic() + within_s  # a bound on a hung test, not a timed assertion
+    while True:
+        runs = client.get("/v1/runs", params={"source": source_id, "limit": 500}).json()["runs"]
+        run = next(r for r in runs if r["id"] == started["run_id"])
+        if run["status"] != "running":
+            break
+        assert time.monotonic() < give_up, f"run {run} still running"
+        time.sleep(0.01)
+    # The catalog is reloaded right after the run is recorded; readiness shows the version served.
+    version = client.get("/readyz").json().get("catalog_version", 0)
+    if run["changeset_id"]:
+        while version < run["changeset_id"] and run["status"] != "quarantined":
+            assert time.monotonic() < give_up, "catalog never reloaded"
+            time.sleep(0.01)
+            version = client.get("/readyz").json().get("catalog_version", 0)
+    return {"source": source_id, "status": run["status"], "run_id": run["id"], "changeset_id": run["changeset_id"],
+            "error": run["error"], "catalog_version": version}

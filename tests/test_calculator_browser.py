@@ -60,7 +60,7 @@ def page(browser):
 
 def api_estimate(served: str, models: list[str], workload: dict[str, str]) -> dict:
     """GET /v1/estimate, with every number kept as the exact text the server wrote."""
-    params = [("model", m) for m in models] + [*workload.items(), ("period", "month")]
+    params = [("models", ",".join(models)), *workload.items(), ("period", "month")]
     response = httpx.get(f"{served}/v1/estimate", params=params, timeout=10)
     assert response.status_code == 200, response.text
     return json.loads(response.text, parse_float=str, parse_int=str)
@@ -73,7 +73,7 @@ def wait_for_estimate(page, models: list[str], workload: dict[str, str]) -> None
             const results = document.querySelector('#results');
             if (results.dataset.status !== 'ready' || !results.dataset.request) return false;
             const sent = new URLSearchParams(results.dataset.request);
-            return JSON.stringify(sent.getAll('model')) === JSON.stringify(models)
+            return JSON.stringify((sent.get('models') || '').split(',')) === JSON.stringify(models)
                 && Object.entries(workload).every(([name, value]) => sent.get(name) === value);
         }""",
         arg=[models, workload],

@@ -71,8 +71,9 @@ def test_estimate_prints_the_seed_example_per_tier(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("catalog version ") and lines[0].endswith(
         "prices as of 2026-11-20T00:00:00+00:00, 5,000 requests per month")
-    assert lines[2].split() == ["openai/gpt-4o", "standard", "$0.013", "$13", "$65", "$780"]
-    assert lines[3].split() == ["openai/gpt-4o", "batch", "$0.0065", "$6.5", "$32.5", "$390", "-50.00%"]
+    # Money through the one formatter: cents with thousands separators, two significant digits below 10 cents.
+    assert lines[2].split() == ["openai/gpt-4o", "standard", "$0.013", "$13.00", "$65.00", "$780.00"]
+    assert lines[3].split() == ["openai/gpt-4o", "batch", "$0.0065", "$6.50", "$32.50", "$390.00", "-50.00%"]
 
 
 def test_estimate_json_is_the_api_answer_with_exact_numbers(tmp_path):

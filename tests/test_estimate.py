@@ -403,10 +403,10 @@ def test_batch_plans_split_by_requests_or_by_bytes():
 
 
 def test_providers_without_batch_limits_get_no_plan_and_no_error():
-    rates = rates_of("google", "gemini-2.5-pro", {("standard", "input"): "1.25", ("standard", "output"): "10",
-                                                  ("batch", "input"): "0.625", ("batch", "output"): "5"})
+    rates = rates_of("mistral", "mistral-large", {("standard", "input"): "2", ("standard", "output"): "6",
+                                                  ("batch", "input"): "1", ("batch", "output"): "3"})
     assert tiers_of(rates, Workload(input_tokens=10))["batch"].batch_plan is None
-    custom = {"google": BatchLimit(max_requests_per_batch=10, max_bytes_per_batch=10**9, url="https://example.test")}
+    custom = {"mistral": BatchLimit(max_requests_per_batch=10, max_bytes_per_batch=10**9, url="https://example.test")}
     plan = tiers_of(rates, Workload(input_tokens=10, requests=25), batch_limits=custom)["batch"].batch_plan
     assert plan.jobs_per_period == 3
 

@@ -197,7 +197,7 @@ def test_unknown_provider_is_a_404_with_suggestions(client):
 
 def test_exports_are_cacheable_with_etags(client):
     first = export(client, format="csv", scope="history")
-    assert first.headers["etag"].startswith(f'"v{BUNDLE["changesets"]}-')
+    assert first.headers["etag"].removeprefix("W/").startswith(f'"v{BUNDLE["changesets"]}-')  # weak when gzipped
     again = client.get("/v1/export", params={"format": "csv", "scope": "history"},
                        headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""

@@ -103,7 +103,7 @@ def test_png_needs_cairosvg_and_other_types_are_refused(tmp_path):
 def test_the_table_lists_every_interval(bundled_service):
     table = history_table(model_history(bundled_service.db, "openai", "o3")).splitlines()
     assert table[0].split() == ["rate", "usd_per_mtok", "basis", "from", "until", "source"]
-    assert table[1].split() == ["standard", "input", "10.00", "curated", "2025-04-16", "2025-06-10", "curated"]
+    assert table[1].split() == ["standard", "input", "$10.00", "curated", "2025-04-16", "2025-06-10", "curated"]
     assert "not_offered" in "\n".join(table)
 
 
@@ -123,7 +123,7 @@ def test_cli_bootstraps_an_empty_database_and_prints_the_table(db_file, capsys):
     assert run("history", "o3", "--db", str(db_file)) == 0
     out = capsys.readouterr().out
     assert out.startswith("openai/o3: USD per 1M tokens, catalog version ")
-    assert "10.00" in out and "40.00" in out and "curated" in out
+    assert "$10.00" in out and "$40.00" in out and "curated" in out
 
 
 def test_cli_draws_the_chart(db_file, tmp_path, capsys):

@@ -18,7 +18,7 @@ from litestar.testing import TestClient
 from scrapers.fetch import FetchPolicy
 from service.app import Settings, create_app
 from service.sources import load_registry
-from tests.conftest import FIXTURES, SNAPSHOTS, fixed_clock
+from tests.conftest import FIXTURES, SNAPSHOTS, fixed_clock, refresh_and_wait
 
 ANTHROPIC = sorted((SNAPSHOTS / "anthropic").glob("pricing_md_2025-*.md"))
 CHALLENGE = FIXTURES / "openai" / "platform-pricing_CLOUDFLARE-CHALLENGE_2026-05-08_quill-d1507e12.html"
@@ -106,9 +106,7 @@ def live(tmp_path, provider_server) -> Iterator[tuple[TestClient, Script]]:
 
 
 def refresh(client: TestClient) -> dict:
-    response = client.post("/v1/admin/refresh/anthropic", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert response.status_code == 200, response.text
-    return response.json()
+    return refresh_and_wait(client, "anthropic", {"Authorization": f"Bearer {TOKEN}"})
 
 
 def sonnet_input(client: TestClient) -> Decimal | None:

@@ -38,7 +38,7 @@ from service.catalog import sync_model_catalog
 from service.db import open_database
 from service.refresh import FAILED, RUN_STATUSES, ingest_page
 from service.sources import load_registry
-from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS, fixed_clock
+from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS, fixed_clock, refresh_and_wait
 from tests.test_refresh_live import ANTHROPIC, sources_file
 
 REGISTRY = load_registry()
@@ -382,9 +382,7 @@ def test_pages_a_lying_server_sends_are_recorded_failures_and_change_nothing(tmp
     tried = 0
     with TestClient(create_app(settings_, clock=fixed_clock)) as client:
         def refresh() -> dict:
-            response = client.post("/v1/admin/refresh/anthropic", headers=auth)
-            assert response.status_code == 200, response.text
-            return response.json()
+            return refresh_and_wait(client, "anthropic", auth)
 
         # First on an empty database: nothing may be stored.
         for name, (raw, reason) in transport_faults(page).items():

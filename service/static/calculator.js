@@ -145,7 +145,7 @@ async function resolveModel(name) {
     const hit = hits.find((m) => m.served_from === "official") || hits[0];
     if (hit) return { chosen: chosenFrom(hit) };
     // Not an exact name: let the API's own resolver decide (it knows every alias form).
-    const answer = await callApi(`/v1/estimate?${query({ model: name, input_tokens: 0 })}`);
+    const answer = await callApi(`/v1/estimate?${query({ models: name, input_tokens: 0 })}`);
     const { provider, model } = answer.estimates[0];
     const named = await callApi(`/v1/models?${query({ provider, q: model, limit: 50 })}`);
     const info = named.models.find((m) => m.model === model);
@@ -234,7 +234,7 @@ function readWorkload() {
 
 function estimateParams(workload, names, inputTokens) {
   const params = new URLSearchParams();
-  for (const name of names) params.append("model", name);
+  params.set("models", names.join(",")); // the API's documented form: one comma list
   params.set("input_tokens", String(inputTokens));
   params.set("cached_input_tokens", String(Math.round((inputTokens * workload.cacheShare) / 100)));
   params.set("output_tokens", String(workload.outputTokens));
@@ -484,8 +484,8 @@ function renderModelCard(group) {
   if (first.min_prompt_tokens > 0) notes.push(`Long-context rates: prompts over ${formatCount(first.min_prompt_tokens)} tokens are billed at the higher tier.`);
   const plan = group.tiers.get("batch")?.batch_plan;
   if (plan) {
-    notes.push(h("span", {}, `Batch: ${formatCount(plan.jobs_per_period)} job${plan.jobs_per_period === 1 ? "" : "s"} per month `
-      + `(at most ${formatCount(plan.max_requests_per_batch)} requests per batch; `, h("a", { href: plan.url, target: "_blank", rel: "noopener" }, "limits"), ")."));
+    // The API's note names the limit that decides the job count and how to split the volume.
+    notes.push(h("span", {}, `Batch: ${plan.note} `, h("a", { href: plan.url, target: "_blank", rel: "noopener" }, "The provider's limits.")));
   }
   for (const warning of new Set([...group.tiers.values()].flatMap((e) => e.warnings))) notes.push(warning);
   return h("article", { class: "card model-card", dataset: { model: group.key }, "aria-labelledby": titleId },

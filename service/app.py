@@ -30,6 +30,7 @@ from service.curated import load_curated
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.db import DatabaseFileGuard, data_version, open_database
 from service.field_docs import GENERIC_DECIMAL
+from service.freshness import latest_run, read_confirmations
 from service.refresh import close_abandoned_runs
 from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
 from service.http_server import JsonBodyOnly
@@ -104,6 +105,9 @@ class Service:
         self.scheduler = None  # the APScheduler instance, in the one process that runs it
         self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
         self.fetch_policy = settings.fetch
+        # (latest run id, per source the moment its last successful read confirmed): the freshness
+        # every answer carries, read with the snapshot so both describe one state of the database.
+        self.confirmed = read_confirmations(self.db)
         # Admin writes happen here unless read-only, --no-scheduler, or another worker holds the scheduler.
         self.writes = not settings.read_only and settings.admin_writes
         self.write_refusal = ("read-only serving" if settings.read_only else
@@ -155,16 +159,22 @@ class Service:
 
     def reload(self) -> Catalog:
         """Rebuild the snapshot from SQLite and swap it in (one assignment: atomic for readers)."""
+        self.confirmed = read_confirmations(self.db)
         self.catalog = build_catalog(self.db, self.registry, now=self.clock())
         return self.catalog
 
     def reload_if_changed(self) -> bool:
-        """Swap in a new snapshot when another process committed a changeset; True if it did."""
+        """Swap in a new snapshot when another process committed a changeset; True if it did.
+
+        A run that changed nothing (prices confirmed) only refreshes what answers say of freshness.
+        """
         if self._followed is not None and not self._followed.refresh():
             return False  # the followed file has not changed
         if data_version(self.db) != self.catalog.version:
             self.reload()
             return True
+        if latest_run(self.db) != self.confirmed[0]:
+            self.confirmed = read_confirmations(self.db)
         return False
 
 
@@ -354,7 +364,13 @@ def openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description=(
             "Versioned prices of LLM APIs read from the providers' own pages, and cost estimates. "
-            "Prices are USD per 1M tokens (usd_per_mtok), exact decimals. Errors are RFC 9457 problem details."
+            "Prices are USD per 1M tokens (usd_per_mtok), exact decimals. Errors are RFC 9457 problem details. "
+            "A rate lookup has three answers: a price (basis published, curated, witness, or derived from a "
+            "provider's stated, dated rule such as batch at 50% of standard); not_offered (a page or cited source "
+            "says the model lacks it: basis not_offered, usd_per_mtok null); or unknown (nothing recorded covers "
+            "that moment: no row, and the answer's `unpriced` names the gap). Unknown is never shown as not "
+            "offered. Every estimate, forecast and price answer carries `freshness`: per provider, when its "
+            "prices were last confirmed by a successful read of its source, and whether that is stale."
         ),
         servers=[Server(url="/")],
         path="/schema",

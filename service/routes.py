@@ -27,11 +27,15 @@ from service.history import (
     priced_models_as_of,
     rates_as_of,
     served_lanes_of,
+    tier_spans,
+    gap_note,
     version_known_at,
 )
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.replication import public_url, replica_lag
-from service.rates import Rate
+from service.freshness import freshness_of, freshness_token, source_freshness
+from service.rate_index import unpriced_tiers
+from service.rates import Rate, stated_at
 from service.responses import json_response
 from service.schemas import (
     Replication,
@@ -45,10 +49,12 @@ from service.schemas import (
     PricesResponse,
     ProviderOut,
     ProvidersResponse,
+    UnpricedTierOut,
     model_out,
     rate_out,
 )
 from service.sources import OFFICIAL_LANE
+from service.tier_rules import with_derived, with_rule_spans
 from service.timeutil import from_db, parse_moment
 
 MAX_LIMIT = 5000
@@ -149,7 +155,58 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     provider, model = key if key else (None, None)
     rates = rates_as_of(service.db, at, served=served_lanes(service), provider=provider, model=model, version=version)
-    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates]
+    # A derived interval may start after `at` (a rule's start): only what is in force then.
+    return [r for r in with_derived([stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates])
+            if r.in_force(at)]
+
+
+def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int | None):
+    """(the tiers the model has at some moment, a function saying when a tier's prices are recorded).
+
+    The tiers come from the served snapshot for current answers (no SQL per estimate) and
+    from the model's stored history for past ones; the note reads the history on first need.
+    """
+    catalog = service.catalog
+    lane = catalog.models[key].served_from if key in catalog.models else OFFICIAL_LANE
+    memo_key = ("tier-spans", key, version)
+
+    def spans() -> dict:
+        found = catalog.memo.get(memo_key)
+        if found is None:
+            found = catalog.memo[memo_key] = with_rule_spans(
+                tier_spans(service.db, key[0], key[1], lane=lane, version=version), key[0], key[1])
+        return found  # type: ignore[return-value]
+
+    if version is None and at >= catalog.built_at:
+        known = catalog.memo.get(("tiers", key))
+        if known is None:
+            known = catalog.memo[("tiers", key)] = tuple(dict.fromkeys(r.tier for r in catalog.all_rates(key)))
+    else:
+        found = spans()
+        known = tuple(t for t in (*TIERS, *sorted(found)) if t in found)
+        known = tuple(dict.fromkeys(known))
+    return known, lambda tier: gap_note(spans(), tier, at)
+
+
+def answer_gaps(service: Service, key: ModelKey, at: datetime, version: int | None,
+                tier: str | None) -> list[UnpricedTierOut]:
+    """A model's tiers without a price at ``at`` (only ``tier`` when given): not offered, or unknown and why."""
+    known, note = tier_knowledge(service, key, at, version)
+    rates = rates_for(service, at, version, key)
+    return [UnpricedTierOut(provider=key[0], model=key[1], tier=t, state=state, reason=reason)
+            for t, state, reason in unpriced_tiers(key[0], key[1], rates, known, note) if tier in (None, t)]
+
+
+def witness_warnings(service: Service, keys: set[ModelKey]) -> list[str]:
+    """A warning for each model in ``keys`` served from a witness although its provider has its own page."""
+    out = []
+    for key in sorted(keys):
+        info = service.catalog.models.get(key)
+        if info is None or info.served_from in (OFFICIAL_LANE, service.registry.designated_witness):
+            continue
+        out.append(f"{key[0]}/{key[1]} rates read from {info.served_from} (a witness), not {key[0]}'s own page,"
+                   " which does not list the model yet")
+    return out
 
 
 def prices_page(
@@ -171,8 +228,12 @@ def prices_page(
         return rows[offset : offset + limit], len(rows)
     chosen = chosen._replace(served=served_lanes(service))
     counts = in_force_counts_of(service, chosen) if version is None and chosen.model is None else None
+    if chosen.model is not None:  # one model: with the rates the providers' rules derive (service.tier_rules)
+        rows = [r for r in rates_for(service, at, version, (chosen.provider, chosen.model))
+                if (chosen.tier is None or r.tier == chosen.tier) and (chosen.kind is None or r.kind == chosen.kind)]
+        return rows[offset : offset + limit], len(rows)
     page, total = page_as_of(service.db, at, chosen, version=version, limit=limit, offset=offset, counts=counts)
-    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
+    return [stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
 
 
 def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:
@@ -290,9 +351,14 @@ async def get_prices(
     at, ver = moment(service, as_of, version)
     chosen = AsOfFilter(provider=key[0] if key else provider, model=key[1] if key else None, tier=tier, kind=kind)
     page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
+    unpriced = [] if key is None else answer_gaps(service, key, at, ver, tier)
+    providers = [key[0]] if key else [provider] if provider else sorted({r.provider for r in page})
+    fresh = freshness_of(service, providers)
     body = PricesResponse(
         catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
-        rates=[rate_out(r) for r in page],
+        rates=[rate_out(r) for r in page], unpriced=unpriced, freshness=fresh,
+        warnings=witness_warnings(service, {(r.provider, r.model) for r in page}) + [f.warning for f in fresh
+                                                                                       if f.warning],
     )
     return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
@@ -342,10 +408,13 @@ async def get_model(
     service = svc(state)
     key = resolve(service, _model_id(vendor, model), provider)
     at, ver = moment(service, as_of, version)
+    fresh = freshness_of(service, [key[0]])
     body = ModelDetail(
         catalog_version=ver or service.catalog.version, as_of=at, model=model_out(service.catalog.models[key]),
         rates=[rate_out(r) for r in rates_for(service, at, ver, key)],
         agreement=list(agreement_for(service, at, ver, key=key).rows),
+        unpriced=answer_gaps(service, key, at, ver, None), freshness=fresh,
+        warnings=witness_warnings(service, {key}) + [f.warning for f in fresh if f.warning],
     )
     return json_response(request, body, version=service.catalog.version, etag_extra=epoch_salt(service, as_of, version))
 
@@ -384,9 +453,11 @@ async def get_model_history(
         # the current history is a function of the snapshot alone, and is kept with it.
         intervals = model_history(service.db, key[0], key[1], lane=lane,
                                   version=catalog.version if known is None else known)
+        # With the intervals the providers' stated rules derive (basis derived), as prices answers show them.
+        intervals = with_derived([r if r.lane == OFFICIAL_LANE else as_witness(r) for r in intervals])
         body = HistoryResponse(
             catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
-            intervals=[rate_out(r if r.lane == OFFICIAL_LANE else as_witness(r)) for r in intervals], as_of=at,
+            intervals=[rate_out(r) for r in intervals], as_of=at,
         )
         if known is None:
             catalog.memo[memo_key] = body
@@ -480,7 +551,8 @@ async def readyz(state: State) -> Response[Health]:
                   models=len(service.catalog.models),
                   mode="replica" if settings.replica_of else ("read-only" if settings.read_only else "writer"),
                   writes=service.writes, writes_off_because="" if service.writes else service.write_refusal,
-                  scheduler=service.scheduler is not None, replication=replication)
+                  scheduler=service.scheduler is not None, replication=replication,
+                  stale_sources=stale_sources(service))
     return Response(content=body, status_code=200 if status == "ready" else 503, headers={"Cache-Control": "no-store"})
 
 
@@ -498,11 +570,20 @@ def replication_state(service: Service) -> Replication | None:
     return Replication(role="writer", **{"url": public_url(settings.replicate_to or ""), **child})
 
 
+def stale_sources(service: Service) -> list[str]:
+    """The enabled sources whose last confirmed read is older than their threshold (readiness reports them)."""
+    reads, now = service.confirmed[1], service.clock()
+    return [s.id for s in service.registry.sources.values() if s.enabled and source_freshness(
+        s, reads, now=now, default_hours=service.settings.stale_after_hours).stale]
+
+
 def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:
-    """ETag salt for current-price answers: changes when an announced price takes effect."""
+    """ETag salt for price answers: changes when an announced price takes effect (current answers)
+    and, for every answer, when its freshness does (a new confirmed read, a source going stale)."""
+    fresh = freshness_token(service)
     if as_of or version:
-        return ""
-    return service.catalog.epoch(service.clock())
+        return fresh
+    return f"{service.catalog.epoch(service.clock())}-{fresh}"
 
 
 ROUTES = [get_prices, list_models, get_model, get_model_history, list_providers, healthz, readyz]

@@ -26,12 +26,14 @@ from litestar.params import Body, Parameter
 from service.app import Service
 from service.catalog import ModelKey
 from service.estimate import (
+    STANDARD_TIER,
     Line,
     MAX_REQUESTS_PER_PERIOD,
     MAX_TOKENS_PER_REQUEST,
     ModelEstimate,
     NoRatesError,
     TierEstimate,
+    TierGap,
     Workload,
     WorkloadError,
     estimate_with_bills,
@@ -42,7 +44,8 @@ from service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER
 from service.workload import MAX_BATCH_BYTES_PER_REQUEST
 from service.rate_index import Bill
 from service.responses import encode, json_response
-from service.routes import AsOf, Version, epoch_salt, moment, rates_for, resolve, svc
+from service.routes import AsOf, Version, epoch_salt, moment, rates_for, resolve, svc, tier_knowledge
+from service.freshness import ProviderFreshness, freshness_of
 from service.schemas import Out
 from service.tokens import MAX_TEXT_CHARS, THREAD_OVER_CHARS, TokenCountError, count_tokens
 
@@ -181,6 +184,11 @@ class EstimateResponse(Out):
     period: str
     estimates: list[EstimateOut]
     warnings: list[str]
+    # Tiers asked for, or known from a model's history, that have no price at `as_of`: `not_offered`
+    # (a page or cited source says so) or `unknown` (nothing recorded covers the moment), with the reason.
+    unpriced: list[TierGap] = []
+    # Per provider priced: when its prices were last confirmed by reading its source, and whether stale.
+    freshness: list[ProviderFreshness] = []
 
 
 def _problem(field: str, reason: str) -> ApiError:
@@ -199,6 +207,9 @@ class PricedWorkload(msgspec.Struct, frozen=True):
     warnings: list[str]
     at: datetime
     version: int
+    unpriced: list[TierGap] = []
+    freshness: list[ProviderFreshness] = []
+    stale: list[str] = []  # the stale sources' warnings, after the others
 
 
 def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload:
@@ -211,6 +222,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
     keys = resolve_models(service, request.models)
     results: dict[ModelKey, tuple[ModelEstimate, list[Bill], int, list[str]]] = {}
     warnings: list[str] = []
+    no_prices: list[TierGap] = []  # the tiers of models with no price at all at the moment
     workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
     for key in keys:
         input_tokens, notes = request.input_tokens, []
@@ -233,10 +245,16 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
                     discount_percent=request.discount_percent, batch_bytes_per_request=request.batch_bytes_per_request,
                 )
             rates = rates_for(service, at, version, key)
-            if not rates:
-                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
+            known, note = tier_knowledge(service, key, at, version)
+            if not rates:  # unknown, never "not offered": say when its prices are recorded
+                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}:"
+                                f" no price is recorded for it{note(STANDARD_TIER)}")
+                no_prices.extend(TierGap(provider=key[0], model=key[1], tier=tier, state="unknown",
+                                         reason=f"no {tier} price is recorded for {key[0]}/{key[1]}{note(tier)}")
+                                 for tier in (request.tiers or known or [STANDARD_TIER]))
                 continue
-            estimate, bills = estimate_with_bills(tuple(rates), workload, tiers=request.tiers)
+            estimate, bills = estimate_with_bills(tuple(rates), workload, tiers=request.tiers, known_tiers=known,
+                                                  gap_note=note)
         except WorkloadError as exc:
             raise _problem(exc.field, exc.reason) from None
         except NoRatesError as exc:
@@ -245,7 +263,10 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
         warnings.extend(estimate.warnings)
         results[(estimate.provider, estimate.model)] = (estimate, bills, input_tokens, notes)
     ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
-    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
+    fresh = freshness_of(service, sorted({key[0] for key in keys}))
+    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version,
+                          unpriced=[gap for r in ranked for gap in r[0].unpriced] + no_prices, freshness=fresh,
+                          stale=[f.warning for f in fresh if f.warning])
 
 
 def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
@@ -256,7 +277,8 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
         for tier in estimate.tiers:
             out.append(_estimate_out(tier, input_tokens, notes))
     return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
-                            period=request.period, estimates=out, warnings=priced.warnings)
+                            period=request.period, estimates=out, warnings=priced.warnings + priced.stale,
+                            unpriced=priced.unpriced, freshness=priced.freshness)
 
 
 def render_estimate(service: Service, request: EstimateRequest) -> bytes:
@@ -274,7 +296,7 @@ def render_estimate(service: Service, request: EstimateRequest) -> bytes:
     outline = encode(EstimateResponse(
         catalog_version=priced.version, as_of=priced.at, requests=request.requests, period=request.period,
         estimates=_MARK,  # type: ignore[arg-type]  # the tiers go in its place, already written
-        warnings=priced.warnings,
+        warnings=priced.warnings + priced.stale, unpriced=priced.unpriced, freshness=priced.freshness,
     ))
     before, after = outline.split(b"\0")
     return b"".join((before, b"[", tiers.encode(), b"]", after))

@@ -41,7 +41,8 @@ from service.forecast import (
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.rates import Rate
 from service.responses import json_response
-from service.routes import rates_for, resolve, svc
+from service.freshness import ProviderFreshness, freshness_of
+from service.routes import rates_for, resolve, svc, tier_knowledge
 from service.routes_estimate import MAX_MODELS, resolve_models
 from service.schemas import Out
 from service.workload import Workload
@@ -117,6 +118,8 @@ class ForecastResponse(Out):
         description="How monthly_spend_usd became monthly_requests; null when monthly_requests was given.")]
     forecasts: list[ModelForecast]
     warnings: list[str]
+    # Per provider projected: when its prices were last confirmed by reading its source, and whether stale.
+    freshness: list[ProviderFreshness] = []
 
 
 _EXAMPLE = {
@@ -146,14 +149,17 @@ def forecast_workload(service: Service, request: ForecastRequest) -> ForecastRes
         )
     except WorkloadError as exc:
         raise _problem(exc.field, exc.reason) from None
-    forecasts = [forecast_model(key[0], key[1], _rates_reader(service, key), plan) for key in keys]
+    forecasts = [forecast_model(key[0], key[1], _rates_reader(service, key), plan,
+                                gap_note=_gap_reader(service, key)) for key in keys]
+    fresh = freshness_of(service, sorted({key[0] for key in keys}))
     # One list for every model: say which model a note is about when it does not.
     warnings = [w if w.startswith(f"{f.provider}/{f.model} ") else f"{f.provider}/{f.model}: {w}"
                 for f in forecasts for w in f.warnings]
     last = month_label(month_starts(plan.start_month, plan.months)[-1])
+    warnings += [f.warning for f in fresh if f.warning]
     return ForecastResponse(catalog_version=service.catalog.version, start_month=plan.start_month, end_month=last,
                             monthly_requests=plan.monthly_requests, spend=spend, forecasts=forecasts,
-                            warnings=warnings)
+                            warnings=warnings, freshness=fresh)
 
 
 def _first_month_requests(service: Service, request: ForecastRequest, start_month: str,
@@ -188,6 +194,13 @@ def _first_month_requests(service: Service, request: ForecastRequest, start_mont
     requests = requests_for_spend(request.monthly_spend_usd, per_request)
     return requests, SpendBasis(provider=key[0], model=key[1], monthly_spend_usd=request.monthly_spend_usd,
                                 usd_per_request=per_request, priced_at=at)
+
+
+def _gap_reader(service: Service, key: ModelKey):
+    def note(tier: str, at: datetime) -> str:
+        return tier_knowledge(service, key, at, None)[1](tier)
+
+    return note
 
 
 def _rates_reader(service: Service, key: ModelKey):

@@ -15,6 +15,7 @@ from scrapers.redact import redact_text, redact_url
 from service.agreement import RateAgreement, WitnessSummary
 from service.app import Service
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
+from service.freshness import source_freshness
 from service.history import changesets_page
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped, start_run
@@ -60,6 +61,8 @@ class SourceOut(Out):
     skipped_sections: Annotated[list[SkippedSection], msgspec.Meta(
         description="Sections of the source's page that could not be read, as of the newest run that parsed the "
                     "page (an `unchanged` or failed run since keeps them); their rates stay in force untouched.")] = []
+    prices_as_of: datetime | None = None  # when the page of the last successful read was seen
+    stale_after_hours: float | None = None  # this source's threshold
 
 
 class SourcesResponse(Out):
@@ -136,19 +139,17 @@ async def list_sources(state: State) -> Response[SourcesResponse]:
             " ORDER BY id DESC LIMIT 1",
             [source.id, *PARSED_STATUSES],
         ).fetchone()
-        data = service.db.execute(
-            "SELECT max(observed_at) FROM rates WHERE source_id = ?", [source.id]
-        ).fetchone()[0]
-        seen = max(filter(None, [ok and from_db(ok), data and from_db(data)]), default=None)
-        age = (now - seen).total_seconds() / 3600 if seen else None
+        # One definition of fresh for every answer (service/freshness.py): the last confirmed read.
+        fresh = source_freshness(source, service.confirmed[1], now=now,
+                                 default_hours=service.settings.stale_after_hours)
         out.append(
             SourceOut(
                 id=source.id, providers=list(source.providers), url=redact_url(source.url), role=source.role,
                 interval_minutes=source.interval_minutes,
                 last_run_at=from_db(last[0]) if last else None, last_status=last[1] if last else None,
                 last_error=redact_text(last[2]) if last else "", last_success_at=from_db(ok) if ok else None,
-                data_age_hours=round(age, 2) if age is not None else None,
-                stale=age is None or age > service.settings.stale_after_hours,
+                data_age_hours=fresh.age_hours, stale=fresh.stale, prices_as_of=fresh.confirmed_at,
+                stale_after_hours=fresh.stale_after_hours,
                 next_run_at=upcoming.get(source.id) or (next_due(service.db, source, now=now) if source.enabled else None),
                 skipped_sections=load_skipped(read[0]) if read else [],
             )

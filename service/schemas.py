@@ -3,6 +3,7 @@
 New fields get defaults; existing field types never change.
 """
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -10,11 +11,25 @@ import msgspec
 
 from service.agreement import RateAgreement
 from service.catalog import ModelInfo
+from service.freshness import ProviderFreshness
 from service.rates import Rate
+from service.timeutil import from_db
 
 
 class Out(msgspec.Struct, kw_only=True, frozen=True):
     """Base of every response body."""
+
+
+class StatementOut(Out):
+    """One source's statement of an interval's value: a rate another source took over at the same value."""
+
+    source: str
+    url: str
+    body_sha256: str
+    basis: str
+    valid_from: datetime  # the moment this statement gives the value from
+    observed_at: datetime
+    changeset_id: int
 
 
 class RateOut(Out):
@@ -35,10 +50,25 @@ class RateOut(Out):
     observed_at: datetime
     changeset_id: int
     note: str = ""
+    # Other sources that stated this same value for this interval (a source took the rate over at the
+    # same value: one interval, both provenances), with the moment each states it from.
+    also_stated_by: list[StatementOut] = []
 
 
 def rate_out(rate: Rate) -> RateOut:
     """Shape a stored rate for the API."""
+    out = _rate_out(rate)
+    if not rate.also:
+        return out
+    others = [c for c in json.loads(rate.also)
+              if (c["source"], c["url"], c["basis"]) != (rate.source_id, rate.url, rate.basis)]
+    return msgspec.structs.replace(out, also_stated_by=[StatementOut(
+        source=c["source"], url=c["url"], body_sha256=c["body_sha256"], basis=c["basis"],
+        valid_from=from_db(c["valid_from"]), observed_at=from_db(c["observed_at"]), changeset_id=c["changeset_id"],
+    ) for c in others])
+
+
+def _rate_out(rate: Rate) -> RateOut:
     return RateOut(
         provider=rate.provider,
         model=rate.model,
@@ -58,8 +88,28 @@ def rate_out(rate: Rate) -> RateOut:
     )
 
 
+class UnpricedTierOut(Out):
+    """A tier of a model with no price at the moment asked.
+
+    ``state`` is ``not_offered`` (a page or cited source says the model lacks it) or
+    ``unknown`` (no observation or rule covers that moment); ``reason`` names the gap.
+    """
+
+    provider: str
+    model: str
+    tier: str
+    state: str
+    reason: str
+
+
 class PricesResponse(Out):
-    """Flat rate rows in force at ``as_of`` (current when not given)."""
+    """Flat rate rows in force at ``as_of`` (current when not given).
+
+    With ``model``: ``unpriced`` lists its tiers without a price at that moment (not
+    offered, or unknown with the gap named). ``freshness`` says per provider listed when
+    its prices were last confirmed by reading its source; ``warnings`` holds the stale
+    ones and models served from a witness.
+    """
 
     catalog_version: int
     as_of: datetime
@@ -67,6 +117,9 @@ class PricesResponse(Out):
     limit: int
     offset: int
     rates: list[RateOut]
+    unpriced: list[UnpricedTierOut] = []
+    freshness: list[ProviderFreshness] = []
+    warnings: list[str] = []
 
 
 class ModelOut(Out):
@@ -106,13 +159,19 @@ class ModelsResponse(Out):
 
 
 class ModelDetail(Out):
-    """One model with the rates in force at ``as_of``, and what witnesses said of them then."""
+    """One model with the rates in force at ``as_of``, and what witnesses said of them then.
+
+    ``unpriced``, ``freshness`` and ``warnings`` as in PricesResponse.
+    """
 
     catalog_version: int
     as_of: datetime
     model: ModelOut
     rates: list[RateOut]
     agreement: list[RateAgreement] = []
+    unpriced: list[UnpricedTierOut] = []
+    freshness: list[ProviderFreshness] = []
+    warnings: list[str] = []
 
 
 class HistoryResponse(Out):
@@ -202,7 +261,11 @@ class Replication(Out):
 
 
 class Health(Out):
-    """Readiness: whether a catalog with prices is loaded, and which; whether this process writes, and why not."""
+    """Readiness: whether a catalog with prices is loaded, and which; whether this process writes, and why not.
+
+    Stale sources do not make the service unready (it serves the last known prices):
+    ``stale_sources`` lists the sources whose last confirmed read is older than their threshold.
+    """
 
     status: str
     catalog_version: int = 0
@@ -212,3 +275,4 @@ class Health(Out):
     writes_off_because: str = ""
     scheduler: bool = False
     replication: Replication | None = None
+    stale_sources: list[str] = []

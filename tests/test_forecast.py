@@ -10,8 +10,10 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from service.bootstrap import bundled_snapshots
 from service.forecast import ForecastPlan, forecast_model, month_starts, monthly_requests, requests_for_spend
 from service.routes_forecast import _EXAMPLE
+from service.timeutil import parse_moment, to_db
 from service.workload import WorkloadError
 from tests.test_api import exact
 from tests.test_estimate import rate
@@ -293,9 +295,10 @@ def test_o3_over_four_months_from_2025_04_shows_its_launch_and_its_price_cut(cli
     assert body["warnings"][:2] == ["openai/o3 not priced in 2025-04: no rates in force at the start of the month"
                                     " (00:00 UTC on the 1st); left out of the totals",
                                     "openai/o3: " + o3["warnings"][1]]
-    # Every answer says how fresh its prices are: OpenAI's were last confirmed by the page seen on 2026-08-01.
+    # Every answer says how fresh its prices are: OpenAI's were last confirmed by the newest bundled page.
     (fresh,) = body["freshness"]
-    assert (fresh["provider"], fresh["prices_as_of"], fresh["stale"]) == ("openai", "2026-08-01T00:00:00Z", True)
+    newest = max(parse_moment(s.observed_at) for s in bundled_snapshots() if s.source == "openai")
+    assert (fresh["provider"], fresh["prices_as_of"], fresh["stale"]) == ("openai", to_db(newest), True)
     assert body["warnings"][2:] == [fresh["warning"]]
 
 

@@ -434,7 +434,11 @@ def _confirm_rate(db: sqlite_utils.Database, series: dict, p: Proposal, changese
     current = _in_force(rows, p.valid_from)
     if current is None:  # cannot happen after diff; nothing to confirm
         return
-    _replace_row(db, rows, current, changeset_id, **_restated(current, _claim(_proposal_row(p, changeset_id))))
+    fields = _restated(current, _claim(_proposal_row(p, changeset_id)))
+    if (fields["source_id"], fields["url"], fields["basis"]) == (p.source_id, p.url, p.basis):
+        # The value as the statement now in front writes it (5 or 5.00): the same row whatever the order of reading.
+        fields["usd_per_mtok"] = None if p.usd_per_mtok is None else str(p.usd_per_mtok)
+    _replace_row(db, rows, current, changeset_id, **fields)
 
 
 def _touch_models(db: sqlite_utils.Database, proposals: list[Proposal], now: datetime) -> None:

@@ -28,7 +28,7 @@ from scrapers.names import name_key
 from service.db import write_transaction
 from service.timeutil import from_db, to_db
 
-# The gate's thresholds (DESIGN.md section 3, step 6).
+# The gate's thresholds (README, "Quarantine and the admin API").
 MAX_MOVE_FACTOR = Decimal(5)
 MAX_VANISHED_SHARE = Decimal("0.2")
 

@@ -1,6 +1,6 @@
 """The SQLite database: schema, migrations and connection settings.
 
-Tables (see DESIGN.md section 2):
+Tables (the data model in the README's "How it is built"):
 
 - ``providers``, ``models``, ``aliases``: what is priced and the names it goes by.
 - ``rates``: one row per interval of one rate, as known from changeset

@@ -2,7 +2,7 @@
 
 Pure: no clock, no database, no HTTP. The caller picks the rates of one model
 in force at the moment being priced; this module only does the arithmetic of
-DESIGN.md §4 ("Estimate semantics"):
+the README's "Estimates" section:
 
 - ``input_tokens`` is the whole prompt; ``cached_input_tokens`` and
   ``cache_write_tokens`` are parts of it, the rest is billed at ``input``;

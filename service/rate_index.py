@@ -122,7 +122,7 @@ class Bill:
 
 
 def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: Shape) -> Bill | str | None:
-    """Which rate bills which tokens on ``tier`` (DESIGN.md §4); else why it cannot (None: it has no rates)."""
+    """Which rate bills which tokens on ``tier`` (README, "Estimates"); else why it cannot (None: it has no rates)."""
     levels = index.levels.get(tier)
     if levels is None:
         return None

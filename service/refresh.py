@@ -1,7 +1,7 @@
 """One refresh of one source: archive, parse, validate, diff, gate, commit, and record the run.
 
-This is DESIGN.md section 3, steps 3 to 7, for a body already in hand (from a
-file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
+These are the refresh steps after the fetch (README, "Keeping current"), for a
+body already in hand (from a file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
 ``runs`` row saying how it ended; a failure stores no rates.
 """
 

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOT = Path(__file__).parent.parent / "docs" / "calculator.png"
-# The worked example of DESIGN.md: GPT-4o, 5,000 requests x (2,000 in + 800 out).
+# The worked example the README opens its estimates with: GPT-4o, 5,000 requests x (2,000 in + 800 out).
 WORKLOAD = {"input_tokens": "2000", "output_tokens": "800", "requests": "5000", "cached_input_tokens": "0"}
 
 

@@ -62,3 +62,37 @@ def _ids_by_name(provider: str) -> dict[str, str]:
 def model_id_for(provider: str, name: str) -> str | None:
     """The API id of a model named by its id, display name or alias; None if unknown."""
     return _ids_by_name(provider).get(name_key(name))
+
+
+class DatedAlias(NamedTuple):
+    """A name that meant ``meant`` before ``until`` (``YYYY-MM-DD``; "" : still does), for one provider."""
+
+    provider: str
+    alias: str
+    meant: str
+    until: str
+
+
+@cache
+def dated_aliases() -> tuple[DatedAlias, ...]:
+    """Every ``[[dated_aliases]]`` of data/models/*.toml."""
+    found: list[DatedAlias] = []
+    for file in sorted(ratecard_data.path("models").glob("*.toml")):
+        doc = tomllib.loads(file.read_text(encoding="utf-8"))
+        for entry in doc.get("dated_aliases", []):
+            found.append(DatedAlias(doc["provider"], entry["alias"], entry["meant"], entry.get("until", "")))
+    return tuple(found)
+
+
+def model_named_then(provider: str, name: str, day: str) -> str | None:
+    """The model ``name`` meant on ``day`` (``YYYY-MM-DD``) when it is a dated alias, else None.
+
+    Aggregators keep old meanings of a name (OpenRouter's and LiteLLM's ``deepseek-chat`` were
+    V3 and V3.2 before DeepSeek pointed the name at V4), so a witness row is read as of when
+    it was seen.
+    """
+    key = name_key(name)
+    for alias in dated_aliases():
+        if alias.provider == provider and name_key(alias.alias) == key and (not alias.until or day < alias.until):
+            return alias.meant
+    return None

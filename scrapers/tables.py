@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.text import clean_cell, is_not_offered
+from scrapers.text import clean_cell, is_not_offered, is_separator, split_row
 
 # --------------------------------------------------------------------------- words
 
@@ -225,7 +225,7 @@ def _markdown_page_tables(text: str) -> list[Table]:
     while i < len(lines):
         line = lines[i]
         stripped = line.strip()
-        if stripped.startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
+        if stripped.startswith("|") and i + 1 < len(lines) and is_separator(lines[i + 1]):
             block = [line]
             j = i + 2
             while j < len(lines) and lines[j].strip().startswith("|"):
@@ -277,18 +277,8 @@ def _markdown_page_tables(text: str) -> list[Table]:
     return tables
 
 
-def _is_separator(line: str) -> bool:
-    cells = _split_row(line)
-    return bool(cells) and all(re.fullmatch(r"\s*:?-{2,}:?\s*", c) for c in cells)
-
-
 def _split_row(line: str) -> list[str]:
-    line = line.strip()
-    if line.startswith("|"):
-        line = line[1:]
-    if line.endswith("|") and not line.endswith("\\|"):
-        line = line[:-1]
-    return [c.replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", line)]
+    return [cell.strip() for cell in split_row(line)]
 
 
 def _is_header_like(row: list[str]) -> bool:

@@ -91,12 +91,12 @@ def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
     lines = text.splitlines()
     i = 0
     while i < len(lines) - 1:
-        if _is_row(lines[i]) and _is_separator(lines[i + 1]):
-            header = [clean_cell(c) for c in _split_row(lines[i])]
+        if _is_row(lines[i]) and is_separator(lines[i + 1]):
+            header = [clean_cell(c) for c in split_row(lines[i])]
             rows: list[list[str]] = []
             i += 2
             while i < len(lines) and _is_row(lines[i]):
-                rows.append([clean_cell(c) for c in _split_row(lines[i])])
+                rows.append([clean_cell(c) for c in split_row(lines[i])])
                 i += 1
             tables.append((header, rows))
         else:
@@ -108,12 +108,14 @@ def _is_row(line: str) -> bool:
     return line.strip().startswith("|")
 
 
-def _is_separator(line: str) -> bool:
-    cells = _split_row(line)
+def is_separator(line: str) -> bool:
+    """True for a markdown table's separator row (``| --- | :-: |``)."""
+    cells = split_row(line)
     return bool(cells) and all(re.fullmatch(r"\s*:?-{2,}:?\s*", c) for c in cells)
 
 
-def _split_row(line: str) -> list[str]:
+def split_row(line: str) -> list[str]:
+    """The raw cells of one pipe-table line, outer pipes dropped."""
     line = line.strip()
     if line.startswith("|"):
         line = line[1:]

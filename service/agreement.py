@@ -19,6 +19,7 @@ import msgspec
 from service.catalog import Catalog, ModelKey
 from service.rates import Rate
 from service.sources import OFFICIAL_LANE
+from service.tier_rules import TIER_RULES_SOURCE
 
 RateKey = tuple[str, str, str, str, int]  # provider, model, tier, kind, min_prompt_tokens
 
@@ -98,7 +99,8 @@ def catalog_rates_at(
         info = catalog.models.get(key)
         if info is None or info.served_from != OFFICIAL_LANE or (provider is not None and key[0] != provider):
             continue
-        official.extend(catalog.rates_at(key, at))
+        # What the tier rules derive is ratecard's, not the page's: witnesses check the page.
+        official.extend(r for r in catalog.rates_at(key, at) if r.source_id != TIER_RULES_SOURCE)
         for rates in catalog.witness_rates_at(key, at).values():
             stated.extend(rates)
     return official, stated

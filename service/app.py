@@ -193,7 +193,13 @@ def openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description=(
             "Versioned prices of LLM APIs read from the providers' own pages, and cost estimates. "
-            "Prices are USD per 1M tokens (usd_per_mtok), exact decimals. Errors are RFC 9457 problem details."
+            "Prices are USD per 1M tokens (usd_per_mtok), exact decimals. Errors are RFC 9457 problem details. "
+            "A rate lookup has three answers: a price (basis published, curated, witness, or derived from a "
+            "provider's stated, dated rule such as batch at 50% of standard); not_offered (a page or cited source "
+            "says the model lacks it: basis not_offered, usd_per_mtok null); or unknown (nothing recorded covers "
+            "that moment: no row, and the answer's `unpriced` names the gap). Unknown is never shown as not "
+            "offered. Every estimate, forecast and price answer carries `freshness`: per provider, when its "
+            "prices were last confirmed by a successful read of its source, and whether that is stale."
         ),
         servers=[Server(url="/")],
         path="/schema",

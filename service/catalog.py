@@ -18,8 +18,10 @@ import sqlite_utils
 from scrapers.names import catalog_entries, name_key
 from scrapers.redact import redact_url
 from service.db import data_version, read_snapshot, write_transaction
-from service.rates import Rate
+from service.freshness import confirmed_reads
+from service.rates import Rate, with_statements
 from service.sources import OFFICIAL_LANE, Registry
+from service.tier_rules import with_derived
 from service.timeutil import from_db, to_db
 
 ModelKey = tuple[str, str]
@@ -180,6 +182,11 @@ def _build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: dateti
         if key[0] not in official_providers:
             served[key] = tuple(as_witness(r) for r in rates)
             served_from[key] = registry.designated_witness
+    for key, (lane, rates) in witness_only_models(by_lane, registry, official_providers, confirmed_reads(db)).items():
+        served[key] = rates
+        served_from[key] = lane
+    # Rates the providers' stated rules give where the pages print none (service/tier_rules.py).
+    served = {key: tuple(with_derived(rates)) for key, rates in served.items()}
     witness_rates: dict[ModelKey, dict[str, tuple[Rate, ...]]] = defaultdict(dict)
     for lane, models in by_lane.items():
         if lane == OFFICIAL_LANE:
@@ -197,6 +204,56 @@ def _build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: dateti
         witness_rates=dict(witness_rates),
         providers={p: providers.get(p, p) for p in sorted({k[0] for k in served})},
     )
+
+
+def witness_only_models(
+    by_lane: dict[str, dict[ModelKey, list[Rate]]], registry: Registry, official_providers: set[str],
+    reads: dict[str, datetime],
+) -> dict[ModelKey, tuple[str, tuple[Rate, ...]]]:
+    """Models of providers with an authoritative page that only witnesses list, seen after the page's last read.
+
+    A newer model reaches users before its provider's page is read again: it is served from
+    the witness that lists it (one naming the provider before the catch-all aggregators, then
+    the latest seen), basis ``witness``, each rate noting how many of the witnesses listing the
+    model agree on it. Once the page lists the model it has official rates and this no longer
+    applies; a witness row older than the page's last read names a model the page dropped.
+    Only models the bundled model catalog (data/models) names as active qualify.
+    """
+    official = by_lane.get(OFFICIAL_LANE, {})
+    witnesses = {s.id: s for s in registry.sources.values() if s.role == "witness"}
+    # Only API ids the bundled model catalog names as active: aggregators also list retired models
+    # and their own spellings of dated snapshots, which are no newer model.
+    known = {(e.provider, e.model) for e in catalog_entries() if e.status == "active"}
+    found: dict[ModelKey, list[str]] = defaultdict(list)
+    for lane, models in by_lane.items():
+        if lane not in witnesses:
+            continue
+        for key, rates in models.items():
+            if key[0] not in official_providers or key in official or key not in known:
+                continue
+            source = registry.authoritative_for(key[0])
+            page_read = reads.get(source.id) if source else None
+            if page_read is not None and max(r.observed_at for r in rates) <= page_read:
+                continue
+            found[key].append(lane)
+    served: dict[ModelKey, tuple[str, tuple[Rate, ...]]] = {}
+    for key, lanes in found.items():
+        def rank(lane: str) -> tuple:
+            return (key[0] in witnesses[lane].providers, max(r.observed_at for r in by_lane[lane][key]), lane)
+
+        lane = max(lanes, key=rank)
+        others = {other: {r.key: r.usd_per_mtok for r in by_lane[other][key]} for other in lanes}
+        rates = []
+        for rate in by_lane[lane][key]:
+            agree = sorted(o for o, values in others.items() if values.get(rate.key, _MISSING) == rate.usd_per_mtok)
+            note = (f"served from witness {lane}: {key[0]}'s own page does not list {key[1]};"
+                    f" {len(agree)} of {len(lanes)} witnesses listing it agree ({', '.join(agree)})")
+            rates.append(as_witness(msgspec.structs.replace(rate, note=note)))
+        served[key] = (lane, tuple(rates))
+    return served
+
+
+_MISSING = object()
 
 
 def _model_infos(db: sqlite_utils.Database, served_from: dict[ModelKey, str]) -> dict[ModelKey, ModelInfo]:
@@ -244,8 +301,8 @@ def sync_model_catalog(db: sqlite_utils.Database, *, now: datetime) -> None:
 
 
 def rate_from_row(row: dict) -> Rate:
-    """Turn a ``rates`` row into a Rate."""
-    return Rate(
+    """Turn a ``rates`` row into a Rate (with the other statements of its value, ``also_stated_by``)."""
+    return with_statements(Rate(
         provider=row["provider"],
         model=row["model"],
         tier=row["tier"],
@@ -263,7 +320,8 @@ def rate_from_row(row: dict) -> Rate:
         changeset_id=row["changeset_id"],
         note=row["note"],
         lane=row["lane"],
-    )
+        also=row.get("also") or "",
+    ))
 
 
 def as_witness(rate: Rate) -> Rate:

@@ -12,6 +12,7 @@ in the future) that its newer reading no longer states is ``withdrawn``
 (:func:`withdrawals`): superseded, never shown as a price that took effect.
 """
 
+import json
 import os
 import time
 from collections import defaultdict
@@ -27,12 +28,15 @@ from scrapers.names import name_key
 from service.db import write_transaction
 from service.timeutil import from_db, to_db
 
-# The gate's thresholds (DESIGN.md section 3, step 6).
+# The gate's thresholds (README, "Quarantine and the admin API").
 MAX_MOVE_FACTOR = Decimal(5)
 MAX_VANISHED_SHARE = Decimal("0.2")
 
 # Change actions. `withdrawn`: a scheduled price the source no longer states, superseded before it began.
-ADDED, CHANGED, DELISTED, RELISTED, WITHDRAWN = "added", "changed", "delisted", "relisted", "withdrawn"
+# `confirmed`: another source (or the same one with another basis) states the value already in force;
+# the interval goes on, with both provenances.
+ADDED, CHANGED, DELISTED, RELISTED, WITHDRAWN, CONFIRMED = (
+    "added", "changed", "delisted", "relisted", "withdrawn", "confirmed")
 
 Key = tuple[str, str, str, str, int]  # (provider, model, tier, kind, min_prompt_tokens)
 
@@ -79,7 +83,9 @@ class ChangesetConflict(ValueError):
 def diff(db: sqlite_utils.Database, proposals: list[Proposal], withdrawn: Sequence[Change] = ()) -> list[Change]:
     """Compare proposals with the rates in force at their ``valid_from``; return what differs.
 
-    A proposal equal (value and basis) to the rate in force is no change. A
+    A proposal equal (value and basis) to the rate in force, from a source that
+    already stated it, is no change; equal in value but from another source or
+    with another basis it is ``confirmed`` (a handover, not a price change). A
     proposal for a moment at which no rate is in force is ``added``. Rows the
     same changeset withdraws (``withdrawn``) are not in force for the
     comparison: a price moved to a later date is then added at that date.
@@ -94,7 +100,11 @@ def diff(db: sqlite_utils.Database, proposals: list[Proposal], withdrawn: Sequen
             changes.append(Change(action=ADDED, proposal=proposal))
             continue
         old_value = _decimal(row["usd_per_mtok"])
-        if old_value == proposal.usd_per_mtok and row["basis"] == proposal.basis:
+        if old_value == proposal.usd_per_mtok:
+            if _stated_by(row, proposal):
+                continue
+            changes.append(Change(action=CONFIRMED, proposal=proposal, old_usd_per_mtok=old_value,
+                                  old_basis=row["basis"]))
             continue
         changes.append(
             Change(action=CHANGED, proposal=proposal, old_usd_per_mtok=old_value, old_basis=row["basis"])
@@ -156,6 +166,25 @@ def _row_key(p: Proposal) -> tuple:
 def _stored_key(row: dict) -> tuple:
     return (row["lane"], row["provider"], row["model"], row["tier"], row["kind"], row["min_prompt_tokens"],
             row["valid_from"])
+
+
+def _stated_by(row: dict, p: Proposal) -> bool:
+    """Whether the row's interval already has ``p``'s statement: its own provenance or one of ``also``."""
+    # The same source at another URL (a moved page, a saved copy) states nothing new: its first statement stands.
+    return any((claim["source"], claim["basis"]) == (p.source_id, p.basis) for claim in _statements(row))
+
+
+
+def claims_of(also: str) -> list[dict]:
+    """The other statements of an interval's value, from a stored ``also`` (oldest first)."""
+    return json.loads(also) if also else []
+
+
+def _claim(row: dict) -> dict:
+    """A row's own provenance as one statement of its value, stated from the row's ``valid_from``."""
+    return {"source": row["source_id"], "url": row["url"], "body_sha256": row["body_sha256"], "basis": row["basis"],
+            "valid_from": row["valid_from"], "observed_at": row["observed_at"], "changeset_id": row["changeset_id"],
+            "run_id": row.get("run_id"), "note": row.get("note") or ""}
 
 
 def gate(changes: list[Change], listed_models_by_provider: dict[str, int]) -> list[str]:
@@ -245,17 +274,20 @@ def _fault_pause_before_commit() -> None:
 def apply_changes(db: sqlite_utils.Database, changes: list[Change], changeset_id: int, now: datetime) -> None:
     """Apply changes inside the caller's transaction (rates superseded and appended, models listed).
 
-    Withdrawn intervals are superseded first, then rates applied, then the
-    interval before each withdrawn one is re-appended running to the next
-    interval that remains (open-ended when none does).
+    Withdrawn intervals are superseded first, then rates applied (a confirmation restates the
+    interval in force), then the interval before each withdrawn one is re-appended running to
+    the next interval that remains (open-ended when none does).
     """
-    rate_changes = [c for c in changes if c.action in (ADDED, CHANGED)]
+    rate_changes = [c for c in changes if c.action in (ADDED, CHANGED, CONFIRMED)]
     withdrawn = [c for c in changes if c.action == WITHDRAWN]
     series = _load_series(db, [c.proposal for c in rate_changes + withdrawn])
     for change in withdrawn:
         _withdraw(db, series, change.proposal, changeset_id)
     for change in rate_changes:
-        _apply_rate(db, series, change.proposal, changeset_id)
+        if change.action == CONFIRMED:
+            _confirm_rate(db, series, change.proposal, changeset_id)
+        else:
+            _apply_rate(db, series, change.proposal, changeset_id)
     for change in withdrawn:
         _close_gap(db, series, change.proposal, changeset_id)
     for change in changes:
@@ -290,6 +322,13 @@ def _apply_rate(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_
     else:
         later = [r["valid_from"] for r in rows if r["valid_from"] > at]
         valid_to = min(later) if later else None
+    following = next((r for r in rows if r["valid_from"] == valid_to), None) if valid_to else None
+    if following is not None and _decimal(following["usd_per_mtok"]) == p.usd_per_mtok:
+        # History reaching back before a rate already recorded at this value (curated history
+        # loaded after the page): one interval from the earlier start, stated by both.
+        _replace_row(db, rows, following, changeset_id, valid_from=at,
+                     **_restated(following, _claim(_proposal_row(p, changeset_id))))
+        return
     new = {
         "lane": p.lane,
         "provider": p.provider,
@@ -346,6 +385,60 @@ def _close_gap(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_i
     longer["id"] = db["rates"].insert(longer).last_pk
     rows.append(longer)
     rows.sort(key=lambda r: r["valid_from"])
+
+
+def _proposal_row(p: Proposal, changeset_id: int) -> dict:
+    return {"source_id": p.source_id, "url": p.url, "body_sha256": p.body_sha256, "basis": p.basis,
+            "valid_from": to_db(p.valid_from), "observed_at": to_db(p.observed_at), "changeset_id": changeset_id,
+            "run_id": p.run_id, "note": p.note}
+
+
+def _statements(row: dict) -> list[dict]:
+    """Every statement of a row's value: its ``also`` list, or the row's own provenance alone."""
+    return claims_of(row.get("also") or "") or [_claim(row)]
+
+
+def _restated(row: dict, claim: dict) -> dict:
+    """The fields of ``row`` once ``claim`` is one of its statements.
+
+    The row's own provenance is the statement that starts last (a page over curated history
+    starting the same moment): what is true of the rate now. ``also`` keeps them all, each
+    with the moment it states the value from, so a read at a past moment shows the statement
+    of that moment (service.rates.stated_at).
+    """
+    claims = [c for c in _statements(row)
+              if (c["source"], c["url"], c["basis"]) != (claim["source"], claim["url"], claim["basis"])]
+    claims.append(claim)
+    claims.sort(key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"]))
+    main = claims[-1]
+    return {"also": json.dumps(claims, separators=(",", ":")), "source_id": main["source"], "url": main["url"],
+            "body_sha256": main["body_sha256"], "basis": main["basis"], "observed_at": main["observed_at"],
+            "run_id": main.get("run_id"), "note": main.get("note", "")}
+
+
+def _replace_row(db: sqlite_utils.Database, rows: list[dict], row: dict, changeset_id: int, **fields) -> dict:
+    """Supersede ``row`` by a copy with ``fields`` changed, recorded by ``changeset_id``."""
+    db.execute("UPDATE rates SET closed_changeset_id = ? WHERE id = ?", [changeset_id, row["id"]])
+    rows.remove(row)
+    new = {**row, **fields, "changeset_id": changeset_id, "closed_changeset_id": None}
+    new.pop("id")
+    new["id"] = db["rates"].insert(new).last_pk
+    rows.append(new)
+    rows.sort(key=lambda r: r["valid_from"])
+    return new
+
+
+def _confirm_rate(db: sqlite_utils.Database, series: dict, p: Proposal, changeset_id: int) -> None:
+    """Another statement of the value in force: the interval goes on, now stated by both."""
+    rows = series.setdefault((p.lane, *p.key), [])
+    current = _in_force(rows, p.valid_from)
+    if current is None:  # cannot happen after diff; nothing to confirm
+        return
+    fields = _restated(current, _claim(_proposal_row(p, changeset_id)))
+    if (fields["source_id"], fields["url"], fields["basis"]) == (p.source_id, p.url, p.basis):
+        # The value as the statement now in front writes it (5 or 5.00): the same row whatever the order of reading.
+        fields["usd_per_mtok"] = None if p.usd_per_mtok is None else str(p.usd_per_mtok)
+    _replace_row(db, rows, current, changeset_id, **fields)
 
 
 def _touch_models(db: sqlite_utils.Database, proposals: list[Proposal], now: datetime) -> None:
@@ -473,7 +566,7 @@ def approve_changeset(db: sqlite_utils.Database, changeset_id: int, *, now: date
         stored = proposals_of_changeset(db, changeset_id)
         # A withdrawal still applies while the interval it names is in force as scheduled.
         withdrawn = [c for c in stored if c.action == WITHDRAWN and _still_stored(db, c.proposal)]
-        rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED)], withdrawn)
+        rate_changes = diff(db, [c.proposal for c in stored if c.action in (ADDED, CHANGED, CONFIRMED)], withdrawn)
         events = [c for c in stored if c.action in (DELISTED, RELISTED)]
         new_id = None
         if rate_changes or events or withdrawn:

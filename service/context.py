@@ -22,7 +22,9 @@ from scrapers.fetch import FetchPolicy
 from service.bootstrap import incomplete_snapshots, ingest_bundled
 from service.catalog import Catalog, build_catalog, sync_model_catalog
 from service.curated import load_curated
-from service.db import DatabaseFileGuard, data_version, open_database
+from service.db import DatabaseFileGuard, data_version, open_database, read_snapshot
+from service.freshness import latest_run, read_confirmations
+from service.history import all_tier_spans
 from service.refresh import close_abandoned_runs
 from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
 from service.sources import Registry, load_registry
@@ -100,7 +102,10 @@ class Service:
                            connection=followed.current if followed is not None else None)
         self.registry = registry
         self.clock = clock
-        self.catalog: Catalog = build_catalog(self.db, registry, now=clock())
+        self.catalog: Catalog = with_tier_spans(build_catalog(self.db, registry, now=clock()), self.db)
+        # (latest run id, per source the moment its last successful read confirmed): the freshness
+        # every answer carries, read with the snapshot so both describe one state of the database.
+        self.confirmed = read_confirmations(self.db)
         self.scheduler = None  # the APScheduler instance, in the one process that runs it
         self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
         self.fetch_policy = settings.fetch
@@ -159,17 +164,38 @@ class Service:
 
         It reads SQLite: off the event loop (``await service.store.run(service.reload)``).
         """
-        self.catalog = build_catalog(self.store.reader(), self.registry, now=self.clock())
+        db = self.store.reader()
+        with read_snapshot(db):  # the freshness and the snapshot describe one state of the database
+            self.confirmed = read_confirmations(db)
+            self.catalog = with_tier_spans(build_catalog(db, self.registry, now=self.clock()), db)
         return self.catalog
 
     def reload_if_changed(self) -> bool:
-        """Swap in a new snapshot when another process committed a changeset; True if it did (off the loop)."""
+        """Swap in a new snapshot when another process committed a changeset; True if it did (off the loop).
+
+        A run that changed nothing (prices confirmed) only refreshes what answers say of freshness.
+        """
         if self._followed is not None and not self._followed.refresh():
             return False  # the followed file has not changed
-        if data_version(self.store.reader()) != self.catalog.version:
-            self.reload()
-            return True
+        db = self.store.reader()
+        # One snapshot: a run that commits its changeset and then finishes between two reads must not
+        # give the old catalog the new freshness.
+        with read_snapshot(db):
+            if data_version(db) != self.catalog.version:
+                self.reload()
+                return True
+            if latest_run(db) != self.confirmed[0]:
+                self.confirmed = read_confirmations(db)
         return False
+
+
+TIER_SPANS = ("tier-spans-now",)  # the snapshot memo's entry for history.all_tier_spans
+
+
+def with_tier_spans(catalog: Catalog, db: sqlite_utils.Database) -> Catalog:
+    """``catalog`` with every model's tier spans as known now in its memo (service.queries.tier_knowledge)."""
+    catalog.memo[TIER_SPANS] = all_tier_spans(db)
+    return catalog
 
 
 def prepare_service(

@@ -1,6 +1,6 @@
 """The SQLite database: schema, migrations and connection settings.
 
-Tables (see DESIGN.md section 2):
+Tables (the data model in the README's "How it is built"):
 
 - ``providers``, ``models``, ``aliases``: what is priced and the names it goes by.
 - ``rates``: one row per interval of one rate, as known from changeset
@@ -208,6 +208,20 @@ def m003_run_skipped_sections(db: sqlite_utils.Database) -> None:
     that read its whole page, and for every run recorded before this.
     """
     db.execute("ALTER TABLE runs ADD COLUMN skipped_sections TEXT NOT NULL DEFAULT '[]'")
+
+
+@MIGRATIONS()
+def m004_rate_claims_and_read_times(db: sqlite_utils.Database) -> None:
+    """Keep every source that stated an interval's value, and when each run's page was seen.
+
+    ``rates.also`` is a JSON list of the other sources that stated the same value
+    for the interval (empty text: none), so a source taking over a rate at the
+    same value keeps one interval with both provenances (service/changesets.py).
+    ``runs.observed_at`` is when the page a run read was seen (a bundled copy is
+    older than the run), which dates the prices a successful read confirms.
+    """
+    db.execute("ALTER TABLE rates ADD COLUMN also TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE runs ADD COLUMN observed_at TEXT")
 
 
 # How a storage failure is worded on a run, so it reads apart from a page's fault.

@@ -2,7 +2,7 @@
 
 Pure: no clock, no database, no HTTP. The caller picks the rates of one model
 in force at the moment being priced; this module only does the arithmetic of
-DESIGN.md §4 ("Estimate semantics"):
+the README's "Estimates" section:
 
 - ``input_tokens`` is the whole prompt; ``cached_input_tokens`` and
   ``cache_write_tokens`` are parts of it, the rest is billed at ``input``;
@@ -39,6 +39,8 @@ from service.batch_limits import BatchLimit, BatchPlan, bundled_batch_limits, pl
 from service.rate_index import (
     EXACT as _EXACT,
     MAX_RATE_DECIMAL_PLACES,
+    UNKNOWN,
+    unpriced_state,
     Bill,
     NoRatesError,
     RateIndex,
@@ -70,6 +72,7 @@ __all__ = [  # the workload and rate-index names live in their modules; they are
     "RateIndex",
     "Savings",
     "TierEstimate",
+    "TierGap",
     "Workload",
     "WorkloadError",
     "estimate_model",
@@ -145,12 +148,30 @@ class TierEstimate(msgspec.Struct, frozen=True, kw_only=True):
     batch_plan: BatchPlan | None = None
 
 
+class TierGap(msgspec.Struct, frozen=True, kw_only=True):
+    """A tier that could not price the workload, and why.
+
+    ``state`` is ``not_offered`` (a page or cited source says the model lacks the
+    rate) or ``unknown`` (no observation or rule covers the moment priced);
+    ``reason`` names the gap ("no batch input price is recorded for
+    openai/gpt-4o-mini before 2026-08-01"). Unknown is never shown as not offered.
+    """
+
+    provider: str
+    model: str
+    tier: str
+    state: str
+    reason: str
+
+
 class ModelEstimate(msgspec.Struct, frozen=True, kw_only=True):
     """A workload priced on every tier of a model that offers it (or on the requested ones).
 
     ``warnings`` holds model-level notes: a requested tier the model does not
-    offer, or no tier able to price the workload. ``cheapest_tier`` is the
-    tier with the lowest ``usd_per_period`` (None when there is none).
+    offer or has no price for, or no tier able to price the workload.
+    ``unpriced`` lists each tier asked for, or known from the model's history,
+    that could not price it, as ``not_offered`` or ``unknown``.
+    ``cheapest_tier`` is the tier with the lowest ``usd_per_period`` (None when there is none).
     """
 
     provider: str
@@ -158,6 +179,7 @@ class ModelEstimate(msgspec.Struct, frozen=True, kw_only=True):
     tiers: list[TierEstimate]
     warnings: list[str]
     cheapest_tier: str | None
+    unpriced: list[TierGap] = []
 
 
 class _Shared:
@@ -194,17 +216,24 @@ def estimate_model(
     *,
     tiers: Sequence[str] | None = None,
     batch_limits: Mapping[str, BatchLimit] | None = None,
+    known_tiers: Sequence[str] = (),
+    gap_note: Callable[[str], str] | None = None,
 ) -> ModelEstimate:
     """Price ``workload`` on each tier of one model.
 
     ``rates`` are the model's rates in force at the moment priced, or a
     RateIndex of them (a tuple is indexed once and remembered by identity).
     ``tiers`` limits the answer to those tiers, in that order; a requested
-    tier the model does not offer gets a model-level warning, not an
-    estimate. ``batch_limits`` maps provider to its limits (the bundled table
-    when None) and drives the batch tier's plan.
+    tier the model does not offer (or has no price for) gets a model-level
+    warning and an ``unpriced`` entry, not an estimate. ``known_tiers`` are the
+    tiers the model has at some moment of its history: one without a price at
+    this moment is listed in ``unpriced`` even when not asked for.
+    ``gap_note(tier)`` says when the tier's prices are recorded (" before
+    2026-08-01"), appended to an unknown tier's reason. ``batch_limits`` maps
+    provider to its limits (the bundled table when None) and drives the batch tier's plan.
     """
-    return estimate_with_bills(rates, workload, tiers=tiers, batch_limits=batch_limits)[0]
+    return estimate_with_bills(rates, workload, tiers=tiers, batch_limits=batch_limits, known_tiers=known_tiers,
+                               gap_note=gap_note)[0]
 
 
 def estimate_with_bills(
@@ -213,6 +242,8 @@ def estimate_with_bills(
     *,
     tiers: Sequence[str] | None = None,
     batch_limits: Mapping[str, BatchLimit] | None = None,
+    known_tiers: Sequence[str] = (),
+    gap_note: Callable[[str], str] | None = None,
 ) -> tuple[ModelEstimate, list[Bill]]:
     """:func:`estimate_model`, with the bill each tier estimate was made from, in the same order.
 
@@ -228,6 +259,8 @@ def estimate_with_bills(
         wanted = tuple(dict.fromkeys(tiers)) if len(tiers) > 1 else tuple(tiers)
     else:
         wanted = index.tiers
+        if known_tiers:
+            wanted = wanted + tuple(t for t in TIERS if t in known_tiers and t not in wanted)
     shared = _Shared(workload, index)
     # Standard is billed whether asked for or not: every other tier's savings are against it.
     standard = index.bill(STANDARD_TIER, shared.band, shared.shape)
@@ -240,11 +273,18 @@ def estimate_with_bills(
     warnings: list[str] = []
     estimates: list[TierEstimate] = []
     bills: list[Bill] = []
+    unpriced: list[TierGap] = []
     for tier in wanted:
         bill = standard if tier == STANDARD_TIER else index.bill(tier, shared.band, shared.shape)
         if not isinstance(bill, Bill):
+            reason = bill or f"no {tier} price is recorded for {index.provider}/{index.model}"
+            state = unpriced_state(reason)
+            if state == UNKNOWN and gap_note is not None:
+                reason += gap_note(tier)
+            unpriced.append(TierGap(provider=index.provider, model=index.model, tier=tier, state=state,
+                                    reason=reason))
             if tiers is not None:  # a tier asked for by name deserves a word when it is missing
-                warnings.append(bill or f"{index.provider}/{index.model} does not offer the {tier} tier")
+                warnings.append(reason)
             continue
         plan = None
         if tier == BATCH_TIER:
@@ -270,6 +310,7 @@ def estimate_with_bills(
         tiers=estimates,
         warnings=warnings,
         cheapest_tier=cheapest.tier if cheapest else None,
+        unpriced=unpriced,
     ), bills
 
 

@@ -73,6 +73,8 @@ def describe_change(change: ChangeOut, *, with_provider: bool = False) -> str:
     if change.action == "withdrawn":
         # A scheduled price the page no longer states: it never took effect, so no arrow to it.
         return f"{name} {rate} {_prices(change.old_usd_per_mtok)} scheduled from {when} withdrawn"
+    if change.action == "confirmed":  # a new source of the same price, not a price change
+        return f"{name} {rate} {_prices(change.new_usd_per_mtok)} confirmed by {change.source} from {when}"
     return f"{name} {rate} {change.action} from {when}"
 
 
@@ -95,12 +97,13 @@ def changeset_title(changeset: ChangesetOut) -> str:
         subject = f"{providers[0]} ({len(models)} models)"
     else:
         subject = f"{changeset.source} ({len(providers)} providers)"
-    count = len(changeset.changes)
+    count = sum(c.action != "confirmed" for c in changeset.changes)  # a confirmation is no price change
     actions = Counter(c.action for c in changeset.changes)
     details = [] if set(actions) == {"changed"} else [", ".join(f"{n} {a}" for a, n in sorted(actions.items()))]
     # The source tells a provider's own page or curated history from an aggregator witness.
     details.append(f"source {changeset.source}")
-    return f"{subject}: {count} price change{'' if count == 1 else 's'} ({'; '.join(details)})"
+    changes = "no price change" if not count else f"{count} price change{'' if count == 1 else 's'}"
+    return f"{subject}: {changes} ({'; '.join(details)})"
 
 
 def atom_feed(

@@ -145,6 +145,18 @@ FIELDS: dict[str, str] = {
     "difference_percent": "How far the witness is from the official price, in percent; null when either is missing.",
     # Problems (RFC 9457)
     "suggestions": "Close matches for an unknown name, best first.",
+    # Honest answers: unknown vs not offered, freshness, several sources of one price
+    "unpriced": ("Tiers without a price at the moment asked: `not_offered` (a page or cited source says the model "
+                 "lacks it) or `unknown` (nothing recorded covers that moment), each with the reason."),
+    "freshness": ("Per provider in the answer: when its prices were last confirmed by a successful read of its "
+                  "source, and whether that is stale."),
+    "prices_as_of": ("When the prices were last confirmed: when the page of the source's last successful read was "
+                     "seen, UTC; null if never."),
+    "stale_sources": "Sources whose last confirmed read is older than their threshold (the service stays ready).",
+    "batch_tier_state": ("`priced`, `not_offered` (the page says so) or `unknown` (no batch price recorded for the "
+                         "month); null when batch_share is 0 or the month is not priced."),
+    "also_stated_by": ("Other sources that stated this same value for this interval (a source took the rate over "
+                       "at the same price: one interval, both provenances)."),
 }
 
 # Where one name means something else in one answer.
@@ -288,6 +300,19 @@ BY_SCHEMA: dict[tuple[str, str], str] = {
     ("SkippedSection", "providers"): "Providers the section would have priced; empty: unknown.",
     ("SkippedSection", "models"): "Models the section would have priced; empty: unknown.",
     ("SkippedSection", "tiers"): "Tiers the section would have priced; empty: unknown.",
+    ("ModelDetail", "warnings"): "Notes on the answer: a model served from a witness, stale prices.",
+    ("PricesResponse", "warnings"): "Notes on the answer: models served from a witness, stale prices.",
+    ("ProviderFreshness", "source"): "The source the provider's prices come from (its page, or the serving witness).",
+    ("ProviderFreshness", "warning"): "Says the prices are stale, and since when; null when fresh.",
+    ("Rate", "also"): ("Every statement of this interval's value as stored (a JSON list; empty when one source "
+                       "states it): the source of `also_stated_by`, kept for reads at past moments."),
+    ("Statement", "source"): "The source that stated the value (a page's source id, `curated`, or a witness).",
+    ("Statement", "url"): "The page or announcement that stated it.",
+    ("TierGap", "state"): "`not_offered` (a page or cited source says so) or `unknown` (nothing covers the moment).",
+    ("TierGap", "reason"): "The gap in words, e.g. no batch price is recorded for the model before a date.",
+    ("UnpricedTierOut", "state"): ("`not_offered` (a page or cited source says so) or `unknown` (nothing covers "
+                                   "the moment)."),
+    ("UnpricedTierOut", "reason"): "The gap in words, e.g. no batch price is recorded for the model before a date.",
 }
 
 

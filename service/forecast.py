@@ -33,7 +33,9 @@ adds them up. The rules (the README's forecast section says the same):
   figure is an exact Decimal.
 - **No batch tier.** A month whose rates have no batch tier prices the batch
   share at standard (its batch savings are 0) and the model gets a warning
-  naming those months; never a silent zero.
+  naming those months; never a silent zero. The warning says whether the
+  page says the batch tier is not offered, or no batch price is recorded for
+  that month (unknown, with when batch prices are recorded); never one for the other.
 - **No rates.** A month with no rates in force at its start (before a model
   was launched) is not priced: its money figures are None, the totals cover
   the priced months only, and a warning names the months left out.
@@ -144,7 +146,8 @@ class MonthForecast(msgspec.Struct, frozen=True, kw_only=True):
     is the latest start among the standard rates of the baseline, so a price
     change is visible. ``batch_tier_offered`` says whether the batch tier
     priced the batch share (false: it was priced at standard; None when
-    ``batch_share`` is 0). The cumulative figures run from the first month.
+    ``batch_share`` is 0, or when no batch price is known for the month:
+    ``batch_tier_state`` then says ``unknown``). The cumulative figures run from the first month.
     """
 
     month: str
@@ -160,6 +163,9 @@ class MonthForecast(msgspec.Struct, frozen=True, kw_only=True):
     rates_valid_from: datetime | None
     cumulative_cost_usd: Decimal
     cumulative_savings_from_batch_usd: Decimal
+    # `priced`, `not_offered` (the page says so: batch_tier_offered false) or `unknown` (no batch price is
+    # recorded for the month: batch_tier_offered None); None when batch_share is 0 or the month is not priced.
+    batch_tier_state: str | None = None
 
 
 class Payback(msgspec.Struct, frozen=True, kw_only=True):
@@ -299,12 +305,15 @@ def forecast_model(
     plan: ForecastPlan,
     *,
     batch_limits: Mapping[str, BatchLimit] | None = None,
+    gap_note: Callable[[str, datetime], str] | None = None,
 ) -> ModelForecast:
     """Project ``plan`` month by month on one model.
 
     ``rates_at(moment)`` returns the model's rates in force at ``moment``
     (empty when there are none); it is called once per month with the
-    month's first instant. ``batch_limits`` is passed on to the estimator.
+    month's first instant. ``batch_limits`` is passed on to the estimator, and
+    ``gap_note(tier, moment)`` too (when a tier's prices are recorded, for the
+    reason a month has no batch price).
     """
     notes = _Notes(f"{provider}/{model}")
     rows: list[MonthForecast] = []
@@ -321,7 +330,8 @@ def forecast_model(
         if rates == previous:  # the same tuple again lets the estimator reuse its index of the rates
             rates = previous
         previous = rates
-        priced = _price_month(rates, plan, requests, label, notes, batch_limits)
+        note = None if gap_note is None else (lambda tier, at=at: gap_note(tier, at))
+        priced = _price_month(rates, plan, requests, label, notes, batch_limits, note)
         if priced is None:
             rows.append(MonthForecast(
                 month=label, priced_at=at, requests=requests, priced=False, cost_usd=None, baseline_usd=None,
@@ -330,7 +340,7 @@ def forecast_model(
                 cumulative_savings_from_batch_usd=_plain(cumulative_batch),
             ))
             continue
-        figures, per_request, batch_offered, valid_from = priced
+        figures, per_request, batch_offered, valid_from, batch_state = priced
         totals = [_EXACT.add(total, figure) for total, figure in zip(totals, figures, strict=True)]
         cumulative_cost = _EXACT.add(cumulative_cost, figures[0])
         cumulative_batch = _EXACT.add(cumulative_batch, figures[2])
@@ -344,6 +354,7 @@ def forecast_model(
             savings_from_batch_usd=batch, savings_from_caching_usd=caching, baseline_usd_per_request=per_request,
             batch_tier_offered=batch_offered, rates_valid_from=valid_from,
             cumulative_cost_usd=_plain(cumulative_cost), cumulative_savings_from_batch_usd=_plain(cumulative_batch),
+            batch_tier_state=batch_state,
         ))
     total, baseline, batch, caching = (_plain(t) for t in totals)
     return ModelForecast(
@@ -361,6 +372,7 @@ class _Notes:
         self.notes: dict[str, None] = {}
         self.unpriced: dict[str, list[str]] = {}  # reason -> months
         self.no_batch: list[str] = []
+        self.unknown_batch: dict[str, list[str]] = {}  # reason -> months
 
     def add(self, notes: Iterable[str]) -> None:
         for note in notes:
@@ -372,6 +384,9 @@ class _Notes:
         if self.no_batch:
             lines.append(f"{self.name} offers no batch tier in {_months(self.no_batch)}:"
                          " batch_share priced at the standard rates, so no batch savings")
+        for reason, months in self.unknown_batch.items():  # unknown, never "not offered"
+            lines.append(f"{reason}, so batch_share is priced at the standard rates in {_months(months)}"
+                         " (no batch savings counted)")
         return lines + list(self.notes)
 
 
@@ -382,8 +397,9 @@ def _months(labels: list[str]) -> str:
 _NO_RATES = "no rates in force at the start of the month (00:00 UTC on the 1st)"
 
 # A priced month: (cost, baseline, batch savings, caching savings), baseline per request,
-# whether the batch tier priced the batch share (None: no share to price), standard's valid_from.
-_Priced = tuple[tuple[Decimal, Decimal, Decimal, Decimal], Decimal, bool | None, datetime]
+# whether the batch tier priced the batch share (None: no share to price, or no batch price known),
+# standard's valid_from, and the batch tier's state (priced, not_offered, unknown; None: no share).
+_Priced = tuple[tuple[Decimal, Decimal, Decimal, Decimal], Decimal, bool | None, datetime, str | None]
 
 
 def _price_month(
@@ -393,6 +409,7 @@ def _price_month(
     label: str,
     notes: _Notes,
     batch_limits: Mapping[str, BatchLimit] | None,
+    gap_note: Callable[[str], str] | None = None,
 ) -> _Priced | None:
     """Price one month by the rules of the module docstring; None (noted) when it cannot be."""
     if not rates:
@@ -405,7 +422,7 @@ def _price_month(
     def estimate(cached_input_tokens: int) -> ModelEstimate:
         workload = Workload(input_tokens=plan.input_tokens, cached_input_tokens=cached_input_tokens,
                             output_tokens=plan.output_tokens, requests=requests, period="month")
-        return estimate_model(rates, workload, tiers=tiers, batch_limits=batch_limits)
+        return estimate_model(rates, workload, tiers=tiers, batch_limits=batch_limits, gap_note=gap_note)
 
     try:
         no_hit = estimate(0)
@@ -420,10 +437,19 @@ def _price_month(
         notes.unpriced.setdefault(why, []).append(label)
         return None
     batch_offered: bool | None = None
+    batch_state: str | None = None
     if want_batch:
         batch_offered = b0 is not None and b1 is not None
+        batch_state = "priced"
         if not batch_offered:
-            notes.no_batch.append(label)
+            gap = next((g for g in (*no_hit.unpriced, *hit.unpriced) if g.tier == BATCH_TIER), None)
+            batch_state = gap.state if gap is not None else "unknown"
+            if batch_state == "not_offered":
+                notes.no_batch.append(label)
+            else:
+                batch_offered = None  # not known either way
+                reason = gap.reason if gap is not None else f"no batch price is recorded for {notes.name}"
+                notes.unknown_batch.setdefault(reason, []).append(label)
             b0, b1 = s0, s1
     for tier in (s0, s1, b0, b1):
         if tier is not None:
@@ -435,7 +461,7 @@ def _price_month(
         b, without_batch, _blend(c, b0.usd_per_period, b1.usd_per_period)  # type: ignore[union-attr]
     )
     figures = (cost, baseline, _EXACT.subtract(without_batch, cost), _EXACT.subtract(baseline, without_batch))
-    return figures, s0.usd_per_request, batch_offered, s0.valid_from
+    return figures, s0.usd_per_request, batch_offered, s0.valid_from, batch_state
 
 
 def _tier(estimate: ModelEstimate, tier: str) -> TierEstimate | None:

@@ -59,6 +59,8 @@ class Served(NamedTuple):
     witness_lane: str | None
     official_providers: frozenset[str]
     hidden: frozenset[tuple[str, str, str]]
+    # (lane, provider, model) of models only a witness lists (service/catalog.py): read from that lane alone.
+    witness_only: frozenset[tuple[str, str, str]] = frozenset()
 
 
 def served_lanes_of(
@@ -75,7 +77,9 @@ def served_lanes_of(
                 "SELECT 1 FROM rates INDEXED BY rates_current WHERE provider = ? AND model = ? AND lane = ?"
                 " AND closed_changeset_id IS NULL LIMIT 1", [p, m, OFFICIAL_LANE]).fetchone():
             hidden.add((OFFICIAL_LANE, p, m))  # old official rows of a model now served from the witness
-    return Served(witness_lane, official, frozenset(hidden))
+    witness_only = frozenset((lane, p, m) for (p, m), lane in served_from.items()
+                             if lane not in (OFFICIAL_LANE, witness_lane))
+    return Served(witness_lane, official, frozenset(hidden), witness_only)
 
 
 class AsOfFilter(NamedTuple):
@@ -244,8 +248,14 @@ def _as_of_where(at: datetime | None, chosen: AsOfFilter, version: int | None) -
     """The WHERE clause (and parameters) of the rows in force at ``at`` (None: at any time) that ``chosen`` selects."""
     served = chosen.served
     lanes = chosen.lanes if served is None else (OFFICIAL_LANE, *filter(None, [served.witness_lane]))
-    where = [f"lane IN ({','.join('?' * len(lanes))})"]
-    params: list = [*lanes]
+    extra = sorted({lane for lane, _, _ in served.witness_only}) if served is not None else []
+    where = [f"lane IN ({','.join('?' * (len(lanes) + len(extra)))})"]
+    params: list = [*lanes, *extra]
+    if extra:
+        # Another witness's lane only for the models it alone lists (and is served from).
+        where.append(f"(lane NOT IN ({','.join('?' * len(extra))}) OR lane || char(31) || provider || char(31)"
+                     " || model IN (SELECT value FROM json_each(?)))")
+        params += [*extra, json.dumps(sorted("\x1f".join(series) for series in served.witness_only))]
     if at is not None:
         where += ["valid_from <= ?", "(valid_to IS NULL OR valid_to > ?)"]
         params += [to_db(at), to_db(at)]
@@ -331,6 +341,18 @@ def changesets_page(
         change_filter.append("c.valid_from < ?")
         change_params.append(to_db(until))
     cond = " AND ".join(change_filter) or "1 = 1"
+    # Whether a change's value at its moment only continues an interval that began earlier at the same
+    # value (as known now): a source took the rate over, history later reached back before it, or a
+    # witness stated the official price already in force.
+    continued = (
+        "c.action IN ('added', 'changed') AND EXISTS (SELECT 1 FROM rates r INDEXED BY rates_current"
+        " WHERE r.closed_changeset_id IS NULL AND r.provider = c.provider AND r.model = c.model AND r.tier = c.tier"
+        " AND r.kind = c.kind AND r.min_prompt_tokens = c.min_prompt_tokens"
+        " AND (r.lane = c.lane OR (c.lane != 'official' AND r.lane = 'official'))"
+        " AND r.valid_from < c.valid_from AND (r.valid_to IS NULL OR r.valid_to > c.valid_from)"
+        " AND (r.usd_per_mtok IS NULL AND c.new_usd_per_mtok IS NULL"
+        "      OR CAST(r.usd_per_mtok AS REAL) = CAST(c.new_usd_per_mtok AS REAL)))"
+    )
     sql = (
         f"SELECT cs.* FROM changesets cs WHERE {' AND '.join(where)} AND EXISTS"
         f" (SELECT 1 FROM changes c WHERE c.changeset_id = cs.id AND {cond}) ORDER BY cs.id DESC LIMIT ?"
@@ -339,12 +361,12 @@ def changesets_page(
     for cs in db.query(sql, [*params, *change_params, limit]):
         changes = list(
             db.query(
-                f"SELECT c.* FROM changes c JOIN changesets cs ON cs.id = c.changeset_id"
+                f"SELECT c.*, {continued} AS continued FROM changes c JOIN changesets cs ON cs.id = c.changeset_id"
                 f" WHERE c.changeset_id = ? AND {cond} ORDER BY c.id",
                 [cs["id"], *change_params],
             )
         )
-        result.append((cs, changes))
+        result.append((cs, [_as_known_now(change) for change in changes]))
     return result
 
 
@@ -457,3 +479,58 @@ def rate_rows_of_lanes(
         " ORDER BY provider, model, tier, kind, min_prompt_tokens, valid_from"
     )
     return db.query(sql, params)
+
+
+def _as_known_now(change: dict) -> dict:
+    """A change shown as ``confirmed`` when, as known now, it did not move the price (``continued``)."""
+    if not change.pop("continued"):
+        return change
+    return {**change, "action": "confirmed", "old_usd_per_mtok": change["new_usd_per_mtok"],
+            "old_basis": change["old_basis"] or change["new_basis"]}
+
+
+def tier_spans(
+    db: sqlite_utils.Database, provider: str, model: str, *, lane: str = OFFICIAL_LANE, version: int | None = None
+) -> dict[str, tuple[datetime, datetime | None]]:
+    """Per tier, the first moment any rate of it is recorded for the model and when the last one ends (None: open)."""
+    known, known_params = known_rows(version)
+    spans = {}
+    for tier, first, last in db.execute(
+        f"SELECT tier, min(valid_from), max(coalesce(valid_to, '9999')) FROM rates WHERE provider = ? AND model = ?"
+        f" AND lane = ? AND {known} GROUP BY tier", [provider, model, lane, *known_params],
+    ):
+        spans[tier] = (from_db(first), None if last == "9999" else from_db(last))
+    return spans
+
+
+def all_tier_spans(db: sqlite_utils.Database) -> dict[tuple[str, str, str], dict[str, tuple[datetime, datetime | None]]]:
+    """:func:`tier_spans` of every model and lane as known now, by (lane, provider, model), in one query.
+
+    Read with each snapshot (off the event loop), so a current answer never reads SQLite for them.
+    """
+    known, known_params = known_rows(None)
+    spans: dict[tuple[str, str, str], dict[str, tuple[datetime, datetime | None]]] = defaultdict(dict)
+    for lane, provider, model, tier, first, last in db.execute(
+        f"SELECT lane, provider, model, tier, min(valid_from), max(coalesce(valid_to, '9999')) FROM rates"
+        f" WHERE {known} GROUP BY lane, provider, model, tier", known_params,
+    ):
+        spans[(lane, provider, model)][tier] = (from_db(first), None if last == "9999" else from_db(last))
+    return dict(spans)
+
+
+def gap_note(spans: Mapping[str, tuple[datetime, datetime | None]], tier: str, at: datetime) -> str:
+    """When ``tier``'s prices are recorded, relative to ``at``: " before 2026-08-01", " after ...", " at ..."."""
+    span = spans.get(tier)
+    if span is None:
+        return " at any moment"
+    first, last = span
+    if at < first:
+        return f" before {_day(first)}"
+    if last is not None and at >= last:
+        return f" after {_day(last)}"
+    return f" at {_day(at)}"
+
+
+def _day(moment: datetime) -> str:
+    text = to_db(moment)
+    return text[:10] if text.endswith("T00:00:00Z") else text

@@ -25,6 +25,7 @@ from service.estimate import (
     ModelEstimate,
     NoRatesError,
     TierEstimate,
+    TierGap,
     Workload,
     WorkloadError,
     estimate_model,
@@ -41,7 +42,8 @@ from service.forecast import (
     month_starts,
     requests_for_spend,
 )
-from service.queries import moment, rates_for, resolve
+from service.freshness import ProviderFreshness, freshness_of
+from service.queries import moment, rates_for, resolve, tier_knowledge
 from service.rates import Rate
 from service.schemas import Out
 from service.tokens import (
@@ -104,6 +106,11 @@ class EstimateResponse(Out):
     period: str
     estimates: list[TierEstimate]
     warnings: list[str]
+    # Tiers asked for, or known from a model's history, that have no price at `as_of`: `not_offered`
+    # (a page or cited source says so) or `unknown` (nothing recorded covers the moment), with the reason.
+    unpriced: list[TierGap] = []
+    # Per provider priced: when its prices were last confirmed by reading its source, and whether stale.
+    freshness: list[ProviderFreshness] = []
 
 
 def invalid_workload(field: str, reason: str) -> ApiError:
@@ -122,6 +129,9 @@ class PricedWorkload(msgspec.Struct, frozen=True):
     warnings: list[str]
     at: datetime
     version: int
+    unpriced: list[TierGap] = []
+    freshness: list[ProviderFreshness] = []
+    stale: list[str] = []  # the stale sources' warnings, after the others
 
 
 def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload:
@@ -134,6 +144,7 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
     keys = resolve_models(service, request.models)
     results: dict[ModelKey, tuple[ModelEstimate, int, list[str]]] = {}
     warnings: list[str] = []
+    no_prices: list[TierGap] = []  # the tiers of models with no price at all at the moment
     workloads: dict[int | None, Workload] = {}  # by input_tokens: one per request unless text is counted per model
     counter = None
     if request.text is not None:
@@ -159,10 +170,15 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
                     discount_percent=request.discount_percent, batch_bytes_per_request=request.batch_bytes_per_request,
                 )
             rates = rates_for(service, at, version, key)
-            if not rates:
-                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}")
+            known, note = tier_knowledge(service, key, at, version)
+            if not rates:  # unknown, never "not offered": say when its prices are recorded
+                warnings.append(f"{key[0]}/{key[1]} had no prices in force at {at.isoformat()}:"
+                                f" no price is recorded for it{note(STANDARD_TIER)}")
+                no_prices.extend(TierGap(provider=key[0], model=key[1], tier=tier, state="unknown",
+                                         reason=f"no {tier} price is recorded for {key[0]}/{key[1]}{note(tier)}")
+                                 for tier in (request.tiers or known or [STANDARD_TIER]))
                 continue
-            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers)
+            estimate = estimate_model(tuple(rates), workload, tiers=request.tiers, known_tiers=known, gap_note=note)
         except WorkloadError as exc:
             raise invalid_workload(exc.field, exc.reason) from None
         except NoRatesError as exc:
@@ -171,7 +187,10 @@ def price_workload(service: Service, request: EstimateRequest) -> PricedWorkload
         warnings.extend(estimate.warnings)
         results[(estimate.provider, estimate.model)] = (estimate, input_tokens, notes)
     ranked = [results[(e.provider, e.model)] for e in rank_estimates([r[0] for r in results.values()])]
-    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version)
+    fresh = freshness_of(service, sorted({key[0] for key in keys}))
+    return PricedWorkload(models=ranked, warnings=warnings, at=at, version=version or service.catalog.version,
+                          unpriced=[gap for r in ranked for gap in r[0].unpriced] + no_prices, freshness=fresh,
+                          stale=[f.warning for f in fresh if f.warning])
 
 
 def estimate_workload(service: Service, request: EstimateRequest) -> EstimateResponse:
@@ -183,7 +202,8 @@ def estimate_workload(service: Service, request: EstimateRequest) -> EstimateRes
             # The notes of a counted text come first (a copy: the tier is the estimator's).
             out.append(msgspec.structs.replace(tier, warnings=notes + tier.warnings) if notes else tier)
     return EstimateResponse(catalog_version=priced.version, as_of=priced.at, requests=request.requests,
-                            period=request.period, estimates=out, warnings=priced.warnings)
+                            period=request.period, estimates=out, warnings=priced.warnings + priced.stale,
+                            unpriced=priced.unpriced, freshness=priced.freshness)
 
 
 _RESOLVED = ("estimate", "resolved-names")  # this module's entry in the snapshot's memo
@@ -342,6 +362,8 @@ class ForecastResponse(Out):
         description="How monthly_spend_usd became monthly_requests; null when monthly_requests was given.")]
     forecasts: list[ModelForecast]
     warnings: list[str]
+    # Per provider projected: when its prices were last confirmed by reading its source, and whether stale.
+    freshness: list[ProviderFreshness] = []
 
 
 def _forecast_problem(field: str, reason: str) -> ApiError:
@@ -364,14 +386,17 @@ def forecast_workload(service: Service, request: ForecastRequest) -> ForecastRes
         )
     except WorkloadError as exc:
         raise _forecast_problem(exc.field, exc.reason) from None
-    forecasts = [forecast_model(key[0], key[1], _rates_reader(service, key), plan) for key in keys]
+    forecasts = [forecast_model(key[0], key[1], _rates_reader(service, key), plan,
+                                gap_note=_gap_reader(service, key)) for key in keys]
+    fresh = freshness_of(service, sorted({key[0] for key in keys}))
     # One list for every model: say which model a note is about when it does not.
     warnings = [w if w.startswith(f"{f.provider}/{f.model} ") else f"{f.provider}/{f.model}: {w}"
                 for f in forecasts for w in f.warnings]
     last = month_label(month_starts(plan.start_month, plan.months)[-1])
+    warnings += [f.warning for f in fresh if f.warning]
     return ForecastResponse(catalog_version=service.catalog.version, start_month=plan.start_month, end_month=last,
                             monthly_requests=plan.monthly_requests, spend=spend, forecasts=forecasts,
-                            warnings=warnings)
+                            warnings=warnings, freshness=fresh)
 
 
 def _first_month_requests(service: Service, request: ForecastRequest, start_month: str,
@@ -406,6 +431,13 @@ def _first_month_requests(service: Service, request: ForecastRequest, start_mont
     requests = requests_for_spend(request.monthly_spend_usd, per_request)
     return requests, SpendBasis(provider=key[0], model=key[1], monthly_spend_usd=request.monthly_spend_usd,
                                 usd_per_request=per_request, priced_at=at)
+
+
+def _gap_reader(service: Service, key: ModelKey):
+    def note(tier: str, at: datetime) -> str:
+        return tier_knowledge(service, key, at, None)[1](tier)
+
+    return note
 
 
 def _rates_reader(service: Service, key: ModelKey):

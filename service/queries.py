@@ -31,11 +31,18 @@ from service.history import (
     priced_models_as_of,
     rates_as_of,
     served_lanes_of,
+    tier_spans,
+    gap_note,
     version_known_at,
 )
-from service.rates import Rate
-from service.schemas import ChangeOut, ChangesetOut, HistoryResponse
+from scrapers.vocabulary import TIERS
+from service.context import TIER_SPANS
+from service.freshness import freshness_token, source_freshness
+from service.rate_index import unpriced_tiers
+from service.rates import Rate, stated_at
+from service.schemas import ChangeOut, ChangesetOut, HistoryResponse, UnpricedTierOut
 from service.sources import OFFICIAL_LANE
+from service.tier_rules import with_derived, with_rule_spans
 from service.timeutil import from_db, parse_moment
 
 
@@ -85,8 +92,69 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     provider, model = key if key else (None, None)
-    rates = rates_as_of(service.store.reader(), at, served=served_lanes(service), provider=provider, model=model, version=version)
-    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates]
+    rates = rates_as_of(service.store.reader(), at, served=served_lanes(service), provider=provider, model=model,
+                        version=version)
+    # A derived interval may start after `at` (a rule's start): only what is in force then.
+    return [r for r in with_derived([stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates])
+            if r.in_force(at)]
+
+
+def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int | None):
+    """(the tiers the model has at some moment, a function saying when a tier's prices are recorded).
+
+    The tiers come from the served snapshot for current answers and from the model's stored
+    history for past ones. The spans a note reads are the snapshot's as known now (read with
+    it, off the event loop: service.context.with_tier_spans), else SQLite's at ``version``.
+    """
+    catalog = service.catalog
+    lane = catalog.models[key].served_from if key in catalog.models else OFFICIAL_LANE
+    memo_key = ("tier-spans", key, version)
+
+    def spans() -> dict:
+        found = catalog.memo.get(memo_key)
+        if found is None:
+            stored = (catalog.memo.get(TIER_SPANS, {}).get((lane, key[0], key[1]), {}) if version is None  # type: ignore[union-attr]
+                      else tier_spans(service.store.reader(), key[0], key[1], lane=lane, version=version))
+            found = catalog.memo[memo_key] = with_rule_spans(stored, key[0], key[1])
+        return found  # type: ignore[return-value]
+
+    if version is None and at >= catalog.built_at:
+        known = catalog.memo.get(("tiers", key))
+        if known is None:
+            known = catalog.memo[("tiers", key)] = tuple(dict.fromkeys(r.tier for r in catalog.all_rates(key)))
+    else:
+        found = spans()
+        known = tuple(t for t in (*TIERS, *sorted(found)) if t in found)
+        known = tuple(dict.fromkeys(known))
+    return known, lambda tier: gap_note(spans(), tier, at)
+
+
+def answer_gaps(service: Service, key: ModelKey, at: datetime, version: int | None,
+                tier: str | None) -> list[UnpricedTierOut]:
+    """A model's tiers without a price at ``at`` (only ``tier`` when given): not offered, or unknown and why."""
+    known, note = tier_knowledge(service, key, at, version)
+    rates = rates_for(service, at, version, key)
+    return [UnpricedTierOut(provider=key[0], model=key[1], tier=t, state=state, reason=reason)
+            for t, state, reason in unpriced_tiers(key[0], key[1], rates, known, note) if tier in (None, t)]
+
+
+def witness_warnings(service: Service, keys: set[ModelKey]) -> list[str]:
+    """A warning for each model in ``keys`` served from a witness although its provider has its own page."""
+    out = []
+    for key in sorted(keys):
+        info = service.catalog.models.get(key)
+        if info is None or info.served_from in (OFFICIAL_LANE, service.registry.designated_witness):
+            continue
+        out.append(f"{key[0]}/{key[1]} rates read from {info.served_from} (a witness), not {key[0]}'s own page,"
+                   " which does not list the model yet")
+    return out
+
+
+def stale_sources(service: Service) -> list[str]:
+    """The enabled sources whose last confirmed read is older than their threshold (readiness reports them)."""
+    reads, now = service.confirmed[1], service.clock()
+    return [s.id for s in service.registry.sources.values() if s.enabled and source_freshness(
+        s, reads, now=now, default_hours=service.settings.stale_after_hours).stale]
 
 
 def prices_page(
@@ -108,8 +176,13 @@ def prices_page(
         return rows[offset : offset + limit], len(rows)
     chosen = chosen._replace(served=served_lanes(service))
     counts = in_force_counts_of(service, chosen) if version is None and chosen.model is None else None
-    page, total = page_as_of(service.store.reader(), at, chosen, version=version, limit=limit, offset=offset, counts=counts)
-    return [r if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
+    if chosen.model is not None:  # one model: with the rates the providers' rules derive (service.tier_rules)
+        rows = [r for r in rates_for(service, at, version, (chosen.provider, chosen.model))
+                if (chosen.tier is None or r.tier == chosen.tier) and (chosen.kind is None or r.kind == chosen.kind)]
+        return rows[offset : offset + limit], len(rows)
+    page, total = page_as_of(service.store.reader(), at, chosen, version=version, limit=limit, offset=offset,
+                             counts=counts)
+    return [stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
 
 
 def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:
@@ -216,10 +289,12 @@ def changeset_out(cs: dict, changes: list[dict]) -> ChangesetOut:
 
 
 def epoch_salt(service: Service, as_of: str | None, version: int | None) -> str:
-    """ETag salt for current-price answers: changes when an announced price takes effect."""
+    """ETag salt for price answers: changes when an announced price takes effect (current answers)
+    and, for every answer, when its freshness does (a new confirmed read, a source going stale)."""
+    fresh = freshness_token(service)
     if as_of or version:
-        return ""
-    return service.catalog.epoch(service.clock())
+        return fresh
+    return f"{service.catalog.epoch(service.clock())}-{fresh}"
 
 
 def model_history_at(service: Service, key: ModelKey, as_of: str | None, version: int | None) -> HistoryResponse:
@@ -237,9 +312,10 @@ def model_history_at(service: Service, key: ModelKey, as_of: str | None, version
     if body is None:
         intervals = model_history(service.store.reader(), key[0], key[1], lane=lane,
                                   version=catalog.version if known is None else known)
+        # With the intervals the providers' stated rules derive (basis derived), as prices answers show them.
         body = HistoryResponse(
             catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
-            intervals=[r if r.lane == OFFICIAL_LANE else as_witness(r) for r in intervals], as_of=at,
+            intervals=with_derived([r if r.lane == OFFICIAL_LANE else as_witness(r) for r in intervals]), as_of=at,
         )
         if known is None:
             catalog.memo[memo_key] = body

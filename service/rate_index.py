@@ -9,7 +9,7 @@ counts. An index works a bill out on first use and keeps it, so an estimate is o
 integer sums and conversions.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 
@@ -17,8 +17,8 @@ from scrapers.vocabulary import TIERS
 from service.rates import Rate
 from service.workload import decimal_places
 
-__all__ = ["EXACT", "MAX_RATE_DECIMAL_PLACES", "Bill", "NoRatesError", "RateIndex", "Shape", "context_level",
-           "index_for", "index_rates"]
+__all__ = ["EXACT", "MAX_RATE_DECIMAL_PLACES", "NOT_OFFERED", "UNKNOWN", "Bill", "NoRatesError", "RateIndex", "Shape",
+           "context_level", "index_for", "index_rates", "unpriced_state", "unpriced_tiers"]
 
 _MTOK_DIGITS = 6  # rates are per 10^6 tokens
 # A rate with more decimal places than this is a parsing accident, not a price;
@@ -122,7 +122,7 @@ class Bill:
 
 
 def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: Shape) -> Bill | str | None:
-    """Which rate bills which tokens on ``tier`` (DESIGN.md §4); else why it cannot (None: it has no rates)."""
+    """Which rate bills which tokens on ``tier`` (README, "Estimates"); else why it cannot (None: it has no rates)."""
     levels = index.levels.get(tier)
     if levels is None:
         return None
@@ -134,11 +134,11 @@ def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: Shape) 
     input_rate = index.priced.get((tier, "input", level))
     output_rate = index.priced.get((tier, "output", level))
     if input_rate is None:
-        return f"{name} does not offer the {tier} tier{_over(level)} (no input rate)"
+        return _missing(index, tier, "input", level)
     has_fresh, has_cached, has_written, has_output, write_kind = shape
     # An embedding model has no output rate; it can still price a workload with no output.
     if output_rate is None and has_output:
-        return f"{name} does not offer the {tier} tier{_over(level)} (no output rate)"
+        return _missing(index, tier, "output", level)
 
     parts = [("input", FRESH, input_rate, has_fresh)]  # (kind, count index, entry, has tokens)
     fallbacks = []
@@ -147,7 +147,7 @@ def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: Shape) 
             entry = index.priced.get((tier, kind, level))
             if entry is None:
                 # Never invent a discount: without the tier's own rate these tokens cost the full input price.
-                why = "not offered" if (tier, kind, level) in index.rates else "no rate published"
+                why = "not offered" if (tier, kind, level) in index.rates else f"{UNKNOWN}: no price recorded"
                 fallbacks.append((source, f" {kind} tokens billed at the input rate:"
                                           f" {tier} has no {kind} rate{_over(level)} ({why})"))
                 entry = input_rate
@@ -161,10 +161,9 @@ def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: Shape) 
         notes.append(
             f"{tier} has no rates for prompts over {top} tokens (other tiers do); billed at its {billed_at} rates"
         )
-    if index.witnesses:
-        witnesses = sorted({rate.source_id for _, _, (rate, _), _ in parts if rate.basis == "witness"})
-        if witnesses:
-            notes.append(f"rates read from {', '.join(witnesses)} (a witness), not {index.provider}'s own page")
+    if index.witnesses:  # a model served from a witness: every tier says so (derived ones are built on it)
+        notes.append(f"rates read from {', '.join(sorted(index.witnesses))} (a witness), not {index.provider}'s"
+                     " own page")
     # A line of nothing is noise, and its rate did not bill the request.
     billed = [(kind, source, rate, units) for kind, source, (rate, units), has_tokens in parts if has_tokens]
     lines = tuple((kind, src, rate.usd_per_mtok, units, rate.basis, rate.kind) for kind, src, rate, units in billed)
@@ -173,6 +172,25 @@ def _work_out_bill(index: RateIndex, tier: str, band: int | None, shape: Shape) 
         level, lines, max(rate.valid_from for rate in rates), tuple(sorted(dict.fromkeys(r.source_id for r in rates))),
         tuple(fallbacks), tuple(notes),
     )
+
+
+NOT_OFFERED, UNKNOWN = "not_offered", "unknown"  # the two ways a rate lookup finds no price
+
+
+def unpriced_state(reason: str) -> str:
+    """Which of the two a tier's reason for not billing says: ``not_offered`` or ``unknown``."""
+    return UNKNOWN if reason.startswith("no ") else NOT_OFFERED
+
+
+def _missing(index: RateIndex, tier: str, kind: str, level: int) -> str:
+    """Why ``tier`` cannot bill: the provider says it lacks the rate (a not_offered row), or nothing is recorded.
+
+    The unknown reason starts with "no " (see unpriced_state); callers that know the model's
+    history append when prices are recorded ("before 2026-08-01").
+    """
+    if (tier, kind, level) in index.rates:
+        return f"{index.provider}/{index.model} does not offer the {tier} tier{_over(level)} (no {kind} rate)"
+    return f"no {tier} {kind} price is recorded for {index.provider}/{index.model}{_over(level)}"
 
 
 def index_rates(rates: Sequence[Rate]) -> RateIndex:
@@ -224,3 +242,25 @@ def context_level(levels: tuple[int, ...], prompt_tokens: int) -> int | None:
 
 def _over(level: int) -> str:
     return f" for prompts over {level} tokens" if level else ""
+
+
+def unpriced_tiers(
+    provider: str, model: str, rates: Sequence[Rate], known_tiers: Sequence[str], gap_note: Callable[[str], str],
+) -> list[tuple[str, str, str]]:
+    """The tiers of one model without a price among ``rates`` (those in force at one moment), as (tier, state, reason).
+
+    ``not_offered`` where every rate of the tier in force says so; ``unknown`` for a tier the
+    model has at another moment (``known_tiers``) and nothing at this one, its reason saying
+    when the tier's prices are recorded (``gap_note``).
+    """
+    by_tier: dict[str, list[Rate]] = {}
+    for rate in rates:
+        by_tier.setdefault(rate.tier, []).append(rate)
+    gaps = []
+    for tier in [t for t in TIERS if t in by_tier or t in known_tiers]:
+        present = by_tier.get(tier)
+        if present is None:
+            gaps.append((tier, UNKNOWN, f"no {tier} price is recorded for {provider}/{model}{gap_note(tier)}"))
+        elif all(r.basis == "not_offered" for r in present):
+            gaps.append((tier, NOT_OFFERED, f"{provider}/{model} does not offer the {tier} tier"))
+    return gaps

@@ -1,9 +1,24 @@
 """A stored rate: an observation with its validity interval and provenance."""
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
+
+from service.timeutil import from_db
+
+
+class Statement(msgspec.Struct, frozen=True, kw_only=True):
+    """One source's statement of an interval's value: a rate another source took over at the same value."""
+
+    source: str
+    url: str
+    body_sha256: str
+    basis: str
+    valid_from: datetime  # the moment this statement gives the value from
+    observed_at: datetime
+    changeset_id: int
 
 
 class Rate(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +50,11 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     changeset_id: int
     note: str = ""
     lane: str = "official"  # the series it belongs to: official, or a witness source id
+    # Every source that stated this value for this interval, as stored (JSON; "" for none): a
+    # source taking over a rate at the same value adds itself here instead of starting a new interval.
+    also: str = ""
+    # The statements of ``also`` other than this row's own provenance, for the API (see with_statements).
+    also_stated_by: tuple[Statement, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -44,3 +64,38 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     def in_force(self, at: datetime) -> bool:
         """True when ``at`` falls inside this rate's interval."""
         return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+
+
+def stated_at(rate: Rate, at: datetime) -> Rate:
+    """``rate`` with the provenance of the statement of its value in force at ``at``.
+
+    An interval several sources stated (a page taking a rate over from curated history at
+    the same value) is one row whose own provenance is the latest statement's; at an
+    earlier moment the statement of that moment is the one that says the price.
+    """
+    if not rate.also:
+        return rate
+    moment = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # as stored (service.timeutil.to_db)
+    claims = [c for c in json.loads(rate.also) if c["valid_from"] <= moment]
+    if not claims:
+        return rate
+    claim = max(claims, key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"]))
+    if claim["source"] == rate.source_id and claim["url"] == rate.url and claim["basis"] == rate.basis:
+        return rate
+    return with_statements(msgspec.structs.replace(
+        rate, source_id=claim["source"], url=claim["url"], body_sha256=claim["body_sha256"], basis=claim["basis"],
+        observed_at=datetime.fromisoformat(claim["observed_at"]), note=claim.get("note", ""),
+    ))
+
+
+def with_statements(rate: Rate) -> Rate:
+    """``rate`` with ``also_stated_by``: the stored statements of its value other than its own provenance."""
+    if not rate.also:
+        return rate
+    others = tuple(
+        Statement(source=c["source"], url=c["url"], body_sha256=c["body_sha256"], basis=c["basis"],
+                  valid_from=from_db(c["valid_from"]), observed_at=from_db(c["observed_at"]),
+                  changeset_id=c["changeset_id"])
+        for c in json.loads(rate.also) if (c["source"], c["url"], c["basis"]) != (rate.source_id, rate.url, rate.basis))
+    return msgspec.structs.replace(rate, also_stated_by=others)
+

@@ -1,7 +1,7 @@
 """One refresh of one source: archive, parse, validate, diff, gate, commit, and record the run.
 
-This is DESIGN.md section 3, steps 3 to 7, for a body already in hand (from a
-file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
+These are the refresh steps after the fetch (README, "Keeping current"), for a
+body already in hand (from a file, a bundled snapshot or :mod:`scrapers.fetch`). Every attempt leaves a
 ``runs`` row saying how it ended; a failure stores no rates.
 """
 
@@ -17,6 +17,7 @@ import sqlite_utils
 
 from scrapers import get_parser
 from scrapers.errors import ScrapeError
+from scrapers.names import model_named_then
 from scrapers.observation import Observation, Reading, SkippedSection
 from scrapers.redact import redact_text, redact_url
 from scrapers.vocabulary import BASES, KINDS, TIERS
@@ -220,7 +221,8 @@ def ingest_page(
     if run_id is None:
         run_id = start_run(db, source, trigger=trigger, url=url, now=now)
     sha = hashlib.sha256(body).hexdigest()
-    fields = {"http_status": http_status, "body_sha256": sha, "etag": etag, "last_modified": last_modified}
+    fields = {"http_status": http_status, "body_sha256": sha, "etag": etag, "last_modified": last_modified,
+              "observed_at": to_db(observed_at)}  # when the page read was seen: what a success confirms
     try:
         return _ingest(db, source, body, run_id=run_id, sha=sha, fields=fields, url=url, fetched_at=fetched_at,
                        observed_at=observed_at, now=now, content_type=content_type, force=force)
@@ -253,6 +255,8 @@ def _ingest(
         [source.id, run_id, *_READ_OK],
     ).fetchone()
     archive_page(db, source.id, url, body, fetched_at=fetched_at, content_type=content_type)
+    # When the page was seen, before any changeset: a read that commits one confirms its prices from then.
+    db.execute("UPDATE runs SET observed_at = ? WHERE id = ?", [to_db(observed_at), run_id])
     if previous and previous[0] == sha and not force:
         finish_run(db, run_id, {**fields, "status": UNCHANGED}, now=now)
         return RunResult(run_id=run_id, source_id=source.id, status=UNCHANGED)
@@ -423,7 +427,7 @@ def _changes_for(
         Proposal(
             lane=source.lane,
             provider=o.provider,
-            model=o.model,
+            model=_model_then(source, o, observed_at),
             tier=o.tier,
             kind=o.kind,
             min_prompt_tokens=o.min_prompt_tokens,
@@ -436,11 +440,13 @@ def _changes_for(
             run_id=run_id,
             observed_at=observed_at,
             note=o.note,
-            display_name=o.display_name,
+            display_name="" if _model_then(source, o, observed_at) != o.model else o.display_name,
         )
         for o in sorted(observations, key=lambda o: o.valid_from or observed_at)
         if o.valid_to is None or o.valid_to > observed_at
     ]
+    if source.role == "witness":
+        proposals = _exactly_named_first(proposals)
     # This reading is the source's word on the future too: a price it scheduled and no longer
     # states is withdrawn, unless a skipped section may still hold it.
     template = Proposal(
@@ -453,6 +459,19 @@ def _changes_for(
     if source.role == "authoritative":
         changes += _listing_changes(db, source, proposals, shielded)
     return changes
+
+
+def _exactly_named_first(proposals: list[Proposal]) -> list[Proposal]:
+    """One proposal per rate and moment: a row a dated alias moved to a model yields to the row named by it."""
+    named = {(p.key, p.valid_from) for p in proposals if p.display_name}
+    return [p for p in proposals if p.display_name or (p.key, p.valid_from) not in named]
+
+
+def _model_then(source: Source, o: Observation, observed_at: datetime) -> str:
+    """A witness row's model as its name meant when the row was seen (data/models: dated_aliases)."""
+    if source.role != "witness" or not o.display_name:
+        return o.model
+    return model_named_then(o.provider, o.display_name, to_db(observed_at)[:10]) or o.model
 
 
 def _listing_changes(

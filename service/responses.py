@@ -6,6 +6,7 @@ import msgspec
 from litestar import Request, Response
 
 from service.compression import accepts_gzip
+from service.freshness import freshness_token
 
 # Money leaves as JSON numbers written with their exact decimal digits.
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -22,14 +23,15 @@ ANSWER_CACHE_S = 10
 
 
 def answer_cache_key(request: Request) -> str:
-    """The response cache's key: the catalog version and epoch, the whole request target, its
+    """The response cache's key: the catalog version, epoch and freshness, the whole request target, its
     If-None-Match (a revalidation reaches the handler, which answers 304 or the full answer) and
     whether the client takes gzip (the cache keeps what the compression middleware sent)."""
     service = request.app.state.service
     scope = request.scope
     revalidating = ",".join(v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match")
     coding = "gzip" if accepts_gzip(scope) else "identity"
-    return (f"{service.catalog.version}:{service.catalog.epoch(service.clock())}:{scope['method']}:"
+    return (f"{service.catalog.version}:{service.catalog.epoch(service.clock())}:{freshness_token(service)}:"
+            f"{scope['method']}:"
             f"{scope.get('root_path', '')}{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
             f"|{revalidating}|{coding}")
 

@@ -14,8 +14,12 @@ from service.context import Service
 from service.db import database_answers
 from service.history import AsOfFilter
 from service.problems import ApiError, bad_parameter, problem_responses
+from service.freshness import freshness_of
 from service.queries import (
     agreement_for,
+    answer_gaps,
+    stale_sources,
+    witness_warnings,
     epoch_salt,
     model_history_at,
     moment,
@@ -130,9 +134,14 @@ async def get_prices(
         at, ver = moment(service, as_of, version)
         chosen = AsOfFilter(provider=key[0] if key else provider, model=key[1] if key else None, tier=tier, kind=kind)
         page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
+        unpriced = [] if key is None else answer_gaps(service, key, at, ver, tier)
+        providers = [key[0]] if key else [provider] if provider else sorted({r.provider for r in page})
+        fresh = freshness_of(service, providers)
         return PricesResponse(
             catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,
-            rates=list(page),
+            rates=list(page), unpriced=unpriced, freshness=fresh,
+            warnings=witness_warnings(service, {(r.provider, r.model) for r in page}) + [f.warning for f in fresh
+                                                                                           if f.warning],
         )
 
     body = await at_moment(service, as_of, version, read)
@@ -183,10 +192,13 @@ async def get_model(
 
     def read() -> ModelDetail:
         at, ver = moment(service, as_of, version)
+        fresh = freshness_of(service, [key[0]])
         return ModelDetail(
             catalog_version=ver or service.catalog.version, as_of=at, model=service.catalog.models[key],
             rates=list(rates_for(service, at, ver, key)),
             agreement=list(agreement_for(service, at, ver, key=key).rows),
+            unpriced=answer_gaps(service, key, at, ver, None), freshness=fresh,
+            warnings=witness_warnings(service, {key}) + [f.warning for f in fresh if f.warning],
         )
 
     body = await at_moment(service, as_of, version, read)
@@ -298,7 +310,8 @@ async def readyz(state: State) -> Response[Health]:
                   models=len(service.catalog.models),
                   mode="replica" if settings.replica_of else ("read-only" if settings.read_only else "writer"),
                   writes=service.writes, writes_off_because="" if service.writes else service.write_refusal,
-                  scheduler=service.scheduler is not None, replication=replication)
+                  scheduler=service.scheduler is not None, replication=replication,
+                  stale_sources=stale_sources(service))
     return Response(content=body, status_code=200 if status == "ready" else 503, headers={"Cache-Control": "no-store"})
 
 

@@ -15,6 +15,7 @@ from scrapers.observation import SkippedSection
 from scrapers.redact import redact_text, redact_url
 from service.agreement import RateAgreement, WitnessSummary
 from service.changesets import NotQuarantined, approve_changeset, reject_changeset
+from service.freshness import source_freshness
 from service.problems import ApiError, bad_parameter, problem_responses
 from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped, start_run
 from service.responses import json_response
@@ -62,6 +63,8 @@ class SourceOut(Out):
     skipped_sections: Annotated[list[SkippedSection], msgspec.Meta(
         description="Sections of the source's page that could not be read, as of the newest run that parsed the "
                     "page (an `unchanged` or failed run since keeps them); their rates stay in force untouched.")] = []
+    prices_as_of: datetime | None = None  # when the page of the last successful read was seen
+    stale_after_hours: float | None = None  # this source's threshold
 
 
 class SourcesResponse(Out):
@@ -131,9 +134,10 @@ def _sources_health(service: Service) -> SourcesResponse:
     out = []
     for source in service.registry.sources.values():
         runs = source_runs(db, source.id, parsed_statuses=PARSED_STATUSES)
-        ok, data = runs.last_success_at, runs.last_observed_at
-        seen = max(filter(None, [ok and from_db(ok), data and from_db(data)]), default=None)
-        age = (now - seen).total_seconds() / 3600 if seen else None
+        ok = runs.last_success_at
+        # One definition of fresh for every answer (service/freshness.py): the last confirmed read.
+        fresh = source_freshness(source, service.confirmed[1], now=now,
+                                 default_hours=service.settings.stale_after_hours)
         out.append(
             SourceOut(
                 id=source.id, providers=list(source.providers), url=redact_url(source.url), role=source.role,
@@ -141,8 +145,8 @@ def _sources_health(service: Service) -> SourcesResponse:
                 last_run_at=from_db(runs.last_started_at) if runs.last_started_at else None,
                 last_status=runs.last_status, last_error=redact_text(runs.last_error),
                 last_success_at=from_db(ok) if ok else None,
-                data_age_hours=round(age, 2) if age is not None else None,
-                stale=age is None or age > service.settings.stale_after_hours,
+                data_age_hours=fresh.age_hours, stale=fresh.stale, prices_as_of=fresh.confirmed_at,
+                stale_after_hours=fresh.stale_after_hours,
                 next_run_at=upcoming.get(source.id) or (next_due(db, source, now=now) if source.enabled else None),
                 skipped_sections=load_skipped(runs.last_skipped_sections),
             )

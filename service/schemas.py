@@ -10,6 +10,7 @@ import msgspec
 
 from service.agreement import RateAgreement
 from service.catalog import ModelInfo
+from service.freshness import ProviderFreshness
 from service.rates import Rate
 
 
@@ -17,8 +18,28 @@ class Out(msgspec.Struct, kw_only=True, frozen=True):
     """Base of every response body."""
 
 
+class UnpricedTierOut(Out):
+    """A tier of a model with no price at the moment asked.
+
+    ``state`` is ``not_offered`` (a page or cited source says the model lacks it) or
+    ``unknown`` (no observation or rule covers that moment); ``reason`` names the gap.
+    """
+
+    provider: str
+    model: str
+    tier: str
+    state: str
+    reason: str
+
+
 class PricesResponse(Out):
-    """Flat rate rows in force at ``as_of`` (current when not given)."""
+    """Flat rate rows in force at ``as_of`` (current when not given).
+
+    With ``model``: ``unpriced`` lists its tiers without a price at that moment (not
+    offered, or unknown with the gap named). ``freshness`` says per provider listed when
+    its prices were last confirmed by reading its source; ``warnings`` holds the stale
+    ones and models served from a witness.
+    """
 
     catalog_version: int
     as_of: datetime
@@ -26,6 +47,9 @@ class PricesResponse(Out):
     limit: int
     offset: int
     rates: list[Rate]
+    unpriced: list[UnpricedTierOut] = []
+    freshness: list[ProviderFreshness] = []
+    warnings: list[str] = []
 
 
 class ModelsResponse(Out):
@@ -40,13 +64,19 @@ class ModelsResponse(Out):
 
 
 class ModelDetail(Out):
-    """One model with the rates in force at ``as_of``, and what witnesses said of them then."""
+    """One model with the rates in force at ``as_of``, and what witnesses said of them then.
+
+    ``unpriced``, ``freshness`` and ``warnings`` as in PricesResponse.
+    """
 
     catalog_version: int
     as_of: datetime
     model: ModelInfo
     rates: list[Rate]
     agreement: list[RateAgreement] = []
+    unpriced: list[UnpricedTierOut] = []
+    freshness: list[ProviderFreshness] = []
+    warnings: list[str] = []
 
 
 class HistoryResponse(Out):
@@ -136,7 +166,11 @@ class Replication(Out):
 
 
 class Health(Out):
-    """Readiness: whether a catalog with prices is loaded, and which; whether this process writes, and why not."""
+    """Readiness: whether a catalog with prices is loaded, and which; whether this process writes, and why not.
+
+    Stale sources do not make the service unready (it serves the last known prices):
+    ``stale_sources`` lists the sources whose last confirmed read is older than their threshold.
+    """
 
     status: str
     catalog_version: int = 0
@@ -146,3 +180,4 @@ class Health(Out):
     writes_off_because: str = ""
     scheduler: bool = False
     replication: Replication | None = None
+    stale_sources: list[str] = []

@@ -32,6 +32,8 @@ class Source(msgspec.Struct, frozen=True, kw_only=True):
     role: str
     interval_minutes: float = 360
     enabled: bool = True
+    # Prices last confirmed longer ago than this are stale (None: the service's stale_after_hours).
+    stale_after_hours: float | None = None
 
     @property
     def lane(self) -> str:

@@ -43,8 +43,11 @@ def test_every_rate_row_carries_keys_interval_and_provenance(client):
     row = exact(client.get("/v1/prices", params={"model": "gpt-4o", "tier": "standard", "kind": "input"}))["rates"][0]
     assert row["provider"] == "openai" and row["model"] == "gpt-4o" and row["min_prompt_tokens"] == 0
     assert row["usd_per_mtok"] == Decimal("2.50") and row["basis"] == "published"
-    assert row["valid_from"].startswith("2026-08-01") and row["valid_to"] is None
+    # The page took the price over from curated history at the same value: one interval since the 2024 cut.
+    assert row["valid_from"].startswith("2024-10-02") and row["valid_to"] is None
     assert row["source"] == "openai" and row["url"].startswith("https://developers.openai.com/")
+    assert row["observed_at"].startswith("2026-08-01")
+    assert [(s["source"], s["valid_from"][:10]) for s in row["also_stated_by"]] == [("curated", "2024-10-02")]
     assert len(row["body_sha256"]) == 64
 
 
@@ -93,14 +96,20 @@ def test_model_detail_lists_current_rates(client):
 def test_history_shows_intervals_with_provenance(client):
     body = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))
     inputs = [i for i in body["intervals"] if i["tier"] == "standard" and i["kind"] == "input"]
-    # Curated from its launch (the announcement), then as read from the pricing page.
+    # Curated from its launch (the announcement), then read from the pricing page at the same price:
+    # a new source is not a new price, so one interval from the launch with both provenances.
     assert [(i["usd_per_mtok"], i["valid_from"][:10], i["source"], i["basis"]) for i in inputs] == [
-        (Decimal("15"), "2025-08-05", "curated", "curated"),
-        (Decimal("15"), "2025-10-29", "anthropic", "published"),
+        (Decimal("15"), "2025-08-05", "anthropic", "published"),
     ]
-    assert inputs[0]["valid_to"].startswith("2025-10-29") and inputs[1]["valid_to"] is None
-    assert inputs[0]["url"].startswith("https://") and len(inputs[1]["body_sha256"]) == 64
+    assert inputs[0]["valid_to"] is None and len(inputs[0]["body_sha256"]) == 64
+    (curated,) = inputs[0]["also_stated_by"]
+    assert (curated["source"], curated["basis"], curated["valid_from"][:10]) == ("curated", "curated", "2025-08-05")
+    assert curated["url"].startswith("https://www.anthropic.com/")
     assert all(i["observed_at"] for i in body["intervals"])
+    # At a moment before the page was read, the curated statement is the one that says the price.
+    then = exact(client.get("/v1/prices", params={"model": "claude-opus-4-1", "as_of": "2025-09-01",
+                                                  "tier": "standard", "kind": "input"}))["rates"][0]
+    assert (then["source"], then["basis"], then["valid_from"][:10]) == ("curated", "curated", "2025-08-05")
 
 
 def test_as_of_before_a_provider_was_first_seen_has_none_of_its_rates(client):

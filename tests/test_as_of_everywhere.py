@@ -137,9 +137,9 @@ def test_history_at_a_version_shows_only_what_was_recorded_by_then(client):
     assert at_launch["catalog_version"] == O3_LAUNCH and at_launch["as_of"] == "2026-11-20T12:00:00Z"
     assert standard_inputs(at_launch) == [
         (Decimal("10.00"), "2025-04-16", "2026-08-01", O3_LAUNCH), (Decimal("2.00"), "2026-08-01", None, 11)]
+    # The cut to $2.00 reaches back before the page's $2.00: one interval, stated by both (not a price change).
     assert standard_inputs(exact(client.get(path, params={"version": O3_CUT}))) == [
-        (Decimal("10.00"), "2025-04-16", "2025-06-10", O3_CUT), (Decimal("2.00"), "2025-06-10", "2026-08-01", O3_CUT),
-        (Decimal("2.00"), "2026-08-01", None, 11)]
+        (Decimal("10.00"), "2025-04-16", "2025-06-10", O3_CUT), (Decimal("2.00"), "2025-06-10", None, O3_CUT)]
     now = exact(client.get(path))
     assert now["catalog_version"] == LATEST and now["as_of"] is None
     assert now["intervals"] == exact(client.get(path, params={"version": O3_CUT}))["intervals"]

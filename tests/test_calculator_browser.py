@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SCREENSHOT = Path(__file__).parent.parent / "docs" / "calculator.png"
-# The worked example of DESIGN.md: GPT-4o, 5,000 requests x (2,000 in + 800 out).
+# The worked example the README opens its estimates with: GPT-4o, 5,000 requests x (2,000 in + 800 out).
 WORKLOAD = {"input_tokens": "2000", "output_tokens": "800", "requests": "5000", "cached_input_tokens": "0"}
 
 
@@ -163,8 +163,19 @@ def test_calculator_shows_what_the_api_estimates_and_ranks_like_it(served, page,
         key = f"{e['provider']}/{e['model']}"
         assert money(page, key, e["tier"], "per_period").get_attribute("data-usd") == e["per_period"]
     offered = {e["tier"] for e in api["estimates"] if e["provider"] == "anthropic"}
+    said_not_offered = {g["tier"] for g in api["unpriced"] if g["state"] == "not_offered"}
     for tier in {"standard", "batch", "flex", "priority"} - offered:
-        assert money(page, "anthropic/claude-sonnet-4-5", tier, "not_offered").inner_text() == "not offered"
+        # Not offered only where a page says so; a tier with no price recorded is unknown, never "not offered".
+        if tier in said_not_offered:
+            assert money(page, "anthropic/claude-sonnet-4-5", tier, "not_offered").inner_text() == "not offered"
+        else:
+            assert money(page, "anthropic/claude-sonnet-4-5", tier, "unknown").inner_text() == "unknown"
+    # The footer says how fresh the prices are, as the API does, and warns when they are stale.
+    footer = page.locator("#prices-as-of").inner_text()
+    for fresh in api["freshness"]:
+        assert f"{fresh['provider']} {fresh['prices_as_of'][:10]}" in footer
+    stale = [f["provider"] for f in api["freshness"] if f["stale"]]
+    assert all(p in page.locator("#prices-stale").inner_text() for p in stale)
 
     # The chart is the first chosen model's standard input and output history, as step lines.
     chart = page.locator("#chart")

@@ -186,18 +186,25 @@ def test_missing_cache_write_rate_is_billed_at_the_input_rate_with_a_warning():
     # OpenAI prices no cache writes; a 1h write on gpt-4o costs the plain input price, never a guessed discount.
     tiers = tiers_of(GPT_4O, Workload(input_tokens=1_000, cache_write_tokens=1_000, cache_ttl="1h"))
     assert tiers["standard"].usd_per_request == Decimal("0.0025")
-    assert tiers["standard"].warnings == [
-        "1000 cache_write_1h tokens billed at the input rate: standard has no cache_write_1h rate (no rate published)"]
+    assert tiers["standard"].warnings == ["1000 cache_write_1h tokens billed at the input rate: standard has no"
+                                          " cache_write_1h rate (unknown: no price recorded)"]
 
 
-def test_tiers_not_offered_are_left_out_and_named_when_asked_for():
+def test_tiers_without_a_price_are_left_out_and_named_not_offered_or_unknown():
     rates = GPT_4O + rates_of("openai", "gpt-4o", {("flex", "input"): None, ("flex", "output"): None})
     everything = estimate_model(rates, Workload(input_tokens=100, output_tokens=10))
     assert [t.tier for t in everything.tiers] == ["standard", "batch"] and everything.warnings == []
-    asked = estimate_model(rates, Workload(input_tokens=100, output_tokens=10), tiers=["flex", "priority", "batch"])
+    # The page says flex is not offered; nothing at all is recorded of priority: unknown, never "not offered".
+    assert [(g.tier, g.state) for g in everything.unpriced] == [("flex", "not_offered")]
+    asked = estimate_model(rates, Workload(input_tokens=100, output_tokens=10), tiers=["flex", "priority", "batch"],
+                           gap_note=lambda tier: " before 2026-08-01")
     assert [t.tier for t in asked.tiers] == ["batch"]
     assert asked.warnings == ["openai/gpt-4o does not offer the flex tier (no input rate)",
-                              "openai/gpt-4o does not offer the priority tier"]
+                              "no priority price is recorded for openai/gpt-4o before 2026-08-01"]
+    assert [(g.tier, g.state) for g in asked.unpriced] == [("flex", "not_offered"), ("priority", "unknown")]
+    known = estimate_model(GPT_4O, Workload(input_tokens=100, output_tokens=10), known_tiers=["priority"])
+    assert [(g.tier, g.state, g.reason) for g in known.unpriced] == [
+        ("priority", "unknown", "no priority price is recorded for openai/gpt-4o")]
 
 
 def test_an_embedding_model_prices_input_only_workloads():

@@ -44,7 +44,8 @@ def test_gpt_4o_answer_in_full(client):
         ("input", 2000, Decimal("2.50"), Decimal("0.005")), ("output", 800, Decimal("10.00"), Decimal("0.008")),
     ]
     assert batch["batch_plan"]["jobs_per_period"] == 1 and batch["batch_plan"]["max_requests_per_batch"] == 50000
-    assert standard["source"] == ["openai"] and standard["valid_from"].startswith("2026-08-01")
+    # The page confirmed the price of the 2024 cut: one interval since then.
+    assert standard["source"] == ["openai"] and standard["valid_from"].startswith("2024-10-02")
 
 
 def test_anthropic_caching_multipliers_on_standard_and_batch(client):

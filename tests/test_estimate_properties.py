@@ -75,7 +75,8 @@ def test_cost_is_linear_in_requests(rates, workload, k):
     assume(workload.requests * k <= 10**12)
     one, many = tiers(rates, workload), tiers(rates, with_(workload, requests=workload.requests * k))
     for tier, estimate in one.items():
-        assert many[tier].usd_per_period == estimate.usd_per_period * k
+        with localcontext(prec=200):  # the default 28 digits would round the product of a 30-digit figure
+            assert many[tier].usd_per_period == estimate.usd_per_period * k
         assert many[tier].usd_per_request == estimate.usd_per_request
 
 

@@ -70,21 +70,23 @@ def test_json_catalog_export_is_what_prices_serves(client):
 def test_catalog_export_answers_for_a_past_moment(client):
     rows = exact(export(client, as_of="2025-06-01", provider="openai"))
     o3 = {(r["tier"], r["kind"]): r["usd_per_mtok"] for r in rows if r["model"] == "o3"}
+    # Batch is derived from OpenAI's stated rule (50% of standard since 2024-04-15).
     assert o3 == {("standard", "input"): Decimal("10.00"), ("standard", "cached_input"): Decimal("2.50"),
-                  ("standard", "output"): Decimal("40.00")}
+                  ("standard", "output"): Decimal("40.00"), ("batch", "input"): Decimal(5),
+                  ("batch", "output"): Decimal(20)}
+    assert {r["basis"] for r in rows if r["model"] == "o3" and r["tier"] == "batch"} == {"derived"}
 
 
 def test_history_holds_o3s_two_curated_intervals(client):
     rows = exact(export(client, scope="history", provider="openai"))
     o3 = [(r["kind"], r["usd_per_mtok"], r["valid_from"][:10], (r["valid_to"] or "")[:10], r["basis"])
           for r in rows if r["model"] == "o3" and r["tier"] == "standard" and r["kind"] in ("input", "output")]
+    # The page confirmed the cut prices: one interval from the cut, its provenance the page's (curated in also).
     assert o3 == [
         ("input", Decimal("10.00"), "2025-04-16", "2025-06-10", "curated"),
-        ("input", Decimal("2.00"), "2025-06-10", "2026-08-01", "curated"),
-        ("input", Decimal("2.00"), "2026-08-01", "", "published"),
+        ("input", Decimal("2.00"), "2025-06-10", "", "published"),
         ("output", Decimal("40.00"), "2025-04-16", "2025-06-10", "curated"),
-        ("output", Decimal("8.00"), "2025-06-10", "2026-08-01", "curated"),
-        ("output", Decimal("8.00"), "2026-08-01", "", "published"),
+        ("output", Decimal("8.00"), "2025-06-10", "", "published"),
     ]
 
 

@@ -33,10 +33,11 @@ def test_o3s_price_cut_reads_as_one_entry(client):
     assert [e.title for e in feed.entries] == [
         "openai o3: 3 price changes (source curated)",
         "openai o3: 3 price changes (3 added; source curated)",
-        "openai o3: 16 price changes (16 added; source openai)",
-        "openai o3: 3 price changes (3 added; source models-dev)",
-        "openai o3: 3 price changes (3 added; source openrouter)",
-        "openai o3: 9 price changes (9 added; source litellm)",
+        "openai o3: 13 price changes (13 added, 3 confirmed; source openai)",  # the page took over 3 curated rates
+        # The witnesses stating the price in force: confirmations, not price changes (issue 17).
+        "openai o3: no price change (3 confirmed; source models-dev)",
+        "openai o3: no price change (3 confirmed; source openrouter)",
+        "openai o3: 6 price changes (6 added, 3 confirmed; source litellm)",
     ]
     cut = feed.entries[0]
     assert "o3 standard input 10.00 -> 2.00 USD/1M from 2025-06-10" in cut.summary

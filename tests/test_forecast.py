@@ -10,8 +10,10 @@ from decimal import Decimal
 import msgspec
 import pytest
 
+from service.bootstrap import bundled_snapshots
 from service.forecast import ForecastPlan, forecast_model, month_starts, monthly_requests, requests_for_spend
 from service.routes_forecast import _EXAMPLE
+from service.timeutil import parse_moment, to_db
 from service.workload import WorkloadError
 from tests.test_api import exact
 from tests.test_estimate import rate
@@ -145,15 +147,31 @@ def test_payback_is_the_first_month_whose_cumulative_batch_savings_reach_the_mig
 # ---------------------------------------------------------------- gaps: no batch tier, no rates
 
 
+NOT_OFFERED_BATCH = {**STANDARD_ONLY, ("batch", "input"): None, ("batch", "output"): None}
+
+
 def test_a_model_without_a_batch_tier_prices_the_batch_share_at_standard_and_says_so():
-    forecast = forecast_model("openai", "o", always(table("o", STANDARD_ONLY)), plan(
+    forecast = forecast_model("openai", "o", always(table("o", NOT_OFFERED_BATCH)), plan(
         batch_share=D("0.5"), migration_hours=D(1), hourly_rate_usd=D(100)))
     # 5000 x (2000 x 10 + 800 x 40) / 1e6 = 5000 x 0.052 = 260 a month, all at standard
-    assert [(m.cost_usd, m.savings_from_batch_usd, m.batch_tier_offered) for m in forecast.months] == [
-        (D("260"), D("0"), False), (D("260"), D("0"), False)]
+    assert [(m.cost_usd, m.savings_from_batch_usd, m.batch_tier_offered, m.batch_tier_state)
+            for m in forecast.months] == [(D("260"), D("0"), False, "not_offered"),
+                                          (D("260"), D("0"), False, "not_offered")]
     assert forecast.warnings == ["openai/o offers no batch tier in 2 months (2025-01, 2025-02): batch_share priced "
                                  "at the standard rates, so no batch savings"]
     assert forecast.payback.reason == "no month of the horizon has a batch tier, so the migration saves nothing"
+
+
+def test_a_batch_tier_with_no_price_recorded_is_unknown_never_not_offered():
+    # Standard rates only: nothing says whether batch existed, so it is unknown (with when it is recorded).
+    forecast = forecast_model("openai", "o", always(table("o", STANDARD_ONLY)), plan(batch_share=D("0.5")),
+                              gap_note=lambda tier, at: " before 2026-08-01")
+    assert [(m.cost_usd, m.batch_tier_offered, m.batch_tier_state) for m in forecast.months] == [
+        (D("260"), None, "unknown"), (D("260"), None, "unknown")]
+    assert forecast.warnings == [
+        "no batch price is recorded for openai/o before 2026-08-01, so batch_share is priced at the standard"
+        " rates in 2 months (2025-01, 2025-02) (no batch savings counted)"]
+    assert not any("offers no batch tier" in w for w in forecast.warnings)
 
 
 def test_months_before_a_model_has_rates_are_not_priced_and_left_out_of_the_totals():
@@ -245,29 +263,43 @@ def test_o3_over_four_months_from_2025_04_shows_its_launch_and_its_price_cut(cli
     #   June = 121,000 x 0.018 = 2178; caching 0.4 x 121,000 x 0.00375 = 181.5
     # July (133,100) at the cut price, though the cut came on June 10: 1000 x 2 + 200 x 8 = 3600 / 1e6
     #   baseline 133,100 x 0.0036 = 479.16; caching 0.4 x 133,100 x 500 x (2 - 0.50) / 1e6 = 39.93
-    # o3 had no batch tier in 2025 (curated history has standard only): batch share priced at standard.
+    # Batch: OpenAI's Batch API bills 50% of standard since 2024-04-15 (data/curated/tier_rules.toml), so batch
+    # input and output are derived: $5 / $20, then $1 / $4 after the cut. Batch cached input has no rule (the
+    # page prints it per model, '-' for o3): those tokens are billed at the batch input rate, with a warning.
+    #   without batch = baseline - caching: 1815, 1996.5, 439.23; batch per request 1000 x 5 + 200 x 20 = 0.009
+    #   May: 0.5 x 1815 + 0.5 x 110,000 x 0.009 = 907.5 + 495 = 1402.5
+    #   June: 0.5 x 1996.5 + 0.5 x 121,000 x 0.009 = 998.25 + 544.5 = 1542.75
+    #   July: 0.5 x 439.23 + 0.5 x 133,100 x 0.0018 = 219.615 + 119.79 = 339.405
     assert [(rows[m]["requests"], rows[m]["baseline_usd"], rows[m]["savings_from_caching_usd"], rows[m]["cost_usd"])
             for m in ("2025-05", "2025-06", "2025-07")] == [
-        (110_000, D(1980), D(165), D(1815)),  # 1980 - 165
-        (121_000, D(2178), D("181.5"), D("1996.5")),  # 2178 - 181.5
-        (133_100, D("479.16"), D("39.93"), D("439.23")),  # 479.16 - 39.93
+        (110_000, D(1980), D(165), D("1402.5")),
+        (121_000, D(2178), D("181.5"), D("1542.75")),
+        (133_100, D("479.16"), D("39.93"), D("339.405")),
     ]
     assert rows["2025-05"]["baseline_usd_per_request"] == D("0.018")
     assert rows["2025-07"]["baseline_usd_per_request"] == D("0.0036")
     assert rows["2025-07"]["rates_valid_from"] == "2025-06-10T00:00:00Z"
-    assert all(rows[m]["savings_from_batch_usd"] == 0 and rows[m]["batch_tier_offered"] is False
+    assert [rows[m]["savings_from_batch_usd"] for m in ("2025-05", "2025-06", "2025-07")] == [
+        D("412.5"), D("453.75"), D("99.825")]  # 1815 - 1402.5, 1996.5 - 1542.75, 439.23 - 339.405
+    assert all(rows[m]["batch_tier_offered"] is True and rows[m]["batch_tier_state"] == "priced"
                for m in ("2025-05", "2025-06", "2025-07"))
-    assert o3["total_usd"] == D("4250.73")  # 1815 + 1996.5 + 439.23
+    assert o3["total_usd"] == D("3284.655")  # 1402.5 + 1542.75 + 339.405
     assert o3["baseline_usd"] == D("4637.16")  # 1980 + 2178 + 479.16
     assert o3["savings_from_caching_usd"] == D("386.43")  # 165 + 181.5 + 39.93
     assert (o3["priced_months"], o3["requests"]) == (3, 364_100)  # 110,000 + 121,000 + 133,100
     assert o3["warnings"] == [
         "openai/o3 not priced in 2025-04: no rates in force at the start of the month (00:00 UTC on the 1st);"
         " left out of the totals",
-        "openai/o3 offers no batch tier in 3 months (2025-05, 2025-06, 2025-07): batch_share priced at the"
-        " standard rates, so no batch savings",
+        "500 cached_input tokens billed at the input rate: batch has no cached_input rate (unknown: no price recorded)",
     ]
-    assert body["warnings"] == o3["warnings"]
+    assert body["warnings"][:2] == ["openai/o3 not priced in 2025-04: no rates in force at the start of the month"
+                                    " (00:00 UTC on the 1st); left out of the totals",
+                                    "openai/o3: " + o3["warnings"][1]]
+    # Every answer says how fresh its prices are: OpenAI's were last confirmed by the newest bundled page.
+    (fresh,) = body["freshness"]
+    newest = max(parse_moment(s.observed_at) for s in bundled_snapshots() if s.source == "openai")
+    assert (fresh["provider"], fresh["prices_as_of"], fresh["stale"]) == ("openai", to_db(newest), True)
+    assert body["warnings"][2:] == [fresh["warning"]]
 
 
 def test_gpt_4o_cut_on_the_2nd_of_october_2024_shows_from_november(client):
@@ -310,7 +342,7 @@ def test_the_example_body_current_gpt_4o_with_batch_caching_and_payback(client):
     assert (gpt["baseline_usd"], gpt["savings_from_batch_usd"], gpt["savings_from_caching_usd"]) == (
         D("1389.999"), D("320.769"), D("53.4615"))
     assert body["warnings"] == ["openai/gpt-4o: 1000 cached_input tokens billed at the input rate: batch has no"
-                                " cached_input rate (not offered)"]
+                                " cached_input rate (not offered)", body["freshness"][0]["warning"]]
 
 
 def test_the_documented_example_body_is_answered(client):

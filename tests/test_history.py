@@ -33,7 +33,8 @@ def test_gpt_4o_alias_moved_to_the_cheaper_snapshot_on_2024_10_02(client):
 
 
 def test_curated_rows_say_where_they_were_read(client):
-    row = exact(client.get("/v1/prices", params={"model": "o3", "as_of": "2025-06-20", "kind": "input"}))["rates"][0]
+    row = exact(client.get("/v1/prices", params={"model": "o3", "as_of": "2025-06-20", "kind": "input",
+                                                 "tier": "standard"}))["rates"][0]
     assert row["basis"] == "curated" and row["source"] == "curated"
     assert row["url"].startswith("https://") and row["valid_from"].startswith("2025-06-10")
 

@@ -16,9 +16,12 @@ def test_a_repeated_get_is_answered_alike_and_revalidation_still_gets_304(client
     assert other.status_code == 200 and {r["tier"] for r in other.json()["rates"]} == {"batch"}
 
 
-def request_for(version: int, epoch: str, query: bytes, if_none_match: bytes | None = None) -> SimpleNamespace:
+def request_for(version: int, epoch: str, query: bytes, if_none_match: bytes | None = None, *,
+                run: int = 1) -> SimpleNamespace:
     catalog = SimpleNamespace(version=version, epoch=lambda at: epoch)
-    service = SimpleNamespace(catalog=catalog, clock=lambda: None)
+    # No sources: the freshness part of the key names only the latest run.
+    service = SimpleNamespace(catalog=catalog, clock=lambda: None, confirmed=((run, None), {}),
+                              registry=SimpleNamespace(sources={}), settings=SimpleNamespace(stale_after_hours=48.0))
     headers = [(b"host", b"x")] + ([(b"if-none-match", if_none_match)] if if_none_match else [])
     scope = {"method": "GET", "path": "/v1/prices", "query_string": query, "headers": headers}
     return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(service=service)), scope=scope)
@@ -28,6 +31,7 @@ def test_the_key_holds_the_catalog_version_its_epoch_the_whole_target_and_if_non
     key = answer_cache_key(request_for(7, "0", b"model=gpt-4o"))
     assert key != answer_cache_key(request_for(8, "0", b"model=gpt-4o"))  # a new catalog version
     assert key != answer_cache_key(request_for(7, "1", b"model=gpt-4o"))  # an announced price took effect
+    assert key != answer_cache_key(request_for(7, "0", b"model=gpt-4o", run=2))  # a run changed the freshness
     assert key != answer_cache_key(request_for(7, "0", b"model=gpt-4o&tier=batch"))
     assert key != answer_cache_key(request_for(7, "0", b"model=gpt-4o", b'"v7-abc"'))
     assert key == answer_cache_key(request_for(7, "0", b"model=gpt-4o"))

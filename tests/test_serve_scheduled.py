@@ -74,7 +74,10 @@ def test_refresh_then_scheduled_serve_record_exactly_the_pages_changes(tmp_path,
         changes = httpx.get(f"{api}/v1/changes", params={"provider": "anthropic", "limit": 100}).json()["changesets"]
         scraped = [c for c in changes if c["source"] == "anthropic"]
         assert [(c["id"], len(c["changes"])) for c in scraped] == [(1, 110)]
-        assert {c["action"] for c in scraped[0]["changes"]} == {"added"}
+        # Curated history loaded at serve time reaches back before some of the page's rates at the same
+        # value: as known now those rates only continue an earlier price, so the feed shows them confirmed.
+        assert {c["action"] for c in scraped[0]["changes"]} <= {"added", "confirmed"}
+        assert "added" in {c["action"] for c in scraped[0]["changes"]}
         sonnet = httpx.get(f"{api}/v1/prices", params={"model": "claude-sonnet-4-5", "tier": "standard",
                                                         "kind": "input"}).json()["rates"]
         # $3 base and $6 above 200k prompt tokens, read from the local server's copy of the page.

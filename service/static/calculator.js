@@ -298,7 +298,8 @@ async function fetchEstimate(workload, signal) {
     .map((e) => ({ ...e, warnings: [...(notes.get(modelKey(e)) || []), ...e.warnings] }));
   return {
     body: { ...parts[0], estimates: parts.length > 1 ? rankLikeServer(estimates) : estimates,
-      warnings: [...counted.warnings, ...parts.flatMap((p) => p.warnings)] },
+      warnings: [...counted.warnings, ...parts.flatMap((p) => p.warnings)],
+      unpriced: parts.flatMap((p) => p.unpriced || []) },
     request: "POST",
   };
 }
@@ -402,7 +403,24 @@ function renderEmpty() {
   renderHistoryPicker();
 }
 
+// Tiers without a price in the last answer, by "provider/model|tier": not offered, or unknown and why.
+const UNPRICED = new Map();
+
+// "Prices as of <date>" per provider, and the stale warning, from the answer's freshness.
+function renderFreshness(freshness) {
+  const known = (freshness || []).filter((f) => f.prices_as_of);
+  const asOf = known.map((f) => `${f.provider} ${f.prices_as_of.slice(0, 10)}`).join(", ");
+  for (const el of document.querySelectorAll("#prices-as-of")) el.textContent = asOf ? ` Prices as of ${asOf}.` : "";
+  const stale = (freshness || []).filter((f) => f.stale).map((f) => f.provider);
+  for (const el of document.querySelectorAll("#prices-stale")) {
+    el.textContent = stale.length ? ` Warning: ${stale.join(", ")} prices are stale (not confirmed recently).` : "";
+  }
+}
+
 function renderEstimates(body) {
+  UNPRICED.clear();
+  for (const gap of body.unpriced || []) UNPRICED.set(`${gap.provider}/${gap.model}|${gap.tier}`, gap);
+  renderFreshness(body.freshness);
   const groups = groupByModel(body.estimates);
   $("#comparison-card").hidden = !groups.length;
   renderComparison(groups);
@@ -470,8 +488,13 @@ function renderModelCard(group) {
     ...tiers.map((tier) => {
       const entry = group.tiers.get(tier);
       if (!entry) {
+        // "Not offered" only where the API says a page states it; otherwise no price is recorded: unknown.
+        const gap = UNPRICED.get(`${group.key}|${tier}`);
+        const state = gap?.state === "not_offered" ? "not_offered" : "unknown";
+        const reason = gap?.reason || `no ${tier} price is recorded for ${group.key}`;
         return rowIndex === 0
-          ? h("td", { class: "na", rowspan: "4", dataset: { model: group.key, tier, field: "not_offered" } }, "not offered")
+          ? h("td", { class: "na", rowspan: "4", title: reason, dataset: { model: group.key, tier, field: state } },
+            state === "unknown" ? "unknown" : "not offered")
           : null;
       }
       if (field !== "savings") {

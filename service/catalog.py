@@ -8,6 +8,7 @@ reads for earlier moments go to :mod:`service.history`.
 
 import bisect
 import difflib
+import json
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -301,7 +302,24 @@ def sync_model_catalog(db: sqlite_utils.Database, *, now: datetime) -> None:
 
 
 def rate_from_row(row: dict) -> Rate:
-    """Turn a ``rates`` row into a Rate."""
+    """Turn a ``rates`` row into a Rate.
+
+    A row several sources stated carries the provenance of the latest statement (what says
+    the price now, service.changesets._restated), its changeset included: the stored
+    ``changeset_id`` is the changeset that merged the statements, which version reads use
+    in SQL, while the answer names the changeset that recorded the statement it shows.
+    """
+    rate = _rate_from_row(row)
+    if not rate.also:
+        return rate
+    own = [c for c in json.loads(rate.also) if (c["source"], c["basis"], c["observed_at"]) == (
+        row["source_id"], row["basis"], row["observed_at"])]
+    if not own or own[-1]["changeset_id"] == rate.changeset_id:
+        return rate
+    return msgspec.structs.replace(rate, changeset_id=own[-1]["changeset_id"], run_id=own[-1].get("run_id"))
+
+
+def _rate_from_row(row: dict) -> Rate:
     return Rate(
         provider=row["provider"],
         model=row["model"],

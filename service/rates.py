@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import msgspec
 
+from scrapers.redact import redact_url
+
 
 class Rate(msgspec.Struct, frozen=True, kw_only=True):
     """One rate over ``[valid_from, valid_to)``; ``valid_to`` None means still in force.
@@ -52,7 +54,9 @@ def stated_at(rate: Rate, at: datetime) -> Rate:
 
     An interval several sources stated (a page taking a rate over from curated history at
     the same value) is one row whose own provenance is the latest statement's; at an
-    earlier moment the statement of that moment is the one that says the price.
+    earlier moment the statement of that moment is the one that says the price. The
+    provenance is the statement's own throughout, its changeset included (the changeset
+    that recorded that statement, not the one that merged it into the row).
     """
     if not rate.also:
         return rate
@@ -60,10 +64,21 @@ def stated_at(rate: Rate, at: datetime) -> Rate:
     claims = [c for c in json.loads(rate.also) if c["valid_from"] <= moment]
     if not claims:
         return rate
-    claim = max(claims, key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"]))
-    if claim["source"] == rate.source_id and claim["url"] == rate.url and claim["basis"] == rate.basis:
+    return as_claim(rate, max(claims, key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"])))
+
+
+def opening_statement(rate: Rate) -> Rate:
+    """``rate`` with the provenance of the statement that opened its interval (the others stay in ``also``)."""
+    return stated_at(rate, rate.valid_from)
+
+
+def as_claim(rate: Rate, claim: dict) -> Rate:
+    """``rate`` with the provenance of ``claim``, one of the statements in its ``also``."""
+    if (claim["source"], claim["url"], claim["basis"], claim["changeset_id"]) == (
+            rate.source_id, rate.url, rate.basis, rate.changeset_id):
         return rate
     return msgspec.structs.replace(
-        rate, source_id=claim["source"], url=claim["url"], body_sha256=claim["body_sha256"], basis=claim["basis"],
+        rate, source_id=claim["source"], url=redact_url(claim["url"]), body_sha256=claim["body_sha256"], basis=claim["basis"],
         observed_at=datetime.fromisoformat(claim["observed_at"]), note=claim.get("note", ""),
+        changeset_id=claim["changeset_id"], run_id=claim.get("run_id"),
     )

@@ -54,7 +54,8 @@ from service.schemas import (
     rate_out,
 )
 from service.sources import OFFICIAL_LANE
-from service.tier_rules import with_derived, with_rule_spans
+from service.export import served_history
+from service.tier_rules import in_force_with_derived, with_rule_spans
 from service.timeutil import from_db, parse_moment
 
 MAX_LIMIT = 5000
@@ -154,10 +155,11 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     provider, model = key if key else (None, None)
-    rates = rates_as_of(service.db, at, served=served_lanes(service), provider=provider, model=model, version=version)
-    # A derived interval may start after `at` (a rule's start): only what is in force then.
-    return [r for r in with_derived([stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates])
-            if r.in_force(at)]
+    # Derived from the served history, not the rows in force at `at`: a derived interval ends where a
+    # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
+    history = served_history(service.db, catalog, provider=provider, model=model,
+                             version=catalog.version if version is None else version)
+    return in_force_with_derived(history, at)
 
 
 def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int | None):
@@ -451,10 +453,10 @@ async def get_model_history(
         # Pinned to the served snapshot's version: another process may have committed a changeset the
         # snapshot has not picked up yet, and the body must hold what the version it names held. So
         # the current history is a function of the snapshot alone, and is kept with it.
-        intervals = model_history(service.db, key[0], key[1], lane=lane,
-                                  version=catalog.version if known is None else known)
-        # With the intervals the providers' stated rules derive (basis derived), as prices answers show them.
-        intervals = with_derived([r if r.lane == OFFICIAL_LANE else as_witness(r) for r in intervals])
+        # With the intervals the providers' stated rules derive (basis derived), as prices answers, the
+        # CLI's history and its plot show them: one reading (service.export.served_history).
+        intervals = served_history(service.db, catalog, provider=key[0], model=key[1],
+                                   version=catalog.version if known is None else known)
         body = HistoryResponse(
             catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
             intervals=[rate_out(r) for r in intervals], as_of=at,

@@ -408,3 +408,20 @@ def test_a_merged_interval_names_one_statement_whole_and_the_others_beside_it(cl
     assert price() == ("published", "anthropic", "2025-10-29", page_cs,
                        [("curated", "2025-08-05", curated_cs)])
     assert price(as_of="2025-09-01") == statement(interval)
+
+
+def test_every_current_rate_is_the_historys_interval_in_force_now(bundled_service):  # BUNDLE
+    from service.export import served_history
+    from service.rates import stated_at
+
+    # The snapshot derives from the rows in force now, the history from every row: the same
+    # intervals, derived ones included, and the same provenance (the statement in force now).
+    def shown(rates):
+        return sorted((r.key, r.usd_per_mtok, r.valid_from, r.valid_to, r.basis, r.source_id, r.changeset_id)
+                      for r in rates)
+
+    history = [stated_at(r, FIXED_NOW) for r in served_history(bundled_service.db, bundled_service.catalog)
+               if r.in_force(FIXED_NOW)]
+    catalog = bundled_service.catalog
+    assert shown(history) == shown(r for key in catalog.models for r in catalog.rates_at(key, FIXED_NOW))
+    assert any(r.basis == "derived" for r in history)

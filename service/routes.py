@@ -22,7 +22,6 @@ from service.history import (
     Served,
     changeset_time,
     in_force_counts,
-    model_history,
     page_as_of,
     priced_models_as_of,
     rates_as_of,

@@ -54,7 +54,7 @@ from service.schemas import (
 )
 from service.sources import OFFICIAL_LANE
 from service.export import served_history
-from service.tier_rules import in_force_with_derived, with_rule_spans
+from service.tier_rules import bundled_tier_rules, in_force_with_derived, with_rule_spans
 from service.timeutil import from_db, parse_moment
 
 MAX_LIMIT = 5000
@@ -153,12 +153,19 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
         if key:
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
-    provider, model = key if key else (None, None)
     # Derived from the served history, not the rows in force at `at`: a derived interval ends where a
     # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
-    history = served_history(service.db, catalog, provider=provider, model=model,
-                             version=catalog.version if version is None else version)
-    return in_force_with_derived(history, at)
+    if key:
+        return in_force_with_derived(served_history(service.db, catalog, provider=key[0], model=key[1],
+                                                    version=version), at)
+    # The whole catalog: only the providers a rule covers need their history; the others, the rows in force.
+    ruled = sorted({rule.provider for rule in bundled_tier_rules()})
+    rates = [stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r)
+             for r in rates_as_of(service.db, at, served=served_lanes(service), version=version)
+             if r.provider not in ruled]
+    for provider in ruled:
+        rates += in_force_with_derived(served_history(service.db, catalog, provider=provider, version=version), at)
+    return sorted(rates, key=lambda r: (r.provider, r.model, r.tier, r.kind, r.min_prompt_tokens, r.valid_from))
 
 
 def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int | None):

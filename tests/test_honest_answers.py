@@ -364,6 +364,10 @@ def test_a_past_derived_rate_ends_where_the_printed_price_begins(client):  # BUN
     # As in the history: the rule's $1.25 until OpenAI's page prints $1.25 (from 2026-08-01), not open-ended.
     assert _batch_input(rows) == [GPT_4O_BATCH_INPUT[1]]
     assert rows[0]["also_stated_by"] == []
+    # The catalog of that moment (every model, as the catalog export reads it) says the same.
+    export = exact(client.get("/v1/export", params={"scope": "catalog", "as_of": "2025-01-01"}))
+    rows = export["rates"] if isinstance(export, dict) else export
+    assert _batch_input([r for r in rows if r["model"] == "gpt-4o"]) == [GPT_4O_BATCH_INPUT[1]]
 
 
 def test_a_derived_rate_claims_only_its_rule_and_the_rate_it_was_derived_from(client):  # BUNDLE

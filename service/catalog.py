@@ -8,6 +8,7 @@ reads for earlier moments go to :mod:`service.history`.
 
 import bisect
 import difflib
+import json
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -301,8 +302,25 @@ def sync_model_catalog(db: sqlite_utils.Database, *, now: datetime) -> None:
 
 
 def rate_from_row(row: dict) -> Rate:
-    """Turn a ``rates`` row into a Rate (with the other statements of its value, ``also_stated_by``)."""
-    return with_statements(Rate(
+    """Turn a ``rates`` row into a Rate, with the other statements of its value (``also_stated_by``).
+
+    A row several sources stated carries the provenance of the latest statement (what says
+    the price now, service.changesets._restated), its changeset included: the stored
+    ``changeset_id`` is the changeset that merged the statements, which version reads use
+    in SQL, while the answer names the changeset that recorded the statement it shows.
+    """
+    rate = _rate_from_row(row)
+    if not rate.also:
+        return rate
+    own = [c for c in json.loads(rate.also) if (c["source"], c["basis"], c["observed_at"]) == (
+        row["source_id"], row["basis"], row["observed_at"])]
+    if own and own[-1]["changeset_id"] != rate.changeset_id:
+        rate = msgspec.structs.replace(rate, changeset_id=own[-1]["changeset_id"], run_id=own[-1].get("run_id"))
+    return with_statements(rate)
+
+
+def _rate_from_row(row: dict) -> Rate:
+    return Rate(
         provider=row["provider"],
         model=row["model"],
         tier=row["tier"],
@@ -321,7 +339,7 @@ def rate_from_row(row: dict) -> Rate:
         note=row["note"],
         lane=row["lane"],
         also=row.get("also") or "",
-    ))
+    )
 
 
 def as_witness(rate: Rate) -> Rate:

@@ -17,8 +17,9 @@ import sqlite_utils
 
 from service.catalog import Catalog, as_witness, rate_from_row
 from service.history import rate_rows_of_lanes
-from service.rates import Rate
+from service.rates import Rate, opening_statement
 from service.sources import OFFICIAL_LANE
+from service.tier_rules import with_derived
 from service.timeutil import to_db
 
 EXPORT_FORMATS: tuple[str, ...] = ("json", "csv", "litellm")
@@ -88,7 +89,10 @@ def served_history(
     As known now, or with ``version`` as known when that changeset was
     committed. Models are served from the lane today's catalog names, so a
     model the catalog no longer serves is left out. Witness-served rows carry
-    basis ``witness``, as in every other answer.
+    basis ``witness``, as in every other answer. With the intervals the
+    providers' stated rules derive (basis ``derived``, service/tier_rules.py),
+    so the CLI's history, its plot, the history export and the API's model
+    history show the same intervals.
     """
     lanes = sorted({info.served_from for info in catalog.models.values()}) or [OFFICIAL_LANE]
     served = []
@@ -96,9 +100,11 @@ def served_history(
         info = catalog.models.get((row["provider"], row["model"]))
         if info is None or row["lane"] != info.served_from:
             continue
-        rate = rate_from_row(row)
+        # A merged interval (a source took the rate over at the same value) says the statement that
+        # opened it, as its valid_from does; the later ones are in also_stated_by with their moments.
+        rate = opening_statement(rate_from_row(row))
         served.append(rate if rate.lane == OFFICIAL_LANE else as_witness(rate))
-    return served
+    return with_derived(served)
 
 
 def rates_csv(rows: Iterable[Rate]) -> str:

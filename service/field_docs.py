@@ -156,7 +156,9 @@ FIELDS: dict[str, str] = {
     "batch_tier_state": ("`priced`, `not_offered` (the page says so) or `unknown` (no batch price recorded for the "
                          "month); null when batch_share is 0 or the month is not priced."),
     "also_stated_by": ("Other sources that stated this same value for this interval (a source took the rate over "
-                       "at the same price: one interval, both provenances)."),
+                       "at the same price: one interval, both provenances). The row itself shows the statement in "
+                       "force at the answer's moment (in a history, the one that opened the interval). Empty for a "
+                       "derived rate: its provenance is its rule and the rate it is derived from."),
 }
 
 # Where one name means something else in one answer.
@@ -308,6 +310,10 @@ BY_SCHEMA: dict[tuple[str, str], str] = {
                        "states it): the source of `also_stated_by`, kept for reads at past moments."),
     ("Statement", "source"): "The source that stated the value (a page's source id, `curated`, or a witness).",
     ("Statement", "url"): "The page or announcement that stated it.",
+    ("Statement", "changeset_id"): "The changeset (catalog version) that recorded this statement.",
+    ("Rate", "changeset_id"): ("The changeset (catalog version) that recorded the statement this row shows: for "
+                               "an interval several sources stated, that statement's (the others, with theirs, "
+                               "are in also_stated_by); for a derived rate, the standard rate's it is derived from."),
     ("TierGap", "state"): "`not_offered` (a page or cited source says so) or `unknown` (nothing covers the moment).",
     ("TierGap", "reason"): "The gap in words, e.g. no batch price is recorded for the model before a date.",
     ("UnpricedTierOut", "state"): ("`not_offered` (a page or cited source says so) or `unknown` (nothing covers "

@@ -26,7 +26,6 @@ from service.history import (
     changeset_time,
     changesets_page,
     in_force_counts,
-    model_history,
     page_as_of,
     priced_models_as_of,
     rates_as_of,
@@ -42,7 +41,7 @@ from service.rate_index import unpriced_tiers
 from service.rates import Rate, stated_at
 from service.schemas import ChangeOut, ChangesetOut, HistoryResponse, UnpricedTierOut
 from service.sources import OFFICIAL_LANE
-from service.tier_rules import with_derived, with_rule_spans
+from service.tier_rules import bundled_tier_rules, in_force_with_derived, with_rule_spans
 from service.timeutil import from_db, parse_moment
 
 
@@ -91,12 +90,19 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
         if key:
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
-    provider, model = key if key else (None, None)
-    rates = rates_as_of(service.store.reader(), at, served=served_lanes(service), provider=provider, model=model,
-                        version=version)
-    # A derived interval may start after `at` (a rule's start): only what is in force then.
-    return [r for r in with_derived([stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in rates])
-            if r.in_force(at)]
+    db = service.store.reader()
+    # Derived from the served history, not the rows in force at `at`: a derived interval ends where a
+    # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
+    if key:
+        return in_force_with_derived(served_history(db, catalog, provider=key[0], model=key[1], version=version), at)
+    # The whole catalog: only the providers a rule covers need their history; the others, the rows in force.
+    ruled = sorted({rule.provider for rule in bundled_tier_rules()})
+    rates = [stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r)
+             for r in rates_as_of(db, at, served=served_lanes(service), version=version)
+             if r.provider not in ruled]
+    for provider in ruled:
+        rates += in_force_with_derived(served_history(db, catalog, provider=provider, version=version), at)
+    return sorted(rates, key=lambda r: (r.provider, r.model, r.tier, r.kind, r.min_prompt_tokens, r.valid_from))
 
 
 def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int | None):
@@ -310,12 +316,13 @@ def model_history_at(service: Service, key: ModelKey, as_of: str | None, version
     memo_key = ("history", key, lane)
     body = catalog.memo.get(memo_key) if known is None else None
     if body is None:
-        intervals = model_history(service.store.reader(), key[0], key[1], lane=lane,
-                                  version=catalog.version if known is None else known)
-        # With the intervals the providers' stated rules derive (basis derived), as prices answers show them.
+        # With the intervals the providers' stated rules derive (basis derived), as prices answers, the
+        # CLI's history and its plot show them: one reading (service.export.served_history).
+        intervals = served_history(service.store.reader(), catalog, provider=key[0], model=key[1],
+                                   version=catalog.version if known is None else known)
         body = HistoryResponse(
             catalog_version=catalog.version if known is None else known, provider=key[0], model=key[1],
-            intervals=with_derived([r if r.lane == OFFICIAL_LANE else as_witness(r) for r in intervals]), as_of=at,
+            intervals=intervals, as_of=at,
         )
         if known is None:
             catalog.memo[memo_key] = body

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import msgspec
 
+from scrapers.redact import redact_url
 from service.timeutil import from_db
 
 
@@ -71,7 +72,9 @@ def stated_at(rate: Rate, at: datetime) -> Rate:
 
     An interval several sources stated (a page taking a rate over from curated history at
     the same value) is one row whose own provenance is the latest statement's; at an
-    earlier moment the statement of that moment is the one that says the price.
+    earlier moment the statement of that moment is the one that says the price. The
+    provenance is the statement's own throughout, its changeset included (the changeset
+    that recorded that statement, not the one that merged it into the row).
     """
     if not rate.also:
         return rate
@@ -79,23 +82,35 @@ def stated_at(rate: Rate, at: datetime) -> Rate:
     claims = [c for c in json.loads(rate.also) if c["valid_from"] <= moment]
     if not claims:
         return rate
-    claim = max(claims, key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"]))
-    if claim["source"] == rate.source_id and claim["url"] == rate.url and claim["basis"] == rate.basis:
+    return as_claim(rate, max(claims, key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"])))
+
+
+def opening_statement(rate: Rate) -> Rate:
+    """``rate`` with the provenance of the statement that opened its interval (the others stay in ``also``)."""
+    return stated_at(rate, rate.valid_from)
+
+
+def as_claim(rate: Rate, claim: dict) -> Rate:
+    """``rate`` with the provenance of ``claim``, one of the statements in its ``also``."""
+    if (claim["source"], claim["url"], claim["basis"], claim["changeset_id"]) == (
+            rate.source_id, rate.url, rate.basis, rate.changeset_id):
         return rate
     return with_statements(msgspec.structs.replace(
-        rate, source_id=claim["source"], url=claim["url"], body_sha256=claim["body_sha256"], basis=claim["basis"],
-        observed_at=datetime.fromisoformat(claim["observed_at"]), note=claim.get("note", ""),
+        rate, source_id=claim["source"], url=redact_url(claim["url"]), body_sha256=claim["body_sha256"],
+        basis=claim["basis"], observed_at=datetime.fromisoformat(claim["observed_at"]), note=claim.get("note", ""),
+        changeset_id=claim["changeset_id"], run_id=claim.get("run_id"),
     ))
 
 
 def with_statements(rate: Rate) -> Rate:
-    """``rate`` with ``also_stated_by``: the stored statements of its value other than its own provenance."""
+    """``rate`` with ``also_stated_by``: the stored statements of its value other than the one it shows."""
     if not rate.also:
         return rate
     others = tuple(
-        Statement(source=c["source"], url=c["url"], body_sha256=c["body_sha256"], basis=c["basis"],
+        Statement(source=c["source"], url=redact_url(c["url"]), body_sha256=c["body_sha256"], basis=c["basis"],
                   valid_from=from_db(c["valid_from"]), observed_at=from_db(c["observed_at"]),
                   changeset_id=c["changeset_id"])
-        for c in json.loads(rate.also) if (c["source"], c["url"], c["basis"]) != (rate.source_id, rate.url, rate.basis))
+        for c in json.loads(rate.also)
+        if (c["source"], redact_url(c["url"]), c["basis"], c["changeset_id"]) != (
+            rate.source_id, rate.url, rate.basis, rate.changeset_id))
     return msgspec.structs.replace(rate, also_stated_by=others)
-

@@ -12,7 +12,14 @@ rule derives, basis ``derived`` with the rule in ``note``:
   the same rate from a page or curated history, priced or ``not_offered``;
 - a rate whose every recorded interval is ``not_offered`` is never derived: the
   page says the model lacks it, and a rule does not overrule that;
-- rules apply in file order and may build on what an earlier rule derived.
+- rules apply in file order and may build on what an earlier rule derived;
+- a derived interval's provenance is its rule and the statement of the base rate in
+  force where the interval starts: never the other sources that stated the base rate
+  (``also``), which said nothing of the derived one.
+
+A derived interval ends where a printed rate of its own takes over, so it must be
+derived from the model's whole history: :func:`in_force_with_derived` does that for
+one moment, so that a moment's answer and the history agree on where it ends.
 """
 
 import functools
@@ -27,10 +34,11 @@ import msgspec
 
 import ratecard_data
 from scrapers.vocabulary import KINDS, TIERS
-from service.rates import Rate
+from service.rates import Rate, stated_at
 from service.timeutil import parse_moment
 
-__all__ = ["DERIVED", "TIER_RULES_SOURCE", "TierRule", "bundled_tier_rules", "derive_rates", "load_tier_rules"]
+__all__ = ["DERIVED", "TIER_RULES_SOURCE", "TierRule", "bundled_tier_rules", "derive_rates", "in_force_with_derived",
+           "load_tier_rules", "with_derived"]
 
 DERIVED = "derived"
 TIER_RULES_SOURCE = "tier-rules"  # the source id derived rates carry
@@ -145,6 +153,17 @@ def with_derived(rates: Sequence[Rate], rules: Sequence[TierRule] | None = None)
                                                    r.valid_from))
 
 
+def in_force_with_derived(history: Sequence[Rate], at: datetime,
+                          rules: Sequence[TierRule] | None = None) -> list[Rate]:
+    """The rates in force at ``at``, derived ones included, from ``history`` (every interval of the models).
+
+    Derived from the whole history, not from the rates in force at ``at``: a derived
+    interval ends where a later printed rate begins, and only the history knows that.
+    Each rate carries the provenance of the statement in force at ``at``.
+    """
+    return [stated_at(r, at) for r in with_derived(history, rules) if r.in_force(at)]
+
+
 def _derive_model(rates: list[Rate], rules: list[TierRule]) -> list[Rate]:
     series: dict[tuple[str, str, int], list[Rate]] = defaultdict(list)
     for rate in rates:
@@ -171,10 +190,14 @@ def _derive_model(rates: list[Rate], rules: list[TierRule]) -> list[Rate]:
                             continue
                         value = _plain(_EXACT.multiply(base.usd_per_mtok, rule.multiplier))
                         for piece in _subtract(span, taken):
+                            # The base rate as stated where the piece starts (a merged interval's
+                            # statements each cover their own part); no `also`: the sources that
+                            # stated the base rate never stated this one.
+                            stated = stated_at(base, piece[0])
                             rate = msgspec.structs.replace(
-                                base, tier=tier, kind=kind, usd_per_mtok=value, basis=DERIVED,
+                                stated, tier=tier, kind=kind, usd_per_mtok=value, basis=DERIVED,
                                 valid_from=piece[0], valid_to=piece[1], source_id=TIER_RULES_SOURCE,
-                                url=rule.source_url, run_id=None, note=rule.explain(base),
+                                url=rule.source_url, run_id=None, note=rule.explain(base), also="", also_stated_by=(),
                             )
                             out.append(rate)
                             series[(tier, kind, level)].append(rate)

@@ -97,19 +97,24 @@ def test_history_shows_intervals_with_provenance(client):
     body = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))
     inputs = [i for i in body["intervals"] if i["tier"] == "standard" and i["kind"] == "input"]
     # Curated from its launch (the announcement), then read from the pricing page at the same price:
-    # a new source is not a new price, so one interval from the launch with both provenances.
+    # a new source is not a new price, so one interval from the launch with both provenances. The
+    # interval says the statement that opened it; the page's is beside it, from when the page was read.
     assert [(i["usd_per_mtok"], i["valid_from"][:10], i["source"], i["basis"]) for i in inputs] == [
-        (Decimal("15"), "2025-08-05", "anthropic", "published"),
+        (Decimal("15"), "2025-08-05", "curated", "curated"),
     ]
-    assert inputs[0]["valid_to"] is None and len(inputs[0]["body_sha256"]) == 64
-    (curated,) = inputs[0]["also_stated_by"]
-    assert (curated["source"], curated["basis"], curated["valid_from"][:10]) == ("curated", "curated", "2025-08-05")
-    assert curated["url"].startswith("https://www.anthropic.com/")
+    assert inputs[0]["valid_to"] is None and inputs[0]["url"].startswith("https://www.anthropic.com/")
+    (page,) = inputs[0]["also_stated_by"]
+    assert (page["source"], page["basis"], page["valid_from"][:10]) == ("anthropic", "published", "2025-10-29")
+    assert page["url"].startswith("https://docs.anthropic.com/") and len(page["body_sha256"]) == 64
     assert all(i["observed_at"] for i in body["intervals"])
     # At a moment before the page was read, the curated statement is the one that says the price.
     then = exact(client.get("/v1/prices", params={"model": "claude-opus-4-1", "as_of": "2025-09-01",
                                                   "tier": "standard", "kind": "input"}))["rates"][0]
     assert (then["source"], then["basis"], then["valid_from"][:10]) == ("curated", "curated", "2025-08-05")
+    # Now the page is the one that says it.
+    now = exact(client.get("/v1/prices", params={"model": "claude-opus-4-1", "tier": "standard",
+                                                 "kind": "input"}))["rates"][0]
+    assert (now["source"], now["basis"], now["changeset_id"]) == ("anthropic", "published", page["changeset_id"])
 
 
 def test_as_of_before_a_provider_was_first_seen_has_none_of_its_rates(client):

@@ -79,14 +79,16 @@ def test_catalog_export_answers_for_a_past_moment(client):
 
 def test_history_holds_o3s_two_curated_intervals(client):
     rows = exact(export(client, scope="history", provider="openai"))
-    o3 = [(r["kind"], r["usd_per_mtok"], r["valid_from"][:10], (r["valid_to"] or "")[:10], r["basis"])
+    o3 = [(r["kind"], r["usd_per_mtok"], r["valid_from"][:10], (r["valid_to"] or "")[:10], r["basis"],
+           [s["source"] for s in r["also_stated_by"]])
           for r in rows if r["model"] == "o3" and r["tier"] == "standard" and r["kind"] in ("input", "output")]
-    # The page confirmed the cut prices: one interval from the cut, its provenance the page's (curated in also).
+    # The page confirmed the cut prices: one interval from the cut, its provenance the statement that opened it
+    # (curated history's), the page's in also_stated_by.
     assert o3 == [
-        ("input", Decimal("10.00"), "2025-04-16", "2025-06-10", "curated"),
-        ("input", Decimal("2.00"), "2025-06-10", "", "published"),
-        ("output", Decimal("40.00"), "2025-04-16", "2025-06-10", "curated"),
-        ("output", Decimal("8.00"), "2025-06-10", "", "published"),
+        ("input", Decimal("10.00"), "2025-04-16", "2025-06-10", "curated", []),
+        ("input", Decimal("2.00"), "2025-06-10", "", "curated", ["openai"]),
+        ("output", Decimal("40.00"), "2025-04-16", "2025-06-10", "curated", []),
+        ("output", Decimal("8.00"), "2025-06-10", "", "curated", ["openai"]),
     ]
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import feedparser
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -330,3 +331,100 @@ def test_history_shows_the_intervals_a_rule_derives(client):  # BUNDLE
     first_page = to_db(min(parse_moment(s.observed_at) for s in bundled_snapshots() if s.source == "openai"))[:10]
     assert batch[0] == ("derived", D("0.075"), "2024-07-18", first_page)
     assert all(basis != "derived" for basis, *_ in batch[1:])
+
+
+def _batch_input(rows):
+    return [(r["basis"], r["usd_per_mtok"], r["valid_from"][:10], (r["valid_to"] or "")[:10])
+            for r in rows if (r["tier"], r["kind"], r["min_prompt_tokens"]) == ("batch", "input", 0)]
+
+
+GPT_4O_BATCH_INPUT = [("derived", D("2.5"), "2024-05-13", "2024-10-02"),
+                      ("derived", D("1.25"), "2024-10-02", "2026-08-01"),
+                      ("published", D("1.25"), "2026-08-01", "")]
+
+
+def test_the_cli_history_and_its_plot_read_the_derived_intervals_the_api_shows(client, bundled_service):  # BUNDLE
+    from service.export import served_history
+
+    api = exact(client.get("/v1/models/openai/gpt-4o/history"))["intervals"]
+    # `ratecard history` and its --plot read served_history: the same intervals as the API, derived ones too.
+    cli = [msgspec.to_builtins(r) for r in served_history(  # Rate is the API's rate row
+        bundled_service.db, bundled_service.catalog, provider="openai", model="gpt-4o")]
+    cli = [{**r, "usd_per_mtok": None if r["usd_per_mtok"] is None else D(r["usd_per_mtok"])} for r in cli]
+    assert _batch_input(api) == _batch_input(cli) == GPT_4O_BATCH_INPUT
+    export = exact(client.get("/v1/export", params={"scope": "history", "provider": "openai"}))
+    rows = export["rates"] if isinstance(export, dict) else export
+    assert _batch_input([r for r in rows if r["model"] == "gpt-4o"]) == GPT_4O_BATCH_INPUT
+
+
+def test_a_past_derived_rate_ends_where_the_printed_price_begins(client):  # BUNDLE
+    rows = exact(client.get("/v1/prices", params={"model": "gpt-4o", "tier": "batch", "kind": "input",
+                                                  "as_of": "2025-01-01"}))["rates"]
+    # As in the history: the rule's $1.25 until OpenAI's page prints $1.25 (from 2026-08-01), not open-ended.
+    assert _batch_input(rows) == [GPT_4O_BATCH_INPUT[1]]
+    assert rows[0]["also_stated_by"] == []
+    # The catalog of that moment (every model, as the catalog export reads it) says the same.
+    export = exact(client.get("/v1/export", params={"scope": "catalog", "as_of": "2025-01-01"}))
+    rows = export["rates"] if isinstance(export, dict) else export
+    assert _batch_input([r for r in rows if r["model"] == "gpt-4o"]) == [GPT_4O_BATCH_INPUT[1]]
+
+
+def test_a_derived_rate_claims_only_its_rule_and_the_rate_it_was_derived_from(client):  # BUNDLE
+    body = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))
+    (derived,) = [i for i in body["intervals"] if (i["tier"], i["kind"], i["basis"]) == ("standard", "cache_write",
+                                                                                         "derived")]
+    # Curated history states only input/output; the page's own 18.75 is the next interval. So the derived
+    # row names its rule and the curated input $15 it is 1.25 x of, stated from 2025-08-05, and no one else.
+    assert (derived["usd_per_mtok"], derived["valid_from"][:10], derived["valid_to"][:10]) == (
+        D("18.75"), "2025-08-05", "2025-10-29")
+    assert (derived["source"], derived["observed_at"][:10], derived["also_stated_by"]) == (
+        "tier-rules", "2025-08-05", [])
+    assert "derived from standard input 15 x 1.25" in derived["note"]
+    published = [i for i in body["intervals"] if (i["tier"], i["kind"]) == ("standard", "cache_write")
+                 and i["basis"] == "published"]
+    assert [(p["source"], p["valid_from"][:10], p["usd_per_mtok"]) for p in published] == [
+        ("anthropic", "2025-10-29", D("18.75"))]
+
+
+def test_a_merged_interval_names_one_statement_whole_and_the_others_beside_it(client):  # BUNDLE
+    def statement(row):
+        return (row["basis"], row["source"], row["observed_at"][:10], row["changeset_id"],
+                [(s["source"], s["valid_from"][:10], s["changeset_id"]) for s in row["also_stated_by"]])
+
+    # Opus 4.1's input: curated history states $15 from 2025-08-05 (changeset 32 recorded it, reaching back
+    # before the page), Anthropic's page from 2025-10-29 (its own changeset). One interval, two statements.
+    history = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))["intervals"]
+    (interval,) = [i for i in history if (i["tier"], i["kind"], i["min_prompt_tokens"]) == ("standard", "input", 0)]
+    curated_cs = interval["changeset_id"]
+    page_cs = next(s["changeset_id"] for s in interval["also_stated_by"] if s["source"] == "anthropic")
+    # The history row says the statement that opened it, as its valid_from does.
+    assert statement(interval) == ("curated", "curated", "2025-08-05", curated_cs,
+                                   [("anthropic", "2025-10-29", page_cs)])
+    assert interval["valid_from"][:10] == "2025-08-05" and page_cs < curated_cs  # the page was read first
+
+    def price(**params):
+        (row,) = exact(client.get("/v1/prices", params={"model": "claude-opus-4-1", "tier": "standard",
+                                                         "kind": "input", **params}))["rates"]
+        return statement(row)
+
+    # Now the page says the price, with the changeset that recorded the page's statement, not the curated one.
+    assert price() == ("published", "anthropic", "2025-10-29", page_cs,
+                       [("curated", "2025-08-05", curated_cs)])
+    assert price(as_of="2025-09-01") == statement(interval)
+
+
+def test_every_current_rate_is_the_historys_interval_in_force_now(bundled_service):  # BUNDLE
+    from service.export import served_history
+    from service.rates import stated_at
+
+    # The snapshot derives from the rows in force now, the history from every row: the same
+    # intervals, derived ones included, and the same provenance (the statement in force now).
+    def shown(rates):
+        return sorted((r.key, r.usd_per_mtok, r.valid_from, r.valid_to, r.basis, r.source_id, r.changeset_id)
+                      for r in rates)
+
+    history = [stated_at(r, FIXED_NOW) for r in served_history(bundled_service.db, bundled_service.catalog)
+               if r.in_force(FIXED_NOW)]
+    catalog = bundled_service.catalog
+    assert shown(history) == shown(r for key in catalog.models for r in catalog.rates_at(key, FIXED_NOW))
+    assert any(r.basis == "derived" for r in history)

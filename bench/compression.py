@@ -21,8 +21,8 @@ from unittest import mock
 import benchlib
 from litestar.config.compression import CompressionConfig
 
-from service.app import Settings, create_app, prepare_service
-from service.compression import COMPRESS_OVER_BYTES, GZIP_LEVEL, CachingCompression
+from ratecard.service.app import Settings, create_app, prepare_service
+from ratecard.service.compression import COMPRESS_OVER_BYTES, GZIP_LEVEL, CachingCompression
 
 ANSWERS = {
     "/v1/prices?limit=5000 (JSON)": ("/v1/prices", "limit=5000"),
@@ -43,7 +43,7 @@ def app_with(service, config: CompressionConfig | None):
     if config is None:
         app = create_app(service.settings, service=service)
     else:
-        with mock.patch("service.app.compression_config", lambda: config):
+        with mock.patch("ratecard.service.app.compression_config", lambda: config):
             app = create_app(service.settings, service=service)
     app.state.service = service
     return app

@@ -23,10 +23,10 @@ import sys
 from decimal import Decimal
 
 import benchlib
-from service.app import Settings, prepare_service
-from service.estimate import Workload, estimate_model
-from service.pricing import EstimateRequest, estimate_workload
-from service.timeutil import utc_now
+from ratecard.service.app import Settings, prepare_service
+from ratecard.service.estimate import Workload, estimate_model
+from ratecard.service.pricing import EstimateRequest, estimate_workload
+from ratecard.service.timeutil import utc_now
 
 MODEL = "gpt-4o"
 INPUT_TOKENS, OUTPUT_TOKENS, REQUESTS = 2000, 800, 5000

@@ -47,14 +47,14 @@ from pathlib import Path
 
 import benchlib
 from ratecard_server import Server, fetch
-from service.app import Settings, prepare_service
-from service.catalog import build_catalog
-from service.changesets import Proposal, diff, record_changeset
-from service.db import open_database
-from service.history import AsOfFilter, Served, in_force_counts, page_as_of, rates_as_of
-from service.queries import served_lanes
-from service.sources import load_registry
-from service.timeutil import to_db, utc_now
+from ratecard.service.app import Settings, prepare_service
+from ratecard.service.catalog import build_catalog
+from ratecard.service.changesets import Proposal, diff, record_changeset
+from ratecard.service.db import open_database
+from ratecard.service.history import AsOfFilter, Served, in_force_counts, page_as_of, rates_as_of
+from ratecard.service.queries import served_lanes
+from ratecard.service.sources import load_registry
+from ratecard.service.timeutil import to_db, utc_now
 
 SOURCE_ID = "bench-synthetic"
 HISTORY_START = datetime(2023, 1, 1, tzinfo=UTC)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import benchlib
 from ratecard_server import Server, fetch
-from service.app import Settings, prepare_service
+from ratecard.service.app import Settings, prepare_service
 
 CEILING_PATH = "/healthz"
 POST_BODY = {

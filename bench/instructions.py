@@ -68,7 +68,7 @@ def main() -> int:
     port = benchlib.free_port()
     server = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={work}/callgrind.%p",
-         python, "-m", "service.cli", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port),
+         python, "-m", "ratecard.service.cli", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--no-scheduler", "--log-level", "warning"],
         cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cases = [("ceiling GET " + CEILING_PATH, "GET", CEILING_PATH, None)]

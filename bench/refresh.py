@@ -22,17 +22,17 @@ import time
 from pathlib import Path
 
 import benchlib
-import ratecard_data
-from scrapers import PARSER_MODULES, get_parser
-from scrapers.errors import ScrapeError
-from service.app import Settings, prepare_service
-from service.bootstrap import bundled_snapshots, ingest_bundled
-from service.catalog import build_catalog, sync_model_catalog
-from service.curated import load_curated
-from service.db import open_database
-from service.refresh import ingest_page
-from service.sources import load_registry
-from service.timeutil import parse_moment, utc_now
+from ratecard import data as ratecard_data
+from ratecard.scrapers import PARSER_MODULES, get_parser
+from ratecard.scrapers.errors import ScrapeError
+from ratecard.service.app import Settings, prepare_service
+from ratecard.service.bootstrap import bundled_snapshots, ingest_bundled
+from ratecard.service.catalog import build_catalog, sync_model_catalog
+from ratecard.service.curated import load_curated
+from ratecard.service.db import open_database
+from ratecard.service.refresh import ingest_page
+from ratecard.service.sources import load_registry
+from ratecard.service.timeutil import parse_moment, utc_now
 
 # Bundled pages live once, in data/snapshots/; tests/fixtures/ keeps only test-only pages.
 PAGE_FOLDERS = (benchlib.REPO / "data" / "snapshots", benchlib.REPO / "tests" / "fixtures")

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 import benchlib
-from service.app import Settings, create_app, prepare_service
+from ratecard.service.app import Settings, create_app, prepare_service
 
 TOKEN = "bench-admin-token-of-32-characters"
 HOLD = """

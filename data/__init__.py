@@ -1,7 +1,7 @@
 """Data shipped with ratecard: model catalog, source registry, curated history
 and the page snapshots the offline default ingests.
 
-Installed as the package ``ratecard_data``; code reaches these files through
+Installed as the package ``ratecard.data``; code reaches these files through
 :func:`path`, never through a path relative to a checkout.
 """
 

@@ -11,24 +11,24 @@ imports :mod:`service`.
 from collections.abc import Callable
 from importlib import import_module
 
-from scrapers.observation import Reading
+from ratecard.scrapers.observation import Reading
 
 Parser = Callable[[bytes, str], Reading]
 
 # Source id -> module holding its `parse`. The source registry in
 # data/sources.toml names one of these for each source.
 PARSER_MODULES: dict[str, str] = {
-    "openai": "scrapers.openai",
-    "anthropic": "scrapers.anthropic",
-    "claude-com": "scrapers.claude_com",
-    "google": "scrapers.google",
-    "deepseek": "scrapers.deepseek",
-    "xai": "scrapers.xai",
-    "mistral": "scrapers.mistral",
-    "groq": "scrapers.groq",
-    "openrouter": "scrapers.openrouter",
-    "litellm": "scrapers.litellm",
-    "models-dev": "scrapers.models_dev",
+    "openai": "ratecard.scrapers.openai",
+    "anthropic": "ratecard.scrapers.anthropic",
+    "claude-com": "ratecard.scrapers.claude_com",
+    "google": "ratecard.scrapers.google",
+    "deepseek": "ratecard.scrapers.deepseek",
+    "xai": "ratecard.scrapers.xai",
+    "mistral": "ratecard.scrapers.mistral",
+    "groq": "ratecard.scrapers.groq",
+    "openrouter": "ratecard.scrapers.openrouter",
+    "litellm": "ratecard.scrapers.litellm",
+    "models-dev": "ratecard.scrapers.models_dev",
 }
 
 

@@ -47,10 +47,10 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
-from scrapers.errors import PageRejected
-from scrapers.names import model_id_for
-from scrapers.observation import Observation, Reading, SkippedSection
-from scrapers.tables import (
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import model_id_for
+from ratecard.scrapers.observation import Observation, Reading, SkippedSection
+from ratecard.scrapers.tables import (
     Table,
     column_role,
     is_model_header,
@@ -62,7 +62,7 @@ from scrapers.tables import (
     unique,
     words_of,
 )
-from scrapers.text import clean_cell, decode_page, normalise_header, parse_usd, reject_challenge
+from ratecard.scrapers.text import clean_cell, decode_page, normalise_header, parse_usd, reject_challenge
 
 PROVIDER = "anthropic"
 CACHE_KINDS: tuple[str, ...] = ("cached_input", "cache_write", "cache_write_1h")

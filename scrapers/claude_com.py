@@ -29,11 +29,11 @@ import re
 
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.errors import PageRejected
-from scrapers.names import model_id_for
-from scrapers.observation import Observation, Reading
-from scrapers.text import decode_page, parse_usd, reject_challenge
-from scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import model_id_for
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.text import decode_page, parse_usd, reject_challenge
+from ratecard.scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL
 
 PROVIDER = "anthropic"
 

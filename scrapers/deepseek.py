@@ -42,10 +42,10 @@ from decimal import Decimal
 import msgspec
 from bs4 import BeautifulSoup
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading, SkippedSection
-from scrapers.tables import Table, html_grids, period_in, read_tables, split_name, unique
-from scrapers.text import clean_cell, decode_page, reject_challenge
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading, SkippedSection
+from ratecard.scrapers.tables import Table, html_grids, period_in, read_tables, split_name, unique
+from ratecard.scrapers.text import clean_cell, decode_page, reject_challenge
 
 PROVIDER = "deepseek"
 

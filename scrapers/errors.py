@@ -14,7 +14,7 @@ explains itself. The message is redacted (:mod:`scrapers.redact`): credentials
 in a URL never reach a run record or a log through an error.
 """
 
-from scrapers.redact import redact_text, redact_url
+from ratecard.scrapers.redact import redact_text, redact_url
 
 
 class ScrapeError(Exception):

@@ -51,9 +51,9 @@ from email.utils import parsedate_to_datetime
 import httpx
 import msgspec
 
-from scrapers.errors import BlockedError, BodyTooLarge, FetchError, PageRejected
-from scrapers.redact import redact_url
-from scrapers.text import reject_challenge
+from ratecard.scrapers.errors import BlockedError, BodyTooLarge, FetchError, PageRejected
+from ratecard.scrapers.redact import redact_url
+from ratecard.scrapers.text import reject_challenge
 
 USER_AGENT = "ratecard/0.1 (+https://github.com/ratecard/ratecard; pricing monitor)"
 

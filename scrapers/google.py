@@ -28,10 +28,10 @@ import unicodedata
 from decimal import Decimal
 from typing import NamedTuple
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading, SkippedSection
-from scrapers.tables import html_tables_as_pipes
-from scrapers.text import (
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading, SkippedSection
+from ratecard.scrapers.tables import html_tables_as_pipes
+from ratecard.scrapers.text import (
     clean_cell,
     decode_page,
     is_not_offered,
@@ -39,7 +39,7 @@ from scrapers.text import (
     normalise_header,
     reject_challenge,
 )
-from scrapers.vocabulary import TIERS
+from ratecard.scrapers.vocabulary import TIERS
 
 PROVIDER = "google"
 

@@ -22,10 +22,10 @@ audio hour (Whisper) or per 1M characters (Orpheus text-to-speech).
 import re
 from decimal import Decimal
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading
-from scrapers.tables import html_tables_as_pipes
-from scrapers.text import decode_page, is_not_offered, markdown_tables, normalise_header, reject_challenge
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.tables import html_tables_as_pipes
+from ratecard.scrapers.text import decode_page, is_not_offered, markdown_tables, normalise_header, reject_challenge
 
 PROVIDER = "groq"
 

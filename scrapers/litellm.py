@@ -23,9 +23,9 @@ per-query prices are not token rates ratecard keys and are left out.
 
 import re
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading
-from scrapers.witness import (
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.witness import (
     FeedEntry,
     Rate,
     as_decimal,

@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from scrapers.errors import PageRejected
-from scrapers.names import model_id_for
-from scrapers.observation import Observation, Reading
-from scrapers.text import decode_page, is_not_offered, parse_usd, reject_challenge
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import model_id_for
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.text import decode_page, is_not_offered, parse_usd, reject_challenge
 
 PROVIDER = "mistral"
 

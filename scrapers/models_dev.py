@@ -17,9 +17,9 @@ out. models.dev states no batch, flex or priority prices.
 
 import re
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading
-from scrapers.witness import (
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.witness import (
     FeedEntry,
     Rate,
     as_decimal,

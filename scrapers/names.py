@@ -9,7 +9,7 @@ import tomllib
 from functools import cache
 from typing import NamedTuple
 
-import ratecard_data
+from ratecard import data as ratecard_data
 
 
 class ModelEntry(NamedTuple):

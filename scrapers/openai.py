@@ -42,10 +42,10 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
-from scrapers.errors import PageRejected
-from scrapers.names import name_key
-from scrapers.observation import Observation, Reading, SkippedSection
-from scrapers.tables import (
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import name_key
+from ratecard.scrapers.observation import Observation, Reading, SkippedSection
+from ratecard.scrapers.tables import (
     Table,
     column_role,
     is_model_header,
@@ -55,7 +55,7 @@ from scrapers.tables import (
     stated_multipliers,
     words_of,
 )
-from scrapers.text import clean_cell, decode_page, reject_challenge
+from ratecard.scrapers.text import clean_cell, decode_page, reject_challenge
 
 PROVIDER = "openai"
 # The tier tables a pricing page has; a missing one is a skipped section, a

@@ -21,9 +21,9 @@ long-tail fill, never the authoritative price.
 
 from decimal import Decimal
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading
-from scrapers.witness import (
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.witness import (
     FeedEntry,
     Rate,
     as_decimal,

@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 from bs4 import BeautifulSoup, Tag
 
-from scrapers.text import clean_cell, is_not_offered, is_separator, split_row
+from ratecard.scrapers.text import clean_cell, is_not_offered, is_separator, split_row
 
 # --------------------------------------------------------------------------- words
 

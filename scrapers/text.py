@@ -4,7 +4,7 @@ import html
 import re
 from decimal import Decimal, InvalidOperation
 
-from scrapers.errors import PageRejected
+from ratecard.scrapers.errors import PageRejected
 
 # Words that mark a rate as absent on a page.
 NOT_OFFERED_WORDS = frozenset({"-", "—", "–", "n/a", "not available", "not offered", "unavailable"})

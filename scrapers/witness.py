@@ -36,9 +36,9 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from scrapers.errors import PageRejected
-from scrapers.names import model_id_for, name_key
-from scrapers.observation import Observation
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import model_id_for, name_key
+from ratecard.scrapers.observation import Observation
 
 TOKENS_PER_MTOK = Decimal(1_000_000)
 

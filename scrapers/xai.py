@@ -21,10 +21,10 @@ HTML tables, annotated model names.
 import re
 from decimal import Decimal
 
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading
-from scrapers.tables import column_role, is_model_header, read_tables, split_name
-from scrapers.text import clean_cell, decode_page, is_not_offered, reject_challenge
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading
+from ratecard.scrapers.tables import column_role, is_model_header, read_tables, split_name
+from ratecard.scrapers.text import clean_cell, decode_page, is_not_offered, reject_challenge
 
 PROVIDER = "xai"
 

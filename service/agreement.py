@@ -16,10 +16,10 @@ from decimal import Decimal
 
 import msgspec
 
-from service.catalog import Catalog, ModelKey
-from service.rates import Rate
-from service.sources import OFFICIAL_LANE
-from service.tier_rules import TIER_RULES_SOURCE
+from ratecard.service.catalog import Catalog, ModelKey
+from ratecard.service.rates import Rate
+from ratecard.service.sources import OFFICIAL_LANE
+from ratecard.service.tier_rules import TIER_RULES_SOURCE
 
 RateKey = tuple[str, str, str, str, int]  # provider, model, tier, kind, min_prompt_tokens
 

@@ -22,10 +22,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import OpenAPIType, Schema, Server
 from litestar.plugins import OpenAPISchemaPlugin
 
-from scrapers.redact import install_log_redaction
-from service.bootstrap import incomplete_snapshots
-from service.compression import compression_config
-from service.context import (
+from ratecard.scrapers.redact import install_log_redaction
+from ratecard.service.bootstrap import incomplete_snapshots
+from ratecard.service.compression import compression_config
+from ratecard.service.context import (
     MIN_ADMIN_TOKEN_CHARS,
     Service,
     Settings,
@@ -34,21 +34,21 @@ from service.context import (
     fetch_policy_from_env,
     prepare_service,
 )
-from service.field_docs import GENERIC_DECIMAL
-from service.http_server import JsonBodyOnly
-from service.replication import Heartbeat, LitestreamProcess
-from service.problems import EXCEPTION_HANDLERS
-from service.responses import ANSWER_CACHE_S, answer_cache_key
-from service.routes import ROUTES
-from service.routes_calculator import CALCULATOR_ROUTES
-from service.routes_estimate import ESTIMATE_ROUTES
-from service.routes_forecast import FORECAST_ROUTES
-from service.routes_history import HISTORY_ROUTES
-from service.routes_ops import OPS_ROUTES
-from service.routes_pages import PAGE_ROUTES, DescribedJson, ReferencePage
-from service.routes_tokens import TOKENS_ROUTES
-from service.scheduler import sources_due, start_scheduler
-from service.timeutil import utc_now
+from ratecard.service.field_docs import GENERIC_DECIMAL
+from ratecard.service.http_server import JsonBodyOnly
+from ratecard.service.replication import Heartbeat, LitestreamProcess
+from ratecard.service.problems import EXCEPTION_HANDLERS
+from ratecard.service.responses import ANSWER_CACHE_S, answer_cache_key
+from ratecard.service.routes import ROUTES
+from ratecard.service.routes_calculator import CALCULATOR_ROUTES
+from ratecard.service.routes_estimate import ESTIMATE_ROUTES
+from ratecard.service.routes_forecast import FORECAST_ROUTES
+from ratecard.service.routes_history import HISTORY_ROUTES
+from ratecard.service.routes_ops import OPS_ROUTES
+from ratecard.service.routes_pages import PAGE_ROUTES, DescribedJson, ReferencePage
+from ratecard.service.routes_tokens import TOKENS_ROUTES
+from ratecard.service.scheduler import sources_due, start_scheduler
+from ratecard.service.timeutil import utc_now
 
 # Settings, Service and the admin token rule live in service.context; importing them from here still works.
 __all__ = ["MIN_ADMIN_TOKEN_CHARS", "Service", "Settings", "SettingsError", "admin_token_from", "create_app",

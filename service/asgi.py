@@ -10,7 +10,7 @@ import os
 
 from litestar import Litestar
 
-from service.app import Settings, admin_token_from, create_app, fetch_policy_from_env
+from ratecard.service.app import Settings, admin_token_from, create_app, fetch_policy_from_env
 
 
 def settings_from_env() -> Settings:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-import ratecard_data
+from ratecard import data as ratecard_data
 
 # What one request weighs in a batch input file, estimated from its prompt
 # tokens: English text averages about 4 characters per token and is 1 byte per

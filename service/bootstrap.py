@@ -20,12 +20,12 @@ from datetime import datetime
 import msgspec
 import sqlite_utils
 
-import ratecard_data
-from service.changesets import approve_changeset
-from service.db import STORAGE_ERROR, storage_error
-from service.refresh import FAILED, RunResult, ingest_page
-from service.sources import Registry
-from service.timeutil import parse_moment
+from ratecard import data as ratecard_data
+from ratecard.service.changesets import approve_changeset
+from ratecard.service.db import STORAGE_ERROR, storage_error
+from ratecard.service.refresh import FAILED, RunResult, ingest_page
+from ratecard.service.sources import Registry
+from ratecard.service.timeutil import parse_moment
 
 log = logging.getLogger("ratecard")
 

@@ -16,14 +16,14 @@ from decimal import Decimal
 import msgspec
 import sqlite_utils
 
-from scrapers.names import catalog_entries, name_key
-from scrapers.redact import redact_url
-from service.db import data_version, read_snapshot, write_transaction
-from service.freshness import confirmed_reads
-from service.rates import Rate, with_statements
-from service.sources import OFFICIAL_LANE, Registry
-from service.tier_rules import with_derived
-from service.timeutil import from_db, to_db
+from ratecard.scrapers.names import catalog_entries, name_key
+from ratecard.scrapers.redact import redact_url
+from ratecard.service.db import data_version, read_snapshot, write_transaction
+from ratecard.service.freshness import confirmed_reads
+from ratecard.service.rates import Rate, with_statements
+from ratecard.service.sources import OFFICIAL_LANE, Registry
+from ratecard.service.tier_rules import with_derived
+from ratecard.service.timeutil import from_db, to_db
 
 ModelKey = tuple[str, str]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import msgspec
 import sqlite_utils
 
-from scrapers.names import name_key
-from service.db import write_transaction
-from service.timeutil import from_db, to_db
+from ratecard.scrapers.names import name_key
+from ratecard.service.db import write_transaction
+from ratecard.service.timeutil import from_db, to_db
 
 # The gate's thresholds (README, "Quarantine and the admin API").
 MAX_MOVE_FACTOR = Decimal(5)

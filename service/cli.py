@@ -6,13 +6,13 @@ import os
 import sys
 from pathlib import Path
 
-from scrapers import PARSER_MODULES, get_parser
-from scrapers.errors import ScrapeError
-from scrapers.observation import SkippedSection, dump_observations
-from service.cli_answers import add_answer_parsers
-from service.context import DEFAULT_DB, read_settings, settings_from
-from service.plot import add_history_parser
-from service.terminal import (
+from ratecard.scrapers import PARSER_MODULES, get_parser
+from ratecard.scrapers.errors import ScrapeError
+from ratecard.scrapers.observation import SkippedSection, dump_observations
+from ratecard.service.cli_answers import add_answer_parsers
+from ratecard.service.context import DEFAULT_DB, read_settings, settings_from
+from ratecard.service.plot import add_history_parser
+from ratecard.service.terminal import (
     EXIT_EMPTY,
     EXIT_USAGE,
     format_table,
@@ -22,7 +22,7 @@ from service.terminal import (
     silence_closed_stdout,
     write_json,
 )
-from service.timeutil import parse_moment, utc_now
+from ratecard.service.timeutil import parse_moment, utc_now
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import sqlite3
 
-    from service.db import DatabaseRefused, StorageError
+    from ratecard.service.db import DatabaseRefused, StorageError
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -66,10 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """
     import uvicorn
 
-    from service.app import create_app
-    from service.context import SettingsError, prepare_service
-    from service.db import NotARatecardDatabase
-    from service.replication import ReplicationError, check_replica_url, start_following, start_replicating, \
+    from ratecard.service.app import create_app
+    from ratecard.service.context import SettingsError, prepare_service
+    from ratecard.service.db import NotARatecardDatabase
+    from ratecard.service.replication import ReplicationError, check_replica_url, start_following, start_replicating, \
         wait_for_restore
 
     read_only = args.read_only or bool(args.replica_of)
@@ -117,7 +117,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn's own 400s (a malformed request line, an oversize header) are problem+json too; a request or
     # refresh still running when SIGTERM arrives is given the graceful timeout, then cut off.
     common = dict(host=args.host, port=args.port, log_level=args.log_level, server_header=False, loop="auto",
-                  http="service.http_server:ProblemHttpToolsProtocol", access_log=False,
+                  http="ratecard.service.http_server:ProblemHttpToolsProtocol", access_log=False,
                   timeout_graceful_shutdown=args.graceful_timeout)
     if args.workers == 1:
         try:
@@ -136,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "RATECARD_CORS_ORIGINS": ",".join(settings.cors_origins),
         "RATECARD_BOOTSTRAP": "1" if settings.bootstrap else "0",
     })
-    uvicorn.run("service.asgi:app_from_env", factory=True, workers=args.workers, **common)
+    uvicorn.run("ratecard.service.asgi:app_from_env", factory=True, workers=args.workers, **common)
     return 0
 
 
@@ -171,12 +171,12 @@ def skipped_line(section: SkippedSection) -> str:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Refresh sources: from a saved file (``--from-file``) or by fetching their pages."""
-    from scrapers.redact import redact_url
-    from service.catalog import sync_model_catalog
-    from service.db import open_database
-    from service.refresh import ingest_page
-    from service.source_lock import RefreshInProgress, source_lock
-    from service.sources import RegistryError, load_registry
+    from ratecard.scrapers.redact import redact_url
+    from ratecard.service.catalog import sync_model_catalog
+    from ratecard.service.db import open_database
+    from ratecard.service.refresh import ingest_page
+    from ratecard.service.source_lock import RefreshInProgress, source_lock
+    from ratecard.service.sources import RegistryError, load_registry
 
     settings = settings_from(args)
     try:
@@ -213,7 +213,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             return 1
         _print_result(result)
         return 0 if result.status != "failed" else 1
-    from service.scheduler import refresh_sources_once
+    from ratecard.service.scheduler import refresh_sources_once
 
     source_ids = args.source_ids or list(registry.sources)
     counter = iter(range(1, len(source_ids) + 1))
@@ -247,15 +247,15 @@ def _print_result(result) -> None:
 
 def cmd_changesets(args: argparse.Namespace) -> int:
     """List, show, approve or reject changesets (quarantined ones await a decision)."""
-    from service.changesets import NotQuarantined, approve_changeset, reject_changeset
-    from service.db import open_database
-    from service.history import changeset_with_changes, changesets_page
-    from service.responses import encode
-    from service.queries import changeset_out
+    from ratecard.service.changesets import NotQuarantined, approve_changeset, reject_changeset
+    from ratecard.service.db import open_database
+    from ratecard.service.history import changeset_with_changes, changesets_page
+    from ratecard.service.responses import encode
+    from ratecard.service.queries import changeset_out
 
     settings = read_settings(args) if args.action in ("list", "show") else settings_from(args)
     if settings.db_path is None:  # nothing given: the bundled history, in memory
-        from service.context import prepare_service
+        from ratecard.service.context import prepare_service
 
         db = prepare_service(settings).db
     else:
@@ -293,12 +293,12 @@ def cmd_changesets(args: argparse.Namespace) -> int:
 
 def cmd_reparse(args: argparse.Namespace) -> int:
     """Run today's parser over a source's archived bodies, oldest first, without fetching."""
-    from service.db import open_database
-    from service.history import archived_pages
-    from service.refresh import ingest_page
-    from service.source_lock import RefreshInProgress, source_lock
-    from service.sources import load_registry
-    from service.timeutil import from_db
+    from ratecard.service.db import open_database
+    from ratecard.service.history import archived_pages
+    from ratecard.service.refresh import ingest_page
+    from ratecard.service.source_lock import RefreshInProgress, source_lock
+    from ratecard.service.sources import load_registry
+    from ratecard.service.timeutil import from_db
 
     settings = settings_from(args)
     registry = load_registry(Path(settings.sources_path) if settings.sources_path else None)
@@ -330,8 +330,8 @@ def cmd_reparse(args: argparse.Namespace) -> int:
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     """Print where the witnesses disagree with the official rates."""
-    from service.agreement import compare_rates
-    from service.context import prepare_service
+    from ratecard.service.agreement import compare_rates
+    from ratecard.service.context import prepare_service
 
     service = prepare_service(read_settings(args))
     report = compare_rates(service.catalog, at=utc_now(), provider=args.provider)
@@ -357,10 +357,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
     import msgspec
 
-    from service.context import prepare_service
-    from service.problems import ApiError
-    from service.responses import encode
-    from service.pricing import EstimateRequest, estimate_workload
+    from ratecard.service.context import prepare_service
+    from ratecard.service.problems import ApiError
+    from ratecard.service.responses import encode
+    from ratecard.service.pricing import EstimateRequest, estimate_workload
 
     text = None
     if args.text_file:
@@ -409,7 +409,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 def cmd_openapi(args: argparse.Namespace) -> int:
     """Write the OpenAPI document generated from the app."""
-    from service.openapi import openapi_json
+    from ratecard.service.openapi import openapi_json
 
     Path(args.output).write_bytes(openapi_json())
     print(f"wrote {args.output}", file=sys.stderr)

@@ -13,13 +13,13 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from service.terminal import EXIT_EMPTY, EXIT_USAGE, format_table, format_usd, write_json
+from ratecard.service.terminal import EXIT_EMPTY, EXIT_USAGE, format_table, format_usd, write_json
 
 
 def add_answer_parsers(add, db_flags) -> None:
     """Add ``forecast``, ``tokens`` and ``export``; ``add(name, handler, help)`` and ``db_flags(p)`` are the CLI's."""
-    from service.export import EXPORT_FORMATS, EXPORT_SCOPES
-    from service.forecast import DEFAULT_MONTHS, MAX_MONTHS
+    from ratecard.service.export import EXPORT_FORMATS, EXPORT_SCOPES
+    from ratecard.service.forecast import DEFAULT_MONTHS, MAX_MONTHS
 
     p = add("forecast", cmd_forecast, "Project a workload's cost month by month, as POST /v1/forecast does.")
     db_flags(p)
@@ -71,11 +71,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     """Print each model's months (requests, cost, baseline, savings), totals and payback; or the JSON answer."""
     import msgspec
 
-    from service.context import prepare_service, read_settings
-    from service.errors import ApiError
-    from service.pricing import ForecastRequest, forecast_workload
-    from service.responses import encode
-    from service.terminal import print_warnings, report_invalid
+    from ratecard.service.context import prepare_service, read_settings
+    from ratecard.service.errors import ApiError
+    from ratecard.service.pricing import ForecastRequest, forecast_workload
+    from ratecard.service.responses import encode
+    from ratecard.service.terminal import print_warnings, report_invalid
 
     fields = {
         "models": args.models, "input_tokens": args.input_tokens, "monthly_requests": args.monthly_requests,
@@ -127,11 +127,11 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     """Print each model's token count for the text (a table, or the JSON answers one per line)."""
     import msgspec
 
-    from service.context import prepare_service, read_settings
-    from service.errors import ApiError
-    from service.pricing import TokensRequest, model_names, tokens_answer
-    from service.responses import encode
-    from service.terminal import report_invalid
+    from ratecard.service.context import prepare_service, read_settings
+    from ratecard.service.errors import ApiError
+    from ratecard.service.pricing import TokensRequest, model_names, tokens_answer
+    from ratecard.service.responses import encode
+    from ratecard.service.terminal import report_invalid
 
     if args.text is not None:
         text = args.text
@@ -167,12 +167,12 @@ def cmd_tokens(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Print (or write to --output) the catalog or its history in the format asked for."""
-    from service.context import prepare_service, read_settings
-    from service.errors import ApiError
-    from service.export import litellm_price_map, rates_csv
-    from service.queries import select_export
-    from service.responses import encode
-    from service.terminal import report_invalid
+    from ratecard.service.context import prepare_service, read_settings
+    from ratecard.service.errors import ApiError
+    from ratecard.service.export import litellm_price_map, rates_csv
+    from ratecard.service.queries import select_export
+    from ratecard.service.responses import encode
+    from ratecard.service.terminal import report_invalid
 
     service = prepare_service(read_settings(args))
     try:

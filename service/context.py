@@ -18,19 +18,19 @@ import httpx
 import msgspec
 import sqlite_utils
 
-from scrapers.fetch import FetchPolicy
-from service.bootstrap import incomplete_snapshots, ingest_bundled
-from service.catalog import Catalog, build_catalog, sync_model_catalog
-from service.curated import load_curated
-from service.db import DatabaseFileGuard, data_version, open_database, read_snapshot
-from service.freshness import latest_run, read_confirmations
-from service.history import all_tier_spans
-from service.refresh import close_abandoned_runs
-from service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
-from service.sources import Registry, load_registry
-from service.store import Store
-from service.tokens import CountSlots
-from service.timeutil import utc_now
+from ratecard.scrapers.fetch import FetchPolicy
+from ratecard.service.bootstrap import incomplete_snapshots, ingest_bundled
+from ratecard.service.catalog import Catalog, build_catalog, sync_model_catalog
+from ratecard.service.curated import load_curated
+from ratecard.service.db import DatabaseFileGuard, data_version, open_database, read_snapshot
+from ratecard.service.freshness import latest_run, read_confirmations
+from ratecard.service.history import all_tier_spans
+from ratecard.service.refresh import close_abandoned_runs
+from ratecard.service.replication import FollowedDatabase, Heartbeat, LitestreamProcess
+from ratecard.service.sources import Registry, load_registry
+from ratecard.service.store import Store
+from ratecard.service.tokens import CountSlots
+from ratecard.service.timeutil import utc_now
 
 log = logging.getLogger("ratecard")
 

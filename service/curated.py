@@ -18,11 +18,11 @@ from pathlib import Path
 import msgspec
 import sqlite_utils
 
-import ratecard_data
-from scrapers.vocabulary import KINDS, TIERS
-from service.changesets import ChangesetConflict, Proposal, diff, record_changeset
-from service.sources import OFFICIAL_LANE
-from service.timeutil import parse_moment, to_db
+from ratecard import data as ratecard_data
+from ratecard.scrapers.vocabulary import KINDS, TIERS
+from ratecard.service.changesets import ChangesetConflict, Proposal, diff, record_changeset
+from ratecard.service.sources import OFFICIAL_LANE
+from ratecard.service.timeutil import parse_moment, to_db
 
 CURATED_SOURCE = "curated"
 

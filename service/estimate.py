@@ -34,9 +34,9 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 
 import msgspec
 
-from scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL, TIERS
-from service.batch_limits import BatchLimit, BatchPlan, bundled_batch_limits, plan_batches
-from service.rate_index import (
+from ratecard.scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL, TIERS
+from ratecard.service.batch_limits import BatchLimit, BatchPlan, bundled_batch_limits, plan_batches
+from ratecard.service.rate_index import (
     EXACT as _EXACT,
     MAX_RATE_DECIMAL_PLACES,
     UNKNOWN,
@@ -48,8 +48,8 @@ from service.rate_index import (
     index_for,
     index_rates,
 )
-from service.rates import Rate
-from service.workload import (
+from ratecard.service.rates import Rate
+from ratecard.service.workload import (
     MAX_REQUESTS_PER_PERIOD,
     MAX_TOKENS_PER_REQUEST,
     PERIODS_PER_YEAR,

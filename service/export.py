@@ -15,12 +15,12 @@ from decimal import Decimal
 import msgspec
 import sqlite_utils
 
-from service.catalog import Catalog, as_witness, rate_from_row
-from service.history import rate_rows_of_lanes
-from service.rates import Rate, opening_statement
-from service.sources import OFFICIAL_LANE
-from service.tier_rules import with_derived
-from service.timeutil import to_db
+from ratecard.service.catalog import Catalog, as_witness, rate_from_row
+from ratecard.service.history import rate_rows_of_lanes
+from ratecard.service.rates import Rate, opening_statement
+from ratecard.service.sources import OFFICIAL_LANE
+from ratecard.service.tier_rules import with_derived
+from ratecard.service.timeutil import to_db
 
 EXPORT_FORMATS: tuple[str, ...] = ("json", "csv", "litellm")
 EXPORT_SCOPES: tuple[str, ...] = ("catalog", "history")

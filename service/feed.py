@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from html import escape as html_escape
 
-from service.schemas import ChangeOut, ChangesetOut
+from ratecard.service.schemas import ChangeOut, ChangesetOut
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_MEDIA_TYPE = "application/atom+xml"

@@ -17,7 +17,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST
+from ratecard.service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST
 
 # Litestar's msgspec schema for Decimal says only this (service.app.DecimalAsNumber): the glossary's words replace it.
 GENERIC_DECIMAL = "An exact decimal, written with its digits."

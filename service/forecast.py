@@ -59,10 +59,10 @@ from fractions import Fraction
 
 import msgspec
 
-from service.batch_limits import BatchLimit
-from service.estimate import BATCH_TIER, STANDARD_TIER, ModelEstimate, NoRatesError, TierEstimate, estimate_model
-from service.rates import Rate
-from service.workload import (
+from ratecard.service.batch_limits import BatchLimit
+from ratecard.service.estimate import BATCH_TIER, STANDARD_TIER, ModelEstimate, NoRatesError, TierEstimate, estimate_model
+from ratecard.service.rates import Rate
+from ratecard.service.workload import (
     MAX_REQUESTS_PER_PERIOD,
     MAX_TOKENS_PER_REQUEST,
     Workload,

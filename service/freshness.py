@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 import msgspec
 import sqlite_utils
 
-from service.sources import Registry, Source
-from service.timeutil import from_db, to_db
+from ratecard.service.sources import Registry, Source
+from ratecard.service.timeutil import from_db, to_db
 
 __all__ = ["ProviderFreshness", "SourceFreshness", "confirmed_reads", "freshness_of", "freshness_token",
            "latest_run", "provider_freshness", "read_confirmations", "source_freshness"]

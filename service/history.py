@@ -10,11 +10,11 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from service.catalog import rate_from_row
-from service.db import data_version, read_snapshot
-from service.rates import Rate
-from service.sources import OFFICIAL_LANE
-from service.timeutil import from_db, to_db
+from ratecard.service.catalog import rate_from_row
+from ratecard.service.db import data_version, read_snapshot
+from ratecard.service.rates import Rate
+from ratecard.service.sources import OFFICIAL_LANE
+from ratecard.service.timeutil import from_db, to_db
 
 
 def changeset_time(db: sqlite_utils.Database, version: int) -> datetime | None:

@@ -4,7 +4,7 @@ uvicorn answers a request it cannot parse (a malformed request line, an
 invalid header, a URL or header past httptools'/h11's limits) before the app
 sees it, with ``400 text/plain "Invalid HTTP request received."``. These
 subclasses send the same status as an RFC 9457 problem instead; ``ratecard
-serve`` runs uvicorn with ``http="service.http_server:ProblemHttpToolsProtocol"``.
+serve`` runs uvicorn with ``http="ratecard.service.http_server:ProblemHttpToolsProtocol"``.
 """
 
 import msgspec
@@ -14,7 +14,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response, problem_type
+from ratecard.service.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response, problem_type
 
 
 def parser_error_response(msg: str) -> bytes:

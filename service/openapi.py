@@ -4,8 +4,8 @@ import json
 
 import msgspec
 
-from service.app import Settings, create_app
-from service.field_docs import describe
+from ratecard.service.app import Settings, create_app
+from ratecard.service.field_docs import describe
 
 
 def openapi_json() -> bytes:

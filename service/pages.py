@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from service.schemas import ChangesetOut
+from ratecard.service.schemas import ChangesetOut
 
 STATIC_DIR = Path(__file__).parent / "static"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

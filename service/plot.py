@@ -17,11 +17,11 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from scrapers.vocabulary import KINDS, TIERS
-from service.feed import day_or_time, rate_label, xml_text
-from service.context import DEFAULT_DB
-from service.rates import Rate
-from service.terminal import format_usd
+from ratecard.scrapers.vocabulary import KINDS, TIERS
+from ratecard.service.feed import day_or_time, rate_label, xml_text
+from ratecard.service.context import DEFAULT_DB
+from ratecard.service.rates import Rate
+from ratecard.service.terminal import format_usd
 
 SVG_NS = "http://www.w3.org/2000/svg"
 PLOT_FORMATS = (".svg", ".png")
@@ -297,11 +297,11 @@ def add_history_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentPars
 
 def cmd_history(args: argparse.Namespace) -> int:
     """Print a model's intervals as a table, or write its chart with ``--plot FILE.svg``."""
-    from service.context import prepare_service, read_settings
-    from service.catalog import AmbiguousModel, UnknownModel
-    from service.terminal import EXIT_EMPTY
-    from service.export import served_history
-    from service.sources import OFFICIAL_LANE
+    from ratecard.service.context import prepare_service, read_settings
+    from ratecard.service.catalog import AmbiguousModel, UnknownModel
+    from ratecard.service.terminal import EXIT_EMPTY
+    from ratecard.service.export import served_history
+    from ratecard.service.sources import OFFICIAL_LANE
 
     try:
         if args.plot:

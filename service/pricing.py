@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 import anyio.to_thread
 import msgspec
 
-from service.catalog import ModelKey
-from service.context import Service
-from service.errors import ApiError, bad_parameter
-from service.estimate import (
+from ratecard.service.catalog import ModelKey
+from ratecard.service.context import Service
+from ratecard.service.errors import ApiError, bad_parameter
+from ratecard.service.estimate import (
     MAX_REQUESTS_PER_PERIOD,
     STANDARD_TIER,
     MAX_TOKENS_PER_REQUEST,
@@ -31,8 +31,8 @@ from service.estimate import (
     estimate_model,
     rank_estimates,
 )
-from service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST
-from service.forecast import (
+from ratecard.service.batch_limits import BYTES_PER_INPUT_TOKEN, JSONL_OVERHEAD_BYTES_PER_REQUEST
+from ratecard.service.forecast import (
     DEFAULT_MONTHS,
     MAX_MONTHS,
     ForecastPlan,
@@ -42,11 +42,11 @@ from service.forecast import (
     month_starts,
     requests_for_spend,
 )
-from service.freshness import ProviderFreshness, freshness_of
-from service.queries import moment, rates_for, resolve, tier_knowledge
-from service.rates import Rate
-from service.schemas import Out
-from service.tokens import (
+from ratecard.service.freshness import ProviderFreshness, freshness_of
+from ratecard.service.queries import moment, rates_for, resolve, tier_knowledge
+from ratecard.service.rates import Rate
+from ratecard.service.schemas import Out
+from ratecard.service.tokens import (
     MAX_TEXT_BYTES,
     MAX_TEXT_CHARS,
     THREAD_OVER_CHARS,
@@ -56,7 +56,7 @@ from service.tokens import (
     check_text,
     count_tokens,
 )
-from service.workload import MAX_BATCH_BYTES_PER_REQUEST
+from ratecard.service.workload import MAX_BATCH_BYTES_PER_REQUEST
 
 
 MAX_MODELS = 20

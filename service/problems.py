@@ -14,8 +14,8 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 
-from service.db import StorageError
-from service.errors import PROBLEM_TYPE_BASE as _TYPE_BASE, ApiError, FieldError, Problem, bad_parameter, problem_type
+from ratecard.service.db import StorageError
+from ratecard.service.errors import PROBLEM_TYPE_BASE as _TYPE_BASE, ApiError, FieldError, Problem, bad_parameter, problem_type
 
 __all__ = ["ApiError", "FieldError", "Problem", "bad_parameter", "problem_response", "problem_type", "EXCEPTION_HANDLERS"]
 

@@ -13,13 +13,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from scrapers.redact import redact_url
-from service.agreement import AgreementReport, agreement_report, catalog_rates_at
-from service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
-from service.context import Service
-from service.errors import ApiError, bad_parameter
-from service.export import EXPORT_FORMATS, EXPORT_SCOPES, served_history
-from service.history import (
+from ratecard.scrapers.redact import redact_url
+from ratecard.service.agreement import AgreementReport, agreement_report, catalog_rates_at
+from ratecard.service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
+from ratecard.service.context import Service
+from ratecard.service.errors import ApiError, bad_parameter
+from ratecard.service.export import EXPORT_FORMATS, EXPORT_SCOPES, served_history
+from ratecard.service.history import (
     AsOfFilter,
     InForceCounts,
     Served,
@@ -34,15 +34,15 @@ from service.history import (
     gap_note,
     version_known_at,
 )
-from scrapers.vocabulary import TIERS
-from service.context import TIER_SPANS
-from service.freshness import freshness_token, source_freshness
-from service.rate_index import unpriced_tiers
-from service.rates import Rate, stated_at
-from service.schemas import ChangeOut, ChangesetOut, HistoryResponse, UnpricedTierOut
-from service.sources import OFFICIAL_LANE
-from service.tier_rules import bundled_tier_rules, in_force_with_derived, with_rule_spans
-from service.timeutil import from_db, parse_moment
+from ratecard.scrapers.vocabulary import TIERS
+from ratecard.service.context import TIER_SPANS
+from ratecard.service.freshness import freshness_token, source_freshness
+from ratecard.service.rate_index import unpriced_tiers
+from ratecard.service.rates import Rate, stated_at
+from ratecard.service.schemas import ChangeOut, ChangesetOut, HistoryResponse, UnpricedTierOut
+from ratecard.service.sources import OFFICIAL_LANE
+from ratecard.service.tier_rules import bundled_tier_rules, in_force_with_derived, with_rule_spans
+from ratecard.service.timeutil import from_db, parse_moment
 
 
 def resolve(service: Service, name: str, provider: str | None = None) -> ModelKey:

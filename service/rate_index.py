@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 
-from scrapers.vocabulary import TIERS
-from service.rates import Rate
-from service.workload import decimal_places
+from ratecard.scrapers.vocabulary import TIERS
+from ratecard.service.rates import Rate
+from ratecard.service.workload import decimal_places
 
 __all__ = ["EXACT", "MAX_RATE_DECIMAL_PLACES", "NOT_OFFERED", "UNKNOWN", "Bill", "NoRatesError", "RateIndex", "Shape",
            "context_level", "index_for", "index_rates", "unpriced_state", "unpriced_tiers"]

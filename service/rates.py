@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import msgspec
 
-from scrapers.redact import redact_url
-from service.timeutil import from_db
+from ratecard.scrapers.redact import redact_url
+from ratecard.service.timeutil import from_db
 
 
 class Statement(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,13 +15,13 @@ from decimal import Decimal
 import msgspec
 import sqlite_utils
 
-from scrapers import get_parser
-from scrapers.errors import ScrapeError
-from scrapers.names import model_named_then
-from scrapers.observation import Observation, Reading, SkippedSection
-from scrapers.redact import redact_text, redact_url
-from scrapers.vocabulary import BASES, KINDS, TIERS
-from service.changesets import (
+from ratecard.scrapers import get_parser
+from ratecard.scrapers.errors import ScrapeError
+from ratecard.scrapers.names import model_named_then
+from ratecard.scrapers.observation import Observation, Reading, SkippedSection
+from ratecard.scrapers.redact import redact_text, redact_url
+from ratecard.scrapers.vocabulary import BASES, KINDS, TIERS
+from ratecard.service.changesets import (
     DELISTED,
     RELISTED,
     Change,
@@ -32,9 +32,9 @@ from service.changesets import (
     record_changeset,
     withdrawals,
 )
-from service.db import STORAGE_ERROR, StorageError, storage_error, write_transaction
-from service.sources import Source
-from service.timeutil import to_db
+from ratecard.service.db import STORAGE_ERROR, StorageError, storage_error, write_transaction
+from ratecard.service.sources import Source
+from ratecard.service.timeutil import to_db
 
 log = logging.getLogger("ratecard.refresh")
 

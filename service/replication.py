@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlite_utils
 
-from service.db import open_read_only
-from service.timeutil import from_db, to_db
+from ratecard.service.db import open_read_only
+from ratecard.service.timeutil import from_db, to_db
 
 log = logging.getLogger("ratecard.replication")
 

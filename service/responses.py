@@ -5,8 +5,8 @@ import hashlib
 import msgspec
 from litestar import Request, Response
 
-from service.compression import accepts_gzip
-from service.freshness import freshness_token
+from ratecard.service.compression import accepts_gzip
+from ratecard.service.freshness import freshness_token
 
 # Money leaves as JSON numbers written with their exact decimal digits.
 _ENCODER = msgspec.json.Encoder(decimal_format="number")

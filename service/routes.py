@@ -9,13 +9,13 @@ from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from scrapers.vocabulary import KINDS, TIERS
-from service.context import Service
-from service.db import database_answers
-from service.history import AsOfFilter
-from service.problems import ApiError, bad_parameter, problem_responses
-from service.freshness import freshness_of
-from service.queries import (
+from ratecard.scrapers.vocabulary import KINDS, TIERS
+from ratecard.service.context import Service
+from ratecard.service.db import database_answers
+from ratecard.service.history import AsOfFilter
+from ratecard.service.problems import ApiError, bad_parameter, problem_responses
+from ratecard.service.freshness import freshness_of
+from ratecard.service.queries import (
     agreement_for,
     answer_gaps,
     stale_sources,
@@ -28,9 +28,9 @@ from service.queries import (
     rates_for,
     resolve,
 )
-from service.replication import public_url, replica_lag
-from service.responses import json_response
-from service.schemas import (
+from ratecard.service.replication import public_url, replica_lag
+from ratecard.service.responses import json_response
+from ratecard.service.schemas import (
     Replication,
     Health,
     HistoryResponse,

@@ -19,20 +19,20 @@ from litestar import Request, Response, get, post
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from service.pricing import (
+from ratecard.service.pricing import (
     BATCH_BYTES_DESCRIPTION,
     MAX_MODELS,
     EstimateRequest,
     EstimateResponse,
     estimate_off_the_loop,
 )
-from service.problems import problem_responses
-from service.responses import json_response, post_answer
-from service.routes import AsOf, ServiceDep, Version
-from service.estimate import MAX_REQUESTS_PER_PERIOD, MAX_TOKENS_PER_REQUEST
-from service.queries import epoch_salt
-from service.tokens import MAX_TEXT_CHARS
-from service.workload import MAX_BATCH_BYTES_PER_REQUEST
+from ratecard.service.problems import problem_responses
+from ratecard.service.responses import json_response, post_answer
+from ratecard.service.routes import AsOf, ServiceDep, Version
+from ratecard.service.estimate import MAX_REQUESTS_PER_PERIOD, MAX_TOKENS_PER_REQUEST
+from ratecard.service.queries import epoch_salt
+from ratecard.service.tokens import MAX_TEXT_CHARS
+from ratecard.service.workload import MAX_BATCH_BYTES_PER_REQUEST
 
 # How long a client may reuse a GET's answer (priced now: until the day's prices change, by its ETag).
 GET_MAX_AGE_S = 60

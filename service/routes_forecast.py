@@ -14,10 +14,10 @@ from litestar import Response, post
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.pricing import ForecastRequest, ForecastResponse, forecast_workload
-from service.problems import problem_responses
-from service.routes import ServiceDep
-from service.responses import post_answer
+from ratecard.service.pricing import ForecastRequest, ForecastResponse, forecast_workload
+from ratecard.service.problems import problem_responses
+from ratecard.service.routes import ServiceDep
+from ratecard.service.responses import post_answer
 
 
 _EXAMPLE = {

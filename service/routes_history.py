@@ -8,15 +8,15 @@ from litestar import Request, Response, get
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from service.context import Service
-from service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv
-from service.feed import ATOM_MEDIA_TYPE, TAG_AUTHORITY, atom_feed
-from service.problems import bad_parameter, problem_responses
-from service.responses import answer_headers, json_response, not_modified
-from service.queries import changesets, check_provider, resolve, select_export
-from service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version
-from service.schemas import ChangesResponse
-from service.timeutil import parse_moment
+from ratecard.service.context import Service
+from ratecard.service.export import EXPORT_FORMATS, EXPORT_SCOPES, litellm_price_map, rates_csv
+from ratecard.service.feed import ATOM_MEDIA_TYPE, TAG_AUTHORITY, atom_feed
+from ratecard.service.problems import bad_parameter, problem_responses
+from ratecard.service.responses import answer_headers, json_response, not_modified
+from ratecard.service.queries import changesets, check_provider, resolve, select_export
+from ratecard.service.routes import AsOf, MOMENT_PATTERN, ProviderFilter, ServiceDep, Version
+from ratecard.service.schemas import ChangesResponse
+from ratecard.service.timeutil import parse_moment
 
 try:  # Litestar 2.25 renamed aliased query parameters; older 2.x releases only know Parameter(query=...)
     from litestar.params import QueryParameter

@@ -11,22 +11,22 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from scrapers.observation import SkippedSection
-from scrapers.redact import redact_text, redact_url
-from service.agreement import RateAgreement, WitnessSummary
-from service.changesets import NotQuarantined, approve_changeset, reject_changeset
-from service.freshness import source_freshness
-from service.problems import ApiError, bad_parameter, problem_responses
-from service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped, start_run
-from service.responses import json_response
-from service.context import Service
-from service.history import runs_page, source_runs
-from service.queries import agreement_for, changesets, moment
-from service.routes import AsOf, ProviderFilter, ServiceDep, Version, at_moment, replication_state
-from service.scheduler import next_due, next_run_times, refresh_source
-from service.schemas import ChangesetOut, Out, Replication
-from service.source_lock import RefreshInProgress, source_lock
-from service.timeutil import from_db
+from ratecard.scrapers.observation import SkippedSection
+from ratecard.scrapers.redact import redact_text, redact_url
+from ratecard.service.agreement import RateAgreement, WitnessSummary
+from ratecard.service.changesets import NotQuarantined, approve_changeset, reject_changeset
+from ratecard.service.freshness import source_freshness
+from ratecard.service.problems import ApiError, bad_parameter, problem_responses
+from ratecard.service.refresh import PARSED_STATUSES, RUN_STATUSES, load_skipped, start_run
+from ratecard.service.responses import json_response
+from ratecard.service.context import Service
+from ratecard.service.history import runs_page, source_runs
+from ratecard.service.queries import agreement_for, changesets, moment
+from ratecard.service.routes import AsOf, ProviderFilter, ServiceDep, Version, at_moment, replication_state
+from ratecard.service.scheduler import next_due, next_run_times, refresh_source
+from ratecard.service.schemas import ChangesetOut, Out, Replication
+from ratecard.service.source_lock import RefreshInProgress, source_lock
+from ratecard.service.timeutil import from_db
 
 
 MAX_RUNS_PER_PAGE = 500

@@ -13,13 +13,13 @@ from litestar import MediaType, Request, Response, get
 from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin
 from litestar.params import Parameter
 
-from service.field_docs import describe
-from service.pages import render_changes, render_reference
-from service.problems import bad_parameter
-from service.queries import changesets, resolve
-from service.routes import ServiceDep
-from service.routes_calculator import PAGE_CSP
-from service.timeutil import parse_moment
+from ratecard.service.field_docs import describe
+from ratecard.service.pages import render_changes, render_reference
+from ratecard.service.problems import bad_parameter
+from ratecard.service.queries import changesets, resolve
+from ratecard.service.routes import ServiceDep
+from ratecard.service.routes_calculator import PAGE_CSP
+from ratecard.service.timeutil import parse_moment
 
 PAGE_MAX_AGE_S = 60
 CHANGESETS_PER_PAGE = 20

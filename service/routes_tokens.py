@@ -11,12 +11,12 @@ from litestar import Request, Response, post
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.problems import problem_responses
-from service.routes import ServiceDep
-from service.responses import post_answer
-from service.queries import resolve
-from service.pricing import TokensRequest, TokensResponse, count_text, invalid_text, tokens_response
-from service.tokens import TokenCountError
+from ratecard.service.problems import problem_responses
+from ratecard.service.routes import ServiceDep
+from ratecard.service.responses import post_answer
+from ratecard.service.queries import resolve
+from ratecard.service.pricing import TokensRequest, TokensResponse, count_text, invalid_text, tokens_response
+from ratecard.service.tokens import TokenCountError
 
 
 _EXAMPLE = {"model": "gpt-4o", "text": "How much does a million tokens cost?"}

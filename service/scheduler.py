@@ -25,15 +25,15 @@ import httpx
 import sqlite_utils
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from scrapers.errors import ScrapeError
-from scrapers.fetch import FetchPolicy, fetch
-from service.db import StorageError, storage_error
-from service.history import last_attempt_at, last_validators
-from service.refresh import FAILED, UNCHANGED, RunResult, fail_run, finish_run, ingest_page, start_run
-from service.source_lock import RefreshInProgress, source_lock
-from service.sources import Registry, Source
-from service.store import Store
-from service.timeutil import utc_now
+from ratecard.scrapers.errors import ScrapeError
+from ratecard.scrapers.fetch import FetchPolicy, fetch
+from ratecard.service.db import StorageError, storage_error
+from ratecard.service.history import last_attempt_at, last_validators
+from ratecard.service.refresh import FAILED, UNCHANGED, RunResult, fail_run, finish_run, ingest_page, start_run
+from ratecard.service.source_lock import RefreshInProgress, source_lock
+from ratecard.service.sources import Registry, Source
+from ratecard.service.store import Store
+from ratecard.service.timeutil import utc_now
 
 log = logging.getLogger("ratecard.scheduler")
 # APScheduler logs every job start at INFO; its warnings and errors are what matter.

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import msgspec
 
-from service.agreement import RateAgreement
-from service.catalog import ModelInfo
-from service.freshness import ProviderFreshness
-from service.rates import Rate
+from ratecard.service.agreement import RateAgreement
+from ratecard.service.catalog import ModelInfo
+from ratecard.service.freshness import ProviderFreshness
+from ratecard.service.rates import Rate
 
 
 class Out(msgspec.Struct, kw_only=True, frozen=True):

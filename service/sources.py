@@ -13,8 +13,8 @@ from pathlib import Path
 
 import msgspec
 
-import ratecard_data
-from scrapers import PARSER_MODULES
+from ratecard import data as ratecard_data
+from ratecard.scrapers import PARSER_MODULES
 
 ROLES = ("authoritative", "witness")
 

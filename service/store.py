@@ -38,7 +38,7 @@ from typing import ParamSpec, TypeVar
 import anyio.to_thread
 import sqlite_utils
 
-from service.db import open_database
+from ratecard.service.db import open_database
 
 P = ParamSpec("P")
 T = TypeVar("T")

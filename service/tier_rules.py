@@ -32,10 +32,10 @@ from pathlib import Path
 
 import msgspec
 
-import ratecard_data
-from scrapers.vocabulary import KINDS, TIERS
-from service.rates import Rate, stated_at
-from service.timeutil import parse_moment
+from ratecard import data as ratecard_data
+from ratecard.scrapers.vocabulary import KINDS, TIERS
+from ratecard.service.rates import Rate, stated_at
+from ratecard.service.timeutil import parse_moment
 
 __all__ = ["DERIVED", "TIER_RULES_SOURCE", "TierRule", "bundled_tier_rules", "derive_rates", "in_force_with_derived",
            "load_tier_rules", "with_derived"]

@@ -26,7 +26,7 @@ import msgspec
 import tiktoken
 import tiktoken.model
 
-import ratecard_data
+from ratecard import data as ratecard_data
 
 # Prompts longer than this are refused: counting is CPU-bound and a caller
 # could otherwise make the service tokenize arbitrarily large bodies. The

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import msgspec
 
-from scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL
+from ratecard.scrapers.vocabulary import CACHE_WRITE_KIND_BY_TTL
 
 # Periods a volume may be given per, and how many make a year. Budgets count a
 # year as 12 months, 52 weeks or 365 days; these disagree slightly (52 weeks =

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 from litestar.testing import TestClient
 
-from service.app import Service, Settings, create_app, prepare_service
+from ratecard.service.app import Service, Settings, create_app, prepare_service
 
 # Tests never read the real clock: "now" is a fixed moment after every bundled snapshot.
 FIXED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

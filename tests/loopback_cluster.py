@@ -49,7 +49,7 @@ def moto_binary() -> str | None:
 
 def missing_tools() -> list[str]:
     """What the cluster needs and this machine lacks, as reasons to skip."""
-    from service.replication import ReplicationError, litestream_binary
+    from ratecard.service.replication import ReplicationError, litestream_binary
 
     missing = []
     if nginx_binary() is None:
@@ -175,9 +175,9 @@ class Cluster:
 
     def commit_change(self) -> int:
         """Commit one price change on the writer's database (as ``ratecard refresh --from-file`` does); its version."""
-        from service.db import open_database
-        from service.refresh import ingest_page
-        from service.sources import load_registry
+        from ratecard.service.db import open_database
+        from ratecard.service.refresh import ingest_page
+        from ratecard.service.sources import load_registry
 
         if not self.litellm:
             self.litellm = json.loads(LITELLM_PAGE.read_bytes())

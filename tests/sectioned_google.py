@@ -13,9 +13,9 @@ maps a name to a module with a ``parse``).
 
 import re
 
-from scrapers import google
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading, SkippedSection
+from ratecard.scrapers import google
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading, SkippedSection
 
 # Parser name -> module, for tests to register.
 PARSERS = {"google-sections": "tests.sectioned_google", "google-sections-unscoped": "tests.sectioned_google_unscoped"}

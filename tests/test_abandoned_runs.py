@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from service.app import Settings, prepare_service
-from service.db import open_database
-from service.refresh import close_abandoned_runs, start_run
-from service.sources import load_registry
+from ratecard.service.app import Settings, prepare_service
+from ratecard.service.db import open_database
+from ratecard.service.refresh import close_abandoned_runs, start_run
+from ratecard.service.sources import load_registry
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from service.agreement import AgreementReport, RateAgreement, agreement_by_rate, compare_rates
-from service.app import Service
-from service.catalog import Catalog, ModelInfo
-from service.rates import Rate
+from ratecard.service.agreement import AgreementReport, RateAgreement, agreement_by_rate, compare_rates
+from ratecard.service.app import Service
+from ratecard.service.catalog import Catalog, ModelInfo
+from ratecard.service.rates import Rate
 from tests.conftest import FIXED_NOW
 
 D = Decimal

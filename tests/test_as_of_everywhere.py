@@ -13,9 +13,9 @@ from decimal import Decimal
 import pytest
 from litestar.testing import TestClient
 
-from service.app import Settings, create_app, prepare_service
-from service.curated import load_curated
-from service.db import open_database
+from ratecard.service.app import Settings, create_app, prepare_service
+from ratecard.service.curated import load_curated
+from ratecard.service.db import open_database
 from tests.conftest import FIXED_NOW
 from tests.test_api import exact, rates_by_key
 from tests.test_bundle_manifest import BUNDLE, CURATED_CHANGESETS

@@ -18,13 +18,13 @@ import pytest
 import sqlite_utils
 from litestar.testing import TestClient
 
-from service.app import Service
-from service.catalog import as_witness
-from service.db import MIGRATIONS, open_database
-from service.history import AsOfFilter, InForceCounts, in_force_counts, page_as_of, rates_as_of
-from service.queries import priced_models, served_lanes
-from service.sources import OFFICIAL_LANE
-from service.timeutil import from_db
+from ratecard.service.app import Service
+from ratecard.service.catalog import as_witness
+from ratecard.service.db import MIGRATIONS, open_database
+from ratecard.service.history import AsOfFilter, InForceCounts, in_force_counts, page_as_of, rates_as_of
+from ratecard.service.queries import priced_models, served_lanes
+from ratecard.service.sources import OFFICIAL_LANE
+from ratecard.service.timeutil import from_db
 from tests.test_as_of_everywhere import BEFORE_CURATED, GPT_4O_SWITCH, LATEST, O3_CUT
 from tests.test_bundle_manifest import BUNDLE
 

@@ -6,7 +6,7 @@ By hand: a request weighs input_tokens x 4 + 300 bytes unless the request says o
 
 import pytest
 
-from service.batch_limits import (
+from ratecard.service.batch_limits import (
     BYTES_PER_INPUT_TOKEN,
     JSONL_OVERHEAD_BYTES_PER_REQUEST,
     BatchLimit,
@@ -14,7 +14,7 @@ from service.batch_limits import (
     bytes_per_request,
     plan_batches,
 )
-from service.estimate import Workload, WorkloadError
+from ratecard.service.estimate import Workload, WorkloadError
 
 OPENAI = bundled_batch_limits()["openai"]
 

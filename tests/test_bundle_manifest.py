@@ -12,10 +12,10 @@ import filecmp
 import tomllib
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers import get_parser
-from service.queries import served_lanes
+from ratecard.scrapers import get_parser
+from ratecard.service.queries import served_lanes
 from tests.conftest import FIXTURES
 
 SNAPSHOTS = ratecard_data.path("snapshots")

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from service.changesets import (
+from ratecard.service.changesets import (
     ADDED,
     CHANGED,
     DELISTED,
@@ -16,8 +16,8 @@ from service.changesets import (
     gate,
     record_changeset,
 )
-from service.db import data_version, open_database
-from service.history import model_history, rates_as_of
+from ratecard.service.db import data_version, open_database
+from ratecard.service.history import model_history, rates_as_of
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -125,7 +125,7 @@ def test_quarantined_changeset_stores_proposals_but_changes_no_rate(db):
 
 
 def test_approving_a_quarantined_changeset_applies_it_as_a_new_version(db):
-    from service.changesets import approve_changeset
+    from ratecard.service.changesets import approve_changeset
 
     commit(db, proposal("2.50", "2025-01-01"))
     changes = diff(db, [proposal("25", "2025-02-01")])
@@ -139,7 +139,7 @@ def test_approving_a_quarantined_changeset_applies_it_as_a_new_version(db):
 
 
 def test_rejecting_keeps_the_old_price(db):
-    from service.changesets import NotQuarantined, reject_changeset
+    from ratecard.service.changesets import NotQuarantined, reject_changeset
 
     commit(db, proposal("2.50", "2025-01-01"))
     held = record_changeset(db, diff(db, [proposal("25", "2025-02-01")]), source_id="test", run_id=None, now=NOW,
@@ -152,9 +152,9 @@ def test_rejecting_keeps_the_old_price(db):
 
 
 def test_an_official_page_breaking_a_rule_is_rejected_but_a_witness_drops_only_the_bad_model():
-    from scrapers.observation import Observation
-    from service.refresh import ValidationFailed, validate_observations
-    from service.sources import Source
+    from ratecard.scrapers.observation import Observation
+    from ratecard.service.refresh import ValidationFailed, validate_observations
+    from ratecard.service.sources import Source
 
     def obs(model, kind, value):
         return Observation(provider="acme", model=model, tier="standard", kind=kind, usd_per_mtok=Decimal(value))

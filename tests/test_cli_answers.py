@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from service.terminal import EXIT_CLOSED_PIPE, EXIT_EMPTY, EXIT_USAGE, format_table, format_usd
+from ratecard.service.terminal import EXIT_CLOSED_PIPE, EXIT_EMPTY, EXIT_USAGE, format_table, format_usd
 
 RATECARD = Path(sys.executable).parent / "ratecard"
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("RATECARD_")}

@@ -5,7 +5,7 @@ import gzip
 
 import pytest
 
-from service.compression import COMPRESS_OVER_BYTES
+from ratecard.service.compression import COMPRESS_OVER_BYTES
 
 GZIP = {"Accept-Encoding": "gzip"}
 PLAIN = {"Accept-Encoding": "identity"}

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers import get_parser
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, Reading
+from ratecard.scrapers import get_parser
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, Reading
 from tests.test_bundle_manifest import manifest
 
 SNAPSHOTS = ratecard_data.path("snapshots")

@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from service.batch_limits import (
+from ratecard.service.batch_limits import (
     BYTES_PER_INPUT_TOKEN,
     JSONL_OVERHEAD_BYTES_PER_REQUEST,
     BatchLimit,
@@ -15,7 +15,7 @@ from service.batch_limits import (
     bundled_batch_limits,
     load_batch_limits,
 )
-from service.estimate import (
+from ratecard.service.estimate import (
     PERIODS_PER_YEAR,
     NoRatesError,
     Workload,
@@ -24,7 +24,7 @@ from service.estimate import (
     index_rates,
     rank_estimates,
 )
-from service.rates import Rate
+from ratecard.service.rates import Rate
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

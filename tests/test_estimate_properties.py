@@ -5,7 +5,7 @@ from decimal import Decimal, localcontext
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from service.estimate import PERIODS_PER_YEAR, Workload, estimate_model
+from ratecard.service.estimate import PERIODS_PER_YEAR, Workload, estimate_model
 from tests.test_estimate import rate
 
 LONG = 200_000

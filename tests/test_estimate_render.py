@@ -6,8 +6,8 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.responses import encode
-from service.pricing import EstimateRequest, estimate_workload
+from ratecard.service.responses import encode
+from ratecard.service.pricing import EstimateRequest, estimate_workload
 
 
 def request(**fields) -> EstimateRequest:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from contextlib import asynccontextmanager
 
-from service.app import Service, Settings, create_app, prepare_service
-from service.store import ReadOnTheEventLoop, Store
+from ratecard.service.app import Service, Settings, create_app, prepare_service
+from ratecard.service.store import ReadOnTheEventLoop, Store
 from tests.conftest import FIXED_NOW, fixed_clock
 
 TOKEN = "an-admin-token-of-32-characters!"

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from scrapers import get_parser
-from scrapers.litellm import rate_key
-from service.export import CSV_COLUMNS, LITELLM_PROVIDERS, litellm_field, litellm_key, usd_per_token
+from ratecard.scrapers import get_parser
+from ratecard.scrapers.litellm import rate_key
+from ratecard.service.export import CSV_COLUMNS, LITELLM_PROVIDERS, litellm_field, litellm_key, usd_per_token
 from tests.test_api import exact
 from tests.test_bundle_manifest import BUNDLE
 

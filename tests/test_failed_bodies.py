@@ -5,10 +5,10 @@ a change or a successful run points at are provenance and always kept.
 
 from datetime import UTC, datetime, timedelta
 
-import ratecard_data
-from service.db import open_database
-from service.refresh import FAILED_BODIES_KEPT, ingest_page
-from service.sources import load_registry
+from ratecard import data as ratecard_data
+from ratecard.service.db import open_database
+from ratecard.service.refresh import FAILED_BODIES_KEPT, ingest_page
+from ratecard.service.sources import load_registry
 
 PAGE = ratecard_data.path("snapshots", "anthropic", "pricing_md_2025-11-19_8c7f4da.md").read_bytes()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

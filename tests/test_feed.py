@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from service.feed import ATOM_NS, atom_feed, changeset_title, describe_change, rate_label, xml_text
-from service.schemas import ChangeOut, ChangesetOut
+from ratecard.service.feed import ATOM_NS, atom_feed, changeset_title, describe_change, rate_label, xml_text
+from ratecard.service.schemas import ChangeOut, ChangesetOut
 from tests.test_api import exact
 from tests.test_bundle_manifest import BUNDLE
 

@@ -1,4 +1,4 @@
-"""scrapers.fetch against httpx.MockTransport: no network, no real sleeping."""
+"""ratecard.scrapers.fetch against httpx.MockTransport: no network, no real sleeping."""
 
 import asyncio
 import hashlib
@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scrapers.errors import BlockedError, BodyTooLarge, FetchError
-from scrapers.fetch import USER_AGENT, FetchPolicy, Fetched, backoff_delay_s, fetch, parse_retry_after
+from ratecard.scrapers.errors import BlockedError, BodyTooLarge, FetchError
+from ratecard.scrapers.fetch import USER_AGENT, FetchPolicy, Fetched, backoff_delay_s, fetch, parse_retry_after
 
 URL = "https://platform.example.test/pricing"
 NOW = datetime(2026, 5, 8, 12, 0, tzinfo=UTC)

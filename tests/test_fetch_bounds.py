@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from scrapers.errors import BodyTooLarge, FetchError
-from scrapers.fetch import ACCEPT_ENCODING, FetchPolicy, fetch
-from scrapers.redact import redact_text, redact_url
+from ratecard.scrapers.errors import BodyTooLarge, FetchError
+from ratecard.scrapers.fetch import ACCEPT_ENCODING, FetchPolicy, fetch
+from ratecard.scrapers.redact import redact_text, redact_url
 
 URL = "https://pricing.example.test/page"
 NOW = datetime(2026, 5, 8, 12, 0, tzinfo=UTC)

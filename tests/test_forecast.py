@@ -10,11 +10,11 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from service.bootstrap import bundled_snapshots
-from service.forecast import ForecastPlan, forecast_model, month_starts, monthly_requests, requests_for_spend
-from service.routes_forecast import _EXAMPLE
-from service.timeutil import parse_moment, to_db
-from service.workload import WorkloadError
+from ratecard.service.bootstrap import bundled_snapshots
+from ratecard.service.forecast import ForecastPlan, forecast_model, month_starts, monthly_requests, requests_for_spend
+from ratecard.service.routes_forecast import _EXAMPLE
+from ratecard.service.timeutil import parse_moment, to_db
+from ratecard.service.workload import WorkloadError
 from tests.test_api import exact
 from tests.test_estimate import rate
 from tests.test_bundle_manifest import BUNDLE

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
 )
 
-from service.app import create_app
+from ratecard.service.app import create_app
 from tests.conftest import fixed_clock, shared_bundled_service
 
 SCHEMA = Path(__file__).parent.parent / "openapi" / "openapi.json"

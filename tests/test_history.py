@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from service.changesets import ChangesetConflict
-from service.curated import load_curated
-from service.db import open_database
-from service.refresh import ingest_page
-from service.sources import load_registry
+from ratecard.service.changesets import ChangesetConflict
+from ratecard.service.curated import load_curated
+from ratecard.service.db import open_database
+from ratecard.service.refresh import ingest_page
+from ratecard.service.sources import load_registry
 from tests.conftest import FIXED_NOW, SNAPSHOTS
 from tests.test_api import exact, rates_by_key
 

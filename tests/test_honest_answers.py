@@ -14,17 +14,17 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from service.app import Settings, create_app, prepare_service
-from service.bootstrap import bundled_snapshots
-from service.catalog import build_catalog
-from service.changesets import Proposal, diff, record_changeset
-from service.db import open_database
-from service.freshness import confirmed_reads, provider_freshness
-from service.history import changesets_page, model_history
-from service.rates import Rate
-from service.sources import Registry, Source
-from service.tier_rules import TierRule, bundled_tier_rules, derive_rates
-from service.timeutil import parse_moment, to_db
+from ratecard.service.app import Settings, create_app, prepare_service
+from ratecard.service.bootstrap import bundled_snapshots
+from ratecard.service.catalog import build_catalog
+from ratecard.service.changesets import Proposal, diff, record_changeset
+from ratecard.service.db import open_database
+from ratecard.service.freshness import confirmed_reads, provider_freshness
+from ratecard.service.history import changesets_page, model_history
+from ratecard.service.rates import Rate
+from ratecard.service.sources import Registry, Source
+from ratecard.service.tier_rules import TierRule, bundled_tier_rules, derive_rates
+from ratecard.service.timeutil import parse_moment, to_db
 from tests.conftest import FIXED_NOW
 from tests.test_api import exact
 
@@ -293,7 +293,7 @@ def test_a_fresh_read_clears_the_stale_warning():
 
 
 def test_a_dated_alias_names_the_model_it_meant_when_the_row_was_seen():
-    from scrapers.names import model_named_then
+    from ratecard.scrapers.names import model_named_then
 
     assert model_named_then("deepseek", "deepseek-chat", "2026-01-26") == "deepseek-v3.2"
     assert model_named_then("deepseek", "deepseek-chat", "2026-05-08") is None  # from then: the catalog's alias
@@ -344,7 +344,7 @@ GPT_4O_BATCH_INPUT = [("derived", D("2.5"), "2024-05-13", "2024-10-02"),
 
 
 def test_the_cli_history_and_its_plot_read_the_derived_intervals_the_api_shows(client, bundled_service):  # BUNDLE
-    from service.export import served_history
+    from ratecard.service.export import served_history
 
     api = exact(client.get("/v1/models/openai/gpt-4o/history"))["intervals"]
     # `ratecard history` and its --plot read served_history: the same intervals as the API, derived ones too.
@@ -414,8 +414,8 @@ def test_a_merged_interval_names_one_statement_whole_and_the_others_beside_it(cl
 
 
 def test_every_current_rate_is_the_historys_interval_in_force_now(bundled_service):  # BUNDLE
-    from service.export import served_history
-    from service.rates import stated_at
+    from ratecard.service.export import served_history
+    from ratecard.service.rates import stated_at
 
     # The snapshot derives from the rows in force now, the history from every row: the same
     # intervals, derived ones included, and the same provenance (the statement in force now).

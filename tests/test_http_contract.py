@@ -3,7 +3,7 @@
 import pytest
 from litestar.testing import TestClient
 
-from service.app import Settings, create_app
+from ratecard.service.app import Settings, create_app
 from tests.conftest import fixed_clock
 
 ORIGIN = "https://calculator.example"

@@ -2,7 +2,7 @@
 application layer knows nothing of HTTP.
 
 Layers, each importing only those below it: scrapers -> refresh pipeline and store -> catalog
--> application layer (service.queries, service.pricing, service.context) -> HTTP handlers / CLI.
+-> application layer (ratecard.service.queries, .pricing, .context) -> HTTP handlers / CLI.
 """
 
 import ast
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("service", "scrapers")
-APPLICATION = ("service.context", "service.queries", "service.pricing")
+PACKAGES = ("service", "scrapers")  # folders; installed as ratecard.service and ratecard.scrapers
+APPLICATION = ("ratecard.service.context", "ratecard.service.queries", "ratecard.service.pricing")
 
 
 def modules() -> dict[str, Path]:
@@ -21,7 +21,8 @@ def modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).glob("*.py")):
-            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            dotted = f"ratecard.{package}"
+            name = dotted if path.stem == "__init__" else f"{dotted}.{path.stem}"
             found[name] = path
     return found
 
@@ -72,9 +73,9 @@ def test_no_import_cycles_including_function_level_imports():
 
 def test_scrapers_never_import_service():
     edges = graph()
-    assert {name: sorted(t for t in targets if t.startswith("service"))
-            for name, targets in edges.items() if name.startswith("scrapers") and any(
-                t.startswith("service") for t in targets)} == {}
+    assert {name: sorted(t for t in targets if t.startswith("ratecard.service"))
+            for name, targets in edges.items() if name.startswith("ratecard.scrapers") and any(
+                t.startswith("ratecard.service") for t in targets)} == {}
 
 
 @pytest.mark.parametrize("name", APPLICATION)
@@ -84,6 +85,6 @@ def test_the_application_layer_has_no_http_types(name):
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     http = sorted(m for m in imported if m.split(".")[0] in ("litestar", "starlette", "uvicorn")
-                  or m.startswith(("service.routes", "service.app", "service.problems", "service.responses",
-                                   "service.cli", "service.asgi")))
+                  or m.startswith(tuple(f"ratecard.service.{edge}" for edge in
+                                        ("routes", "app", "problems", "responses", "cli", "asgi"))))
     assert http == []

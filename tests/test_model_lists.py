@@ -4,8 +4,8 @@ read the same way by GET and POST /v1/estimate, POST /v1/forecast and the comman
 import pytest
 from litestar.testing import TestClient
 
-from service.app import create_app
-from service.pricing import MAX_MODELS, model_names
+from ratecard.service.app import create_app
+from ratecard.service.pricing import MAX_MODELS, model_names
 from tests.conftest import fixed_clock
 
 WORKLOAD = "input_tokens=2000&output_tokens=800&requests=5000"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers import anthropic, deepseek, openai
-from scrapers.observation import Observation
+from ratecard.scrapers import anthropic, deepseek, openai
+from ratecard.scrapers.observation import Observation
 
 PAGES = ratecard_data.path("snapshots")
 OPENAI_FULL = PAGES / "openai" / "developers-pricing-md_2026-08-28_llms-txt-archive-a30a622.md"

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import pytest
 
-import ratecard_data
-from service.db import open_database
-from service.refresh import ingest_page
-from service.sources import load_registry
+from ratecard import data as ratecard_data
+from ratecard.service.db import open_database
+from ratecard.service.refresh import ingest_page
+from ratecard.service.sources import load_registry
 
 SNAPSHOT = ratecard_data.path("snapshots", "anthropic", "pricing_md_2025-11-19_8c7f4da.md").read_bytes()
 HAIKU_3_STANDARD_OUTPUT = b"| \\$1.25 / MTok |"

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from service.openapi import openapi_json
+from ratecard.service.openapi import openapi_json
 
 COMMITTED = Path(__file__).parent.parent / "openapi" / "openapi.json"
 
@@ -26,13 +26,13 @@ MONEY_WITHOUT_UNIT_IN_NAME = {"per_request", "per_1k_requests", "per_period", "p
 
 
 def _properties():
-    from service.field_docs import every_property
+    from ratecard.service.field_docs import every_property
 
     return list(every_property(json.loads(COMMITTED.read_text())))
 
 
 def test_every_field_has_a_description():
-    from service.field_docs import GENERIC_DECIMAL
+    from ratecard.service.field_docs import GENERIC_DECIMAL
 
     properties = _properties()
     assert len(properties) > 200  # the walk reaches every schema, body and answer
@@ -56,14 +56,14 @@ def test_money_fields_name_their_unit():
 
 def test_every_schema_specific_description_names_a_real_field():
     """A renamed Struct or field would silently lose its own wording: every override must still apply."""
-    from service.field_docs import BY_SCHEMA
+    from ratecard.service.field_docs import BY_SCHEMA
 
     present = {(where, field) for where, field, _ in _properties()}
     assert sorted(set(BY_SCHEMA) - present) == []
 
 
 def test_a_struct_description_wins_over_the_glossary():
-    from service.field_docs import FIELDS, describe
+    from ratecard.service.field_docs import FIELDS, describe
 
     document = {"components": {"schemas": {"X": {"properties": {
         "provider": {"type": "string", "description": "Its own words."},

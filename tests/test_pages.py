@@ -5,8 +5,8 @@ import re
 from html import escape
 from decimal import Decimal
 
-from service.openapi import openapi_json
-from service.pages import render_reference, usd
+from ratecard.service.openapi import openapi_json
+from ratecard.service.pages import render_reference, usd
 
 
 def test_the_reference_is_static_html_from_the_openapi_document(client):

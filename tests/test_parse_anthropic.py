@@ -7,13 +7,13 @@ page for drift and rejection tests are made in memory; the files stay byte-exact
 from decimal import Decimal
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers.anthropic import parse
-from scrapers.errors import PageRejected
-from scrapers.names import catalog_entries, model_id_for
-from scrapers.observation import Observation
-from scrapers.vocabulary import BASES, KINDS, TIERS
+from ratecard.scrapers.anthropic import parse
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import catalog_entries, model_id_for
+from ratecard.scrapers.observation import Observation
+from ratecard.scrapers.vocabulary import BASES, KINDS, TIERS
 
 FIXTURES = ratecard_data.path("snapshots", "anthropic")  # the bundled pages, one copy each
 PAGES = {

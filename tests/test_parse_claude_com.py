@@ -5,12 +5,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers.claude_com import SLUG_NOTE, cache_write_kind, parse, resolve_model, slug_model_id
-from scrapers.errors import PageRejected
-from scrapers.names import catalog_entries
-from scrapers.observation import Observation
+from ratecard.scrapers.claude_com import SLUG_NOTE, cache_write_kind, parse, resolve_model, slug_model_id
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import catalog_entries
+from ratecard.scrapers.observation import Observation
 
 SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"

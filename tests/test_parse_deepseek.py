@@ -5,11 +5,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers import deepseek
-from scrapers.errors import PageRejected
-from scrapers.names import model_id_for
+from ratecard.scrapers import deepseek
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import model_id_for
 
 SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"

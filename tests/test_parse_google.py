@@ -4,12 +4,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers import google
-from scrapers.errors import PageRejected
-from scrapers.names import model_id_for
-from scrapers.observation import Observation
+from ratecard.scrapers import google
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import model_id_for
+from ratecard.scrapers.observation import Observation
 
 SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"

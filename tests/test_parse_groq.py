@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-import ratecard_data
-from scrapers.errors import PageRejected
-from scrapers.groq import PREVIEW_NOTE, model_cell, parse, price_pairs
-from scrapers.names import model_id_for
-from scrapers.observation import Observation
+from ratecard import data as ratecard_data
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.groq import PREVIEW_NOTE, model_cell, parse, price_pairs
+from ratecard.scrapers.names import model_id_for
+from ratecard.scrapers.observation import Observation
 
 SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import ratecard_data
-from scrapers.errors import PageRejected
-from scrapers.mistral import flight_rows, parse
-from scrapers.names import model_id_for
-from scrapers.observation import Observation
+from ratecard import data as ratecard_data
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.mistral import flight_rows, parse
+from ratecard.scrapers.names import model_id_for
+from ratecard.scrapers.observation import Observation
 
 SNAPSHOTS = ratecard_data.path("snapshots")
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,13 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers.errors import PageRejected
-from scrapers.names import catalog_entries
-from scrapers.observation import Observation
-from scrapers.openai import parse
-from scrapers.vocabulary import BASES, KINDS, TIERS
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.names import catalog_entries
+from ratecard.scrapers.observation import Observation
+from ratecard.scrapers.openai import parse
+from ratecard.scrapers.vocabulary import BASES, KINDS, TIERS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"
 PAGE = ratecard_data.path("snapshots", "openai") / "developers-pricing-md_EXCERPT_2026-08to11_llmstxtarchive-a30a6225.md"

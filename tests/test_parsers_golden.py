@@ -15,10 +15,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-import ratecard_data
-from scrapers import get_parser
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation
+from ratecard import data as ratecard_data
+from ratecard.scrapers import get_parser
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SNAPSHOTS = ratecard_data.path("snapshots")

@@ -18,15 +18,15 @@ import pytest
 import sqlite_utils
 from litestar.testing import TestClient
 
-import ratecard_data
-from scrapers import PARSER_MODULES, google
-from scrapers.observation import SkippedSection
-from service.app import Settings, create_app
-from service.catalog import sync_model_catalog
-from service.cli import main
-from service.db import open_database
-from service.refresh import PARTIAL, QUARANTINED, RunResult, ingest_page, shielded_models
-from service.sources import load_registry
+from ratecard import data as ratecard_data
+from ratecard.scrapers import PARSER_MODULES, google
+from ratecard.scrapers.observation import SkippedSection
+from ratecard.service.app import Settings, create_app
+from ratecard.service.catalog import sync_model_catalog
+from ratecard.service.cli import main
+from ratecard.service.db import open_database
+from ratecard.service.refresh import PARTIAL, QUARANTINED, RunResult, ingest_page, shielded_models
+from ratecard.service.sources import load_registry
 from tests import sectioned_google
 from tests.conftest import FIXED_NOW, fixed_clock
 from tests.sectioned_google import PARSERS

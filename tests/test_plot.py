@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from service.history import model_history
-from service.plot import (
+from ratecard.service.history import model_history
+from ratecard.service.plot import (
     LEFT,
     PlotError,
     add_history_parser,

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from service.catalog import build_catalog, sync_model_catalog
-from service.db import open_database
-from service.history import model_history, rates_as_of
-from service.refresh import ingest_page
-from service.sources import load_registry
+from ratecard.service.catalog import build_catalog, sync_model_catalog
+from ratecard.service.db import open_database
+from ratecard.service.history import model_history, rates_as_of
+from ratecard.service.refresh import ingest_page
+from ratecard.service.sources import load_registry
 
 PAGE = ratecard_data.path("snapshots", "deepseek") / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
 SEEN = datetime(2026, 5, 8, tzinfo=UTC)

@@ -18,9 +18,9 @@ import pytest
 from litestar.testing import TestClient
 
 from conftest import FIXED_NOW, fixed_clock, shared_bundled_service
-from service.app import Service, Settings, SettingsError, admin_token_from, create_app, prepare_service
-from service.db import NotARatecardDatabase, open_read_only
-from service.replication import ReplicationError, check_replica_url, public_url, replica_lag
+from ratecard.service.app import Service, Settings, SettingsError, admin_token_from, create_app, prepare_service
+from ratecard.service.db import NotARatecardDatabase, open_read_only
+from ratecard.service.replication import ReplicationError, check_replica_url, public_url, replica_lag
 
 TOKEN = "read-only-test-admin-token"
 
@@ -271,7 +271,7 @@ def test_a_writer_whose_litestream_is_down_is_not_ready(db_file, tmp_path):
                                    "seconds_behind": None, "writer_heartbeat_at": None,
                                    "writer_catalog_version": None}
     # The writer beat once on start: the row a replica measures its lag by.
-    from service.replication import last_heartbeat
+    from ratecard.service.replication import last_heartbeat
 
     beat_at, version = last_heartbeat(open_read_only(copy))
     assert beat_at == FIXED_NOW and version == shared_bundled_service().catalog.version

@@ -9,10 +9,10 @@ import logging
 import httpx
 from litestar.testing import TestClient
 
-import ratecard_data
-from scrapers.redact import LOGGERS
-from service.app import Settings, create_app
-from service.sources import load_registry
+from ratecard import data as ratecard_data
+from ratecard.scrapers.redact import LOGGERS
+from ratecard.service.app import Settings, create_app
+from ratecard.service.sources import load_registry
 from tests.conftest import fixed_clock, refresh_and_wait
 
 TOKEN = "redaction-admin-token-0123456789"

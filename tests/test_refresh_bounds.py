@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from scrapers.fetch import FetchPolicy
-from service.app import Settings, create_app
-from service.cli import main
-from service.source_lock import RefreshInProgress, source_lock
+from ratecard.scrapers.fetch import FetchPolicy
+from ratecard.service.app import Settings, create_app
+from ratecard.service.cli import main
+from ratecard.service.source_lock import RefreshInProgress, source_lock
 from tests.conftest import fixed_clock
 from tests.test_refresh_live import sources_file
 from tests.test_reliability import bundled_db_copy, start_server
@@ -130,8 +130,8 @@ def test_the_scheduler_skips_a_source_another_refresh_holds(tmp_path, dripping, 
 
     import httpx
 
-    from service.app import prepare_service
-    from service.scheduler import start_scheduler
+    from ratecard.service.app import prepare_service
+    from ratecard.service.scheduler import start_scheduler
 
     db = str(tmp_path / "ratecard.db")
     settings = Settings(db_path=db, sources_path=str(sources_file(tmp_path, dripping.base)), bootstrap=False)

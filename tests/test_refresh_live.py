@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from scrapers.fetch import FetchPolicy
-from service.app import Settings, create_app
-from service.sources import load_registry
+from ratecard.scrapers.fetch import FetchPolicy
+from ratecard.service.app import Settings, create_app
+from ratecard.service.sources import load_registry
 from tests.conftest import FIXTURES, SNAPSHOTS, fixed_clock, refresh_and_wait
 
 ANTHROPIC = sorted((SNAPSHOTS / "anthropic").glob("pricing_md_2025-*.md"))

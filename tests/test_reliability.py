@@ -23,7 +23,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from service.app import Settings, create_app, prepare_service
+from ratecard.service.app import Settings, create_app, prepare_service
 from tests.conftest import SNAPSHOTS, fixed_clock
 from tests.test_serve_process import free_port
 

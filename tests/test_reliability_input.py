@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from service.app import create_app
+from ratecard.service.app import create_app
 from tests.conftest import fixed_clock, shared_bundled_service
 
 PROBLEM = "application/problem+json"

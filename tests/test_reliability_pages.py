@@ -32,12 +32,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from scrapers.fetch import FetchPolicy
-from service.app import Settings, create_app
-from service.catalog import sync_model_catalog
-from service.db import open_database
-from service.refresh import FAILED, RUN_STATUSES, ingest_page
-from service.sources import load_registry
+from ratecard.scrapers.fetch import FetchPolicy
+from ratecard.service.app import Settings, create_app
+from ratecard.service.catalog import sync_model_catalog
+from ratecard.service.db import open_database
+from ratecard.service.refresh import FAILED, RUN_STATUSES, ingest_page
+from ratecard.service.sources import load_registry
 from tests.conftest import FIXED_NOW, FIXTURES, SNAPSHOTS, fixed_clock, refresh_and_wait
 from tests.test_refresh_live import ANTHROPIC, sources_file
 

@@ -18,8 +18,8 @@ import httpx
 import sqlite_utils
 from litestar.testing import TestClient
 
-from scrapers.fetch import FetchPolicy
-from service.app import Service, Settings, create_app
+from ratecard.scrapers.fetch import FetchPolicy
+from ratecard.service.app import Service, Settings, create_app
 from tests.conftest import fixed_clock, shared_bundled_service
 from tests.test_reliability import bundled_db_copy, start_server
 

@@ -14,11 +14,11 @@ import pytest
 import sqlite_utils
 from litestar.testing import TestClient
 
-from service.app import Settings, create_app
-from service.catalog import build_catalog
-from service.db import open_database
-from service.refresh import ingest_page
-from service.sources import load_registry
+from ratecard.service.app import Settings, create_app
+from ratecard.service.catalog import build_catalog
+from ratecard.service.db import open_database
+from ratecard.service.refresh import ingest_page
+from ratecard.service.sources import load_registry
 from tests.conftest import FIXED_NOW, SNAPSHOTS, fixed_clock
 
 GOOGLE = sorted((SNAPSHOTS / "google").glob("gemini-api-pricing_*.md"))

@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from service.responses import answer_cache_key
+from ratecard.service.responses import answer_cache_key
 
 
 def test_a_repeated_get_is_answered_alike_and_revalidation_still_gets_304(client):

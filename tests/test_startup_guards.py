@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from service.app import Settings, create_app, prepare_service
-from service.bootstrap import bundled_snapshots, missing_snapshots
-from service.catalog import sync_model_catalog
-from service.cli import main
-from service.db import DatabaseRefused, open_database
+from ratecard.service.app import Settings, create_app, prepare_service
+from ratecard.service.bootstrap import bundled_snapshots, missing_snapshots
+from ratecard.service.catalog import sync_model_catalog
+from ratecard.service.cli import main
+from ratecard.service.db import DatabaseRefused, open_database
 from tests.conftest import fixed_clock
 
 
@@ -86,7 +86,7 @@ def test_a_bootstrap_killed_part_way_is_completed_by_the_next_start(tmp_path, re
 
 
 def prepare_registry():
-    from service.sources import load_registry
+    from ratecard.service.sources import load_registry
 
     return load_registry()
 
@@ -116,9 +116,9 @@ def test_a_bootstrap_stopped_by_a_full_disk_is_not_ready_until_a_start_completes
 
 
 def test_a_start_stopped_between_a_bundled_page_and_its_approval_approves_it_next_time(tmp_path, reference):
-    from service.bootstrap import snapshot_body, unapproved_snapshots
-    from service.refresh import ingest_page
-    from service.timeutil import parse_moment
+    from ratecard.service.bootstrap import snapshot_body, unapproved_snapshots
+    from ratecard.service.refresh import ingest_page
+    from ratecard.service.timeutil import parse_moment
 
     checked = [s for s in bundled_snapshots() if s.approve]
     if not checked:

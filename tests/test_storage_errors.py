@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from litestar.testing import TestClient
 
-import ratecard_data
-from service.app import Settings, create_app, prepare_service
-from service.cli import main
-from service.db import open_database
-from service.refresh import ingest_page, start_run
-from service.sources import load_registry
+from ratecard import data as ratecard_data
+from ratecard.service.app import Settings, create_app, prepare_service
+from ratecard.service.cli import main
+from ratecard.service.db import open_database
+from ratecard.service.refresh import ingest_page, start_run
+from ratecard.service.sources import load_registry
 from tests.conftest import fixed_clock
 
 SNAPSHOT = ratecard_data.path("snapshots", "anthropic", "pricing_md_2025-11-19_8c7f4da.md")

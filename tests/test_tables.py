@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from scrapers import openai
-from scrapers.tables import (
+from ratecard.scrapers import openai
+from ratecard.scrapers.tables import (
     Role,
     column_role,
     period_in,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import tiktoken_ext.openai_public
 
-import ratecard_data
-from service.tokens import (
+from ratecard import data as ratecard_data
+from ratecard.service.tokens import (
     ENCODINGS,
     MAX_TEXT_CHARS,
     TextTooLong,
@@ -142,7 +142,7 @@ def test_a_fresh_process_counts_with_the_network_blocked():
             raise SystemExit("network access attempted")
         socket.socket.connect = socket.socket.connect_ex = refuse
         socket.create_connection = socket.getaddrinfo = refuse
-        from service.tokens import count_tokens
+        from ratecard.service.tokens import count_tokens
         print(count_tokens("openai", "gpt-4o", "hello world").tokens,
               count_tokens("openai", "gpt-4", "hello world").tokens)
     """)

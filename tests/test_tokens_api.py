@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.tokens import (
+from ratecard.service.tokens import (
     MAX_TEXT_BYTES,
     MAX_TEXT_CHARS,
     THREAD_OVER_CHARS,

@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from scrapers.observation import Observation
-from service.refresh import ValidationFailed, validate_observations
-from service.sources import load_registry
+from ratecard.scrapers.observation import Observation
+from ratecard.service.refresh import ValidationFailed, validate_observations
+from ratecard.service.sources import load_registry
 
 
 def test_a_price_beyond_any_real_one_is_refused():

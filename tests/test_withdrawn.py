@@ -12,17 +12,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 
-from scrapers import anthropic
-from service.catalog import sync_model_catalog
-from service.changesets import WITHDRAWN, approve_changeset
-from service.db import open_database
-from service.feed import describe_change
-from service.history import changesets_page, model_history, rates_as_of
-from service.refresh import ingest_page
-from service.queries import changeset_out
-from service.sources import load_registry
+from ratecard.scrapers import anthropic
+from ratecard.service.catalog import sync_model_catalog
+from ratecard.service.changesets import WITHDRAWN, approve_changeset
+from ratecard.service.db import open_database
+from ratecard.service.feed import describe_change
+from ratecard.service.history import changesets_page, model_history, rates_as_of
+from ratecard.service.refresh import ingest_page
+from ratecard.service.queries import changeset_out
+from ratecard.service.sources import load_registry
 from tests.test_api import exact
 
 PAGE_0808 = ratecard_data.path("snapshots", "anthropic") / "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md"

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import msgspec
 import pytest
-import ratecard_data
+from ratecard import data as ratecard_data
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scrapers import litellm, models_dev, openrouter
-from scrapers.errors import PageRejected
-from scrapers.observation import Observation, dump_observations
-from scrapers.vocabulary import KINDS, TIERS
-from scrapers.witness import (
+from ratecard.scrapers import litellm, models_dev, openrouter
+from ratecard.scrapers.errors import PageRejected
+from ratecard.scrapers.observation import Observation, dump_observations
+from ratecard.scrapers.vocabulary import KINDS, TIERS
+from ratecard.scrapers.witness import (
     FeedEntry,
     Rate,
     decode_feed,

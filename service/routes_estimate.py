@@ -44,7 +44,7 @@ MODELS_DESCRIPTION = (
 )
 
 
-# The DESIGN's worked example (GPT-4o at $2.50/$10: $65.00 standard, $32.50 batch) and a past-moment one.
+# The README's worked example (GPT-4o at $2.50/$10: $65.00 standard, $32.50 batch) and a past-moment one.
 ESTIMATE_EXAMPLES = [
     Example(summary="5,000 requests a month of 2,000 in + 800 out on GPT-4o and GPT-4o mini",
             value={"models": ["gpt-4o", "gpt-4o-mini"], "input_tokens": 2000, "output_tokens": 800,

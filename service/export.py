@@ -15,9 +15,9 @@ from decimal import Decimal
 import msgspec
 import sqlite_utils
 
-from ratecard.service.catalog import Catalog, as_witness, rate_from_row
+from ratecard.service.catalog import Catalog, as_witness
 from ratecard.service.history import rate_rows_of_lanes
-from ratecard.service.rates import Rate, opening_statement
+from ratecard.service.rates import Rate, opening_statement, rate_from_row
 from ratecard.service.sources import OFFICIAL_LANE
 from ratecard.service.tier_rules import with_derived
 from ratecard.service.timeutil import to_db

@@ -10,9 +10,8 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from ratecard.service.catalog import rate_from_row
 from ratecard.service.db import data_version, read_snapshot
-from ratecard.service.rates import Rate
+from ratecard.service.rates import Rate, rate_from_row
 from ratecard.service.sources import OFFICIAL_LANE
 from ratecard.service.timeutil import from_db, to_db
 

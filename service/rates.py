@@ -114,3 +114,44 @@ def with_statements(rate: Rate) -> Rate:
         if (c["source"], redact_url(c["url"]), c["basis"], c["changeset_id"]) != (
             rate.source_id, rate.url, rate.basis, rate.changeset_id))
     return msgspec.structs.replace(rate, also_stated_by=others)
+
+
+def rate_from_row(row: dict) -> Rate:
+    """Turn a ``rates`` row into a Rate, with the other statements of its value (``also_stated_by``).
+
+    A row several sources stated carries the provenance of the latest statement (what says
+    the price now, service.changesets._restated), its changeset included: the stored
+    ``changeset_id`` is the changeset that merged the statements, which version reads use
+    in SQL, while the answer names the changeset that recorded the statement it shows.
+    """
+    rate = _rate_from_row(row)
+    if not rate.also:
+        return rate
+    own = [c for c in json.loads(rate.also) if (c["source"], c["basis"], c["observed_at"]) == (
+        row["source_id"], row["basis"], row["observed_at"])]
+    if own and own[-1]["changeset_id"] != rate.changeset_id:
+        rate = msgspec.structs.replace(rate, changeset_id=own[-1]["changeset_id"], run_id=own[-1].get("run_id"))
+    return with_statements(rate)
+
+
+def _rate_from_row(row: dict) -> Rate:
+    return Rate(
+        provider=row["provider"],
+        model=row["model"],
+        tier=row["tier"],
+        kind=row["kind"],
+        min_prompt_tokens=row["min_prompt_tokens"],
+        usd_per_mtok=None if row["usd_per_mtok"] is None else Decimal(row["usd_per_mtok"]),
+        basis=row["basis"],
+        valid_from=from_db(row["valid_from"]),
+        valid_to=None if row["valid_to"] is None else from_db(row["valid_to"]),
+        source_id=row["source_id"],
+        url=redact_url(row["url"]),  # rows stored before URLs were redacted on the way in
+        body_sha256=row["body_sha256"],
+        run_id=row["run_id"],
+        observed_at=from_db(row["observed_at"]),
+        changeset_id=row["changeset_id"],
+        note=row["note"],
+        lane=row["lane"],
+        also=row.get("also") or "",
+    )

@@ -17,6 +17,7 @@ import sqlite_utils
 from ratecard.scrapers.names import catalog_entries, name_key
 from ratecard.service.db import data_version, read_snapshot, write_transaction
 from ratecard.service.freshness import confirmed_reads
+from ratecard.service.history import alias_rows, current_rate_rows, model_rows, provider_names
 from ratecard.service.rates import Rate, rate_from_row
 from ratecard.service.sources import OFFICIAL_LANE, Registry
 from ratecard.service.tier_rules import with_derived
@@ -161,13 +162,7 @@ def build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: datetim
 
 def _build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: datetime) -> Catalog:
     version = data_version(db)
-    rows = list(
-        db.query(
-            "SELECT * FROM rates WHERE closed_changeset_id IS NULL AND (valid_to IS NULL OR valid_to > ?)"
-            " ORDER BY provider, model, tier, kind, min_prompt_tokens, valid_from",
-            [to_db(now)],
-        )
-    )
+    rows = current_rate_rows(db, now)
     by_lane: dict[str, dict[ModelKey, list[Rate]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         by_lane[row["lane"]][(row["provider"], row["model"])].append(rate_from_row(row))
@@ -193,7 +188,7 @@ def _build_catalog(db: sqlite_utils.Database, registry: Registry, *, now: dateti
             if key in served:
                 witness_rates[key][lane] = tuple(rates)
     models = _model_infos(db, served_from)
-    providers = {row["id"]: row["display_name"] for row in db.query("SELECT * FROM providers")}
+    providers = provider_names(db)
     return Catalog(
         version=version,
         built_at=now,
@@ -256,10 +251,10 @@ _MISSING = object()
 
 def _model_infos(db: sqlite_utils.Database, served_from: dict[ModelKey, str]) -> dict[ModelKey, ModelInfo]:
     aliases: dict[ModelKey, list[str]] = defaultdict(list)
-    for row in db.query("SELECT provider, model, alias FROM aliases ORDER BY alias"):
+    for row in alias_rows(db):
         aliases[(row["provider"], row["model"])].append(row["alias"])
     infos: dict[ModelKey, ModelInfo] = {}
-    for row in db.query("SELECT * FROM models ORDER BY provider, model"):
+    for row in model_rows(db):
         key = (row["provider"], row["model"])
         if key not in served_from:
             continue

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 import msgspec
 import sqlite_utils
 
+from ratecard.service.history import confirmed_read_times, latest_run_marks
 from ratecard.service.sources import Registry, Source
-from ratecard.service.timeutil import from_db, to_db
+from ratecard.service.timeutil import to_db
 
 __all__ = ["ProviderFreshness", "SourceFreshness", "confirmed_reads", "freshness_of", "freshness_token",
            "latest_run", "provider_freshness", "read_confirmations", "source_freshness"]
@@ -54,23 +55,8 @@ class SourceFreshness(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def confirmed_reads(db: sqlite_utils.Database) -> dict[str, datetime]:
-    """Per source id, when the page of its latest successful read was seen.
-
-    A run records the moment its page was seen (``observed_at``); runs older than that
-    column fall back to the archived page's fetch time for bundled copies, else to when
-    the run finished.
-    """
-    marks = ",".join("?" * len(CONFIRMING_STATUSES))
-    # A run still `running` whose changeset is committed has read its page: the snapshot built from that
-    # changeset and its freshness then describe one state, before the run's own record is closed.
-    rows = db.execute(
-        "SELECT source_id, max(coalesce(observed_at, CASE WHEN trigger = 'bundled' THEN"
-        " (SELECT fetched_at FROM pages WHERE sha256 = runs.body_sha256) END, finished_at))"
-        f" FROM runs WHERE status IN ({marks}) OR (status = 'running' AND observed_at IS NOT NULL AND EXISTS"
-        " (SELECT 1 FROM changesets cs WHERE cs.run_id = runs.id AND cs.status = 'applied'))"
-        " GROUP BY source_id", list(CONFIRMING_STATUSES),
-    ).fetchall()
-    return {source: from_db(moment) for source, moment in rows if moment}
+    """Per source id, when the page of its latest successful read was seen (:func:`history.confirmed_read_times`)."""
+    return confirmed_read_times(db, CONFIRMING_STATUSES)
 
 
 def source_freshness(source: Source, reads: dict[str, datetime], *, now: datetime,
@@ -106,7 +92,7 @@ def provider_freshness(registry: Registry, reads: dict[str, datetime], providers
 
 def latest_run(db: sqlite_utils.Database) -> tuple:
     """The newest run and the latest end of one: when either moves, the confirmed reads may have."""
-    return tuple(db.execute("SELECT max(id), max(finished_at) FROM runs").fetchone())
+    return latest_run_marks(db)
 
 
 def read_confirmations(db: sqlite_utils.Database) -> tuple[tuple, dict[str, datetime]]:

@@ -533,3 +533,63 @@ def gap_note(spans: Mapping[str, tuple[datetime, datetime | None]], tier: str, a
 def _day(moment: datetime) -> str:
     text = to_db(moment)
     return text[:10] if text.endswith("T00:00:00Z") else text
+
+
+def current_rate_rows(db: sqlite_utils.Database, now: datetime) -> list[dict]:
+    """The ``rates`` rows of the current knowledge in force at or after ``now``, every lane, in catalog order."""
+    return list(
+        db.query(
+            "SELECT * FROM rates WHERE closed_changeset_id IS NULL AND (valid_to IS NULL OR valid_to > ?)"
+            " ORDER BY provider, model, tier, kind, min_prompt_tokens, valid_from",
+            [to_db(now)],
+        )
+    )
+
+
+def provider_names(db: sqlite_utils.Database) -> dict[str, str]:
+    """Every provider's display name, by provider id."""
+    return {row["id"]: row["display_name"] for row in db.query("SELECT * FROM providers")}
+
+
+def alias_rows(db: sqlite_utils.Database) -> Iterator[dict]:
+    """Every alias row (provider, model, alias), in alias order."""
+    return db.query("SELECT provider, model, alias FROM aliases ORDER BY alias")
+
+
+def model_rows(db: sqlite_utils.Database) -> Iterator[dict]:
+    """Every ``models`` row, by provider and model."""
+    return db.query("SELECT * FROM models ORDER BY provider, model")
+
+
+def confirmed_read_times(db: sqlite_utils.Database, statuses: tuple[str, ...]) -> dict[str, datetime]:
+    """Per source id, when the page of its latest read ending in one of ``statuses`` was seen.
+
+    A run records the moment its page was seen (``observed_at``); runs older than that
+    column fall back to the archived page's fetch time for bundled copies, else to when
+    the run finished.
+    """
+    marks = ",".join("?" * len(statuses))
+    # A run still `running` whose changeset is committed has read its page: the snapshot built from that
+    # changeset and its freshness then describe one state, before the run's own record is closed.
+    rows = db.execute(
+        "SELECT source_id, max(coalesce(observed_at, CASE WHEN trigger = 'bundled' THEN"
+        " (SELECT fetched_at FROM pages WHERE sha256 = runs.body_sha256) END, finished_at))"
+        f" FROM runs WHERE status IN ({marks}) OR (status = 'running' AND observed_at IS NOT NULL AND EXISTS"
+        " (SELECT 1 FROM changesets cs WHERE cs.run_id = runs.id AND cs.status = 'applied'))"
+        " GROUP BY source_id", list(statuses),
+    ).fetchall()
+    return {source: from_db(moment) for source, moment in rows if moment}
+
+
+def latest_run_marks(db: sqlite_utils.Database) -> tuple:
+    """(the newest run's id, the latest time any run finished): either is None when there are no runs."""
+    return tuple(db.execute("SELECT max(id), max(finished_at) FROM runs").fetchone())
+
+
+def heartbeat_row(db: sqlite_utils.Database) -> tuple | None:
+    """The replication heartbeat row (beat_at as stored, catalog_version), or None if no beat was written.
+
+    Raises ``sqlite3.OperationalError`` when the table does not exist (the writer never replicated).
+    """
+    row = db.execute("SELECT beat_at, catalog_version FROM replication_heartbeat WHERE id = 1").fetchone()
+    return tuple(row) if row else None

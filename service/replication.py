@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import sqlite_utils
 
 from ratecard.service.db import open_read_only
+from ratecard.service.history import heartbeat_row
 from ratecard.service.timeutil import from_db, to_db
 
 log = logging.getLogger("ratecard.replication")
@@ -308,7 +309,7 @@ class Heartbeat:
 def last_heartbeat(db: sqlite_utils.Database) -> tuple[datetime, int] | None:
     """The newest writer heartbeat a database holds: (when, the writer's catalog version), or None."""
     try:
-        row = db.execute("SELECT beat_at, catalog_version FROM replication_heartbeat WHERE id = 1").fetchone()
+        row = heartbeat_row(db)
     except sqlite3.OperationalError:  # no table: the writer does not replicate, or has not beaten yet
         return None
     return (from_db(row[0]), row[1]) if row else None

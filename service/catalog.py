@@ -15,7 +15,7 @@ import msgspec
 import sqlite_utils
 
 from ratecard.scrapers.names import catalog_entries, name_key
-from ratecard.service.db import data_version, read_snapshot, write_transaction
+from ratecard.service.db import data_version, read_snapshot, upsert_catalog_model, write_transaction
 from ratecard.service.freshness import confirmed_reads
 from ratecard.service.history import alias_rows, current_rate_rows, model_rows, provider_names
 from ratecard.service.rates import Rate, rate_from_row
@@ -275,22 +275,9 @@ def sync_model_catalog(db: sqlite_utils.Database, *, now: datetime) -> None:
     stamp = to_db(now)
     with write_transaction(db):
         for entry in catalog_entries():
-            db.execute(
-                "INSERT INTO providers (id, display_name) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
-                [entry.provider, entry.provider],
-            )
-            db.execute(
-                """INSERT INTO models (provider, model, display_name, status, listed, first_seen, last_seen)
-                   VALUES (?, ?, ?, ?, 1, ?, ?)
-                   ON CONFLICT(provider, model) DO UPDATE SET
-                     display_name = excluded.display_name, status = excluded.status""",
-                [entry.provider, entry.model, entry.display_name, entry.status, stamp, stamp],
-            )
-            for alias in (entry.display_name, *entry.aliases):
-                db.execute(
-                    "INSERT OR IGNORE INTO aliases (alias_key, alias, provider, model) VALUES (?, ?, ?, ?)",
-                    [name_key(alias), alias, entry.provider, entry.model],
-                )
+            aliases = [(name_key(alias), alias) for alias in (entry.display_name, *entry.aliases)]
+            upsert_catalog_model(db, provider=entry.provider, model=entry.model, display_name=entry.display_name,
+                                 status=entry.status, aliases=aliases, stamp=stamp)
 
 
 def as_witness(rate: Rate) -> Rate:

@@ -465,3 +465,41 @@ class read_snapshot:  # noqa: N801 - used as a context manager, reads like a sta
         if exc_type:
             self.db.execute("ROLLBACK TO read_snapshot")
         self.db.execute("RELEASE read_snapshot")
+
+
+def upsert_catalog_model(db: sqlite_utils.Database, *, provider: str, model: str, display_name: str, status: str,
+                         aliases: list[tuple[str, str]], stamp: str) -> None:
+    """Record one model-catalog entry: its provider (if new), its model row and its ``(alias_key, alias)`` pairs.
+
+    A known provider keeps its display name; a known model takes the entry's display name and
+    status but keeps when it was first and last seen; known aliases are kept as they are.
+    """
+    db.execute(
+        "INSERT INTO providers (id, display_name) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+        [provider, provider],
+    )
+    db.execute(
+        """INSERT INTO models (provider, model, display_name, status, listed, first_seen, last_seen)
+           VALUES (?, ?, ?, ?, 1, ?, ?)
+           ON CONFLICT(provider, model) DO UPDATE SET
+             display_name = excluded.display_name, status = excluded.status""",
+        [provider, model, display_name, status, stamp, stamp],
+    )
+    for alias_key, alias in aliases:
+        db.execute(
+            "INSERT OR IGNORE INTO aliases (alias_key, alias, provider, model) VALUES (?, ?, ?, ?)",
+            [alias_key, alias, provider, model],
+        )
+
+
+def create_heartbeat_table(conn: sqlite3.Connection) -> None:
+    """Create the one-row ``replication_heartbeat`` table if it is missing (only replicating writers have it)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS replication_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " beat_at TEXT NOT NULL, catalog_version INTEGER NOT NULL)")
+
+
+def write_heartbeat(conn: sqlite3.Connection, *, beat_at: str, catalog_version: int) -> None:
+    """Rewrite the heartbeat row: when the writer beat (as stored) and its catalog version then."""
+    conn.execute("INSERT OR REPLACE INTO replication_heartbeat (id, beat_at, catalog_version) VALUES (1, ?, ?)",
+                 [beat_at, catalog_version])

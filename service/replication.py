@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlite_utils
 
-from ratecard.service.db import open_read_only
+from ratecard.service.db import create_heartbeat_table, open_read_only, write_heartbeat
 from ratecard.service.history import heartbeat_row
 from ratecard.service.timeutil import from_db, to_db
 
@@ -274,16 +274,13 @@ class Heartbeat:
         self.clock = clock
         self.version = version  # a callable: the writer's current catalog version
         self._conn = sqlite3.connect(db_path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS replication_heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1),"
-            " beat_at TEXT NOT NULL, catalog_version INTEGER NOT NULL)")
+        create_heartbeat_table(self._conn)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="replication-heartbeat", daemon=True)
 
     def beat(self) -> None:
         """Write one beat now."""
-        self._conn.execute("INSERT OR REPLACE INTO replication_heartbeat (id, beat_at, catalog_version) VALUES (1, ?, ?)",
-                           [to_db(self.clock()), self.version()])
+        write_heartbeat(self._conn, beat_at=to_db(self.clock()), catalog_version=self.version())
 
     def start(self) -> "Heartbeat":
         """Beat now and then every ``interval_s`` in a thread (SQLite stays off the event loop)."""

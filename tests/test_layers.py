@@ -1,5 +1,5 @@
 """The layers import one way: no import cycles (function-level imports included), and the
-application layer knows nothing of HTTP.
+application layer knows nothing of HTTP, and SQL stays in the modules that own it.
 
 Layers, each importing only those below it: scrapers -> refresh pipeline and store -> catalog
 -> application layer (ratecard.service.queries, .pricing, .context) -> HTTP handlers / CLI.
@@ -14,6 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("service", "scrapers")  # folders; installed as ratecard.service and ratecard.scrapers
 APPLICATION = ("ratecard.service.context", "ratecard.service.queries", "ratecard.service.pricing")
+# The modules that may run SQL: the ledger (db), the reads (history), the changesets, and the refresh
+# pipeline's store code. Everything else calls their functions, so a schema change has one place to look.
+SQL_HOMES = ("db", "history", "changesets", "refresh", "bootstrap", "curated", "store")
+SQL_CALLS = ("execute", "executemany", "executescript", "query")
 
 
 def modules() -> dict[str, Path]:
@@ -88,3 +92,27 @@ def test_the_application_layer_has_no_http_types(name):
                   or m.startswith(tuple(f"ratecard.service.{edge}" for edge in
                                         ("routes", "app", "problems", "responses", "cli", "asgi"))))
     assert http == []
+
+
+def sql_calls(path: Path) -> list[str]:
+    """Where a module calls ``.execute``/``.executemany``/``.executescript``/``.query`` with an argument.
+
+    Any argument counts, not only SQL text: a statement built in a variable is SQL all the same.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}" for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SQL_CALLS and (node.args or node.keywords)]
+
+
+def test_sql_lives_only_in_its_homes():
+    found = [call for name, path in modules().items() if name.startswith("ratecard.service.")
+             and name.rsplit(".", 1)[1] not in SQL_HOMES for call in sql_calls(path)]
+    assert found == []
+
+
+def test_the_sql_check_sees_sql():
+    # The check above passes vacuously if it finds nothing anywhere: the homes do hold SQL calls.
+    homes = modules()
+    assert sql_calls(homes["ratecard.service.history"])
+    assert sql_calls(homes["ratecard.service.db"])

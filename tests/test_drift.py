@@ -16,6 +16,7 @@ still fail, so fixing one means moving it out of the list. The session summary
 line reports how many pages x variants ran.
 """
 
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -241,11 +242,22 @@ PAGES = [(entry["source"], entry["file"]) for entry in manifest()] + [
 ]
 
 
+@functools.cache
 def page_text(file: str) -> str:
     """A saved page by its <source>/<name>: test-only pages in tests/fixtures/, bundled ones in data/snapshots/."""
     local = FIXTURES / file
     return (local if local.exists() else SNAPSHOTS / file).read_text(encoding="utf-8")
-CASES = [(source, file, name) for source, file in PAGES for name in VARIANTS]
+
+
+def drift(source: str, file: str, variant: str) -> str | None:
+    """The page under one variant, or None where the variant does not apply to it (nothing to rename...)."""
+    text = page_text(file)
+    drifted = VARIANTS[variant](source, text)
+    return None if drifted is None or drifted == text else drifted
+
+
+# Only the variants that change a page are cases: one that does not apply is not a test.
+CASES = [(source, file, name) for source, file in PAGES for name in VARIANTS if drift(source, file, name) is not None]
 RAN: list[tuple[str, str]] = []
 
 
@@ -260,10 +272,7 @@ def originals() -> dict[str, Reading]:
 
 @pytest.mark.parametrize(("source", "file", "variant"), CASES, ids=[f"{f}|{v}" for _, f, v in CASES])
 def test_a_drifted_page_reads_the_same(originals, source, file, variant) -> None:
-    text = page_text(file)
-    drifted = VARIANTS[variant](source, text)
-    if drifted is None or drifted == text:
-        pytest.skip("the variant does not apply to this page")
+    drifted = drift(source, file, variant)
     RAN.append((file, variant))
     before = originals[file]
     if (source, variant) in NOT_YET:

@@ -8,7 +8,7 @@ types here: a query that cannot be answered raises an :class:`ApiError`
 (a problem detail), which the HTTP layer writes and the CLI prints.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -17,6 +17,7 @@ from ratecard.scrapers.redact import redact_url
 from ratecard.service.agreement import AgreementReport, agreement_report, catalog_rates_at
 from ratecard.service.catalog import AmbiguousModel, ModelKey, UnknownModel, as_witness
 from ratecard.service.context import Service
+from ratecard.service.db import data_version, read_snapshot
 from ratecard.service.errors import ApiError, bad_parameter
 from ratecard.service.export import EXPORT_FORMATS, EXPORT_SCOPES, served_history
 from ratecard.service.history import (
@@ -41,7 +42,7 @@ from ratecard.service.rate_index import unpriced_tiers
 from ratecard.service.rates import Rate, stated_at
 from ratecard.service.schemas import ChangeOut, ChangesetOut, HistoryResponse, UnpricedTierOut
 from ratecard.service.sources import OFFICIAL_LANE
-from ratecard.service.tier_rules import bundled_tier_rules, in_force_with_derived, with_rule_spans
+from ratecard.service.tier_rules import TIER_RULES_SOURCE, bundled_tier_rules, in_force_with_derived, with_rule_spans
 from ratecard.service.timeutil import from_db, parse_moment
 
 
@@ -95,14 +96,51 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
     # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
     if key:
         return in_force_with_derived(served_history(db, catalog, provider=key[0], model=key[1], version=version), at)
-    # The whole catalog: only the providers a rule covers need their history; the others, the rows in force.
-    ruled = sorted({rule.provider for rule in bundled_tier_rules()})
-    rates = [stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r)
-             for r in rates_as_of(db, at, served=served_lanes(service), version=version)
-             if r.provider not in ruled]
-    for provider in ruled:
-        rates += in_force_with_derived(served_history(db, catalog, provider=provider, version=version), at)
-    return sorted(rates, key=lambda r: (r.provider, r.model, r.tier, r.kind, r.min_prompt_tokens, r.valid_from))
+    # The whole catalog: the stored rows in force, and the rates the rules derive then.
+    stored = [_served_row(r, at) for r in rates_as_of(db, at, served=served_lanes(service), version=version)]
+    return sorted([*stored, *derived_in_force(service, at, version, AsOfFilter())], key=_answer_order)
+
+
+def _served_row(rate: Rate, at: datetime) -> Rate:
+    """A stored row as served: an official one with the statement in force at ``at``, a witness's as a witness."""
+    return stated_at(rate, at) if rate.lane == OFFICIAL_LANE else as_witness(rate)
+
+
+def _answer_order(rate: Rate) -> tuple:
+    """The order rate rows are listed in, the SQL pages' own (service.history.page_as_of)."""
+    return rate.provider, rate.model, rate.tier, rate.kind, rate.min_prompt_tokens, rate.lane
+
+
+def derived_in_force(service: Service, at: datetime, version: int | None, chosen: AsOfFilter) -> list[Rate]:
+    """The rates the providers' rules derive (service.tier_rules) in force at ``at`` that ``chosen`` selects.
+
+    Derived from each ruled provider's whole served history, as known now or at
+    ``version`` (a derived interval ends where a later printed rate begins), once
+    per snapshot: the derived intervals are few, so each answer only filters them.
+    """
+    found = []
+    for provider in sorted({rule.provider for rule in bundled_tier_rules()}):
+        if chosen.provider in (None, provider) and provider in service.catalog.providers:
+            found += [r for r in _derived_intervals(service, provider, version) if r.in_force(at)
+                      and chosen.model in (None, r.model) and chosen.tier in (None, r.tier)
+                      and chosen.kind in (None, r.kind)]
+    return sorted(found, key=_answer_order)
+
+
+def _derived_intervals(service: Service, provider: str, version: int | None) -> list[Rate]:
+    catalog = service.catalog
+    memo_key = ("derived", provider, version)
+    found = catalog.memo.get(memo_key)
+    if found is None:
+        db = service.store.reader()
+        with read_snapshot(db):
+            found = [r for r in served_history(db, catalog, provider=provider, version=version)
+                     if r.source_id == TIER_RULES_SOURCE]
+            current = version is not None or data_version(db) == catalog.version
+        if not current:  # the database moved past the snapshot: its own answer, not the snapshot's memo
+            return found
+        catalog.memo[memo_key] = found
+    return found  # type: ignore[return-value]
 
 
 def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int | None):
@@ -142,6 +180,23 @@ def answer_gaps(service: Service, key: ModelKey, at: datetime, version: int | No
     rates = rates_for(service, at, version, key)
     return [UnpricedTierOut(provider=key[0], model=key[1], tier=t, state=state, reason=reason)
             for t, state, reason in unpriced_tiers(key[0], key[1], rates, known, note) if tier in (None, t)]
+
+
+def page_gaps(service: Service, at: datetime, version: int | None, chosen: AsOfFilter, page: Sequence[Rate], *,
+              offset: int, limit: int, total: int) -> list[UnpricedTierOut]:
+    """The gaps (as :func:`answer_gaps`) of the models a page of the catalog covers, ``chosen.tier``'s only when given.
+
+    A page covers the models priced at ``at`` from its first row's model to its last
+    row's; the first page from the start and the last to the end, so the pages together
+    cover every priced model, also those the tier or kind filter leaves without a row.
+    """
+    if not page and offset > 0 and total > 0:  # past the last page: the earlier pages covered every model
+        return []
+    low = (page[0].provider, page[0].model) if page and offset > 0 else None
+    high = (page[-1].provider, page[-1].model) if page and offset + limit < total else None
+    keys = sorted(k for k in priced_models(service, at, version) if chosen.provider in (None, k[0])
+                  and (low is None or k >= low) and (high is None or k <= high))
+    return [gap for key in keys for gap in answer_gaps(service, key, at, version, chosen.tier)]
 
 
 def witness_warnings(service: Service, keys: set[ModelKey]) -> list[str]:
@@ -186,9 +241,37 @@ def prices_page(
         rows = [r for r in rates_for(service, at, version, (chosen.provider, chosen.model))
                 if (chosen.tier is None or r.tier == chosen.tier) and (chosen.kind is None or r.kind == chosen.kind)]
         return rows[offset : offset + limit], len(rows)
-    page, total = page_as_of(service.store.reader(), at, chosen, version=version, limit=limit, offset=offset,
-                             counts=counts)
-    return [stated_at(r, at) if r.lane == OFFICIAL_LANE else as_witness(r) for r in page], total
+    db = service.store.reader()
+    page, total = with_extra_rows(
+        lambda start, count: page_as_of(db, at, chosen, version=version, limit=count, offset=start, counts=counts),
+        derived_in_force(service, at, version, chosen), offset=offset, limit=limit,
+    )
+    return [r if r.source_id == TIER_RULES_SOURCE else _served_row(r, at) for r in page], total
+
+
+def with_extra_rows(
+    page_of: Callable[[int, int], tuple[list[Rate], int]], extra: list[Rate], *, offset: int, limit: int
+) -> tuple[list[Rate], int]:
+    """A page of the union of a paged list (``page_of(offset, limit)`` -> page, total) and a short list ``extra``.
+
+    Both are in answer order. The page is read ``len(extra)`` rows early and ``len(extra)``
+    rows long, so it holds every paged row that can share the asked page with an extra
+    one: an extra row before the first row read lies before the asked page, one after
+    the last (in a full read) lies after it. The paged rows still cost about a page.
+    """
+    if not extra:
+        return page_of(offset, limit)
+    start = max(0, offset - len(extra))
+    window, total = page_of(start, limit + len(extra))
+    if not window and start > 0:  # past the end of the union
+        return [], total + len(extra)
+    first = _answer_order(window[0]) if window and start > 0 else None
+    last = _answer_order(window[-1]) if len(window) == limit + len(extra) else None  # else the read reached the end
+    inside = [r for r in extra if (first is None or _answer_order(r) >= first)
+              and (last is None or _answer_order(r) <= last)]
+    base = start + sum(1 for r in extra if first is not None and _answer_order(r) < first)  # the union's index of
+    merged = sorted([*window, *inside], key=_answer_order)                                   # merged[0]
+    return merged[offset - base : offset - base + limit], total + len(extra)
 
 
 def in_force_counts_of(service: Service, chosen: AsOfFilter) -> InForceCounts | None:

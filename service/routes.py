@@ -23,6 +23,7 @@ from ratecard.service.queries import (
     epoch_salt,
     model_history_at,
     moment,
+    page_gaps,
     prices_page,
     priced_models,
     rates_for,
@@ -134,8 +135,9 @@ async def get_prices(
         at, ver = moment(service, as_of, version)
         chosen = AsOfFilter(provider=key[0] if key else provider, model=key[1] if key else None, tier=tier, kind=kind)
         page, total = prices_page(service, at, ver, chosen, limit=limit, offset=offset)
-        unpriced = [] if key is None else answer_gaps(service, key, at, ver, tier)
-        providers = [key[0]] if key else [provider] if provider else sorted({r.provider for r in page})
+        unpriced = (answer_gaps(service, key, at, ver, tier) if key
+                    else page_gaps(service, at, ver, chosen, page, offset=offset, limit=limit, total=total))
+        providers = [key[0]] if key else [provider] if provider else sorted({r.provider for r in [*page, *unpriced]})
         fresh = freshness_of(service, providers)
         return PricesResponse(
             catalog_version=ver or service.catalog.version, as_of=at, total=total, limit=limit, offset=offset,

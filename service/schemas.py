@@ -35,8 +35,11 @@ class UnpricedTierOut(Out):
 class PricesResponse(Out):
     """Flat rate rows in force at ``as_of`` (current when not given).
 
-    With ``model``: ``unpriced`` lists its tiers without a price at that moment (not
-    offered, or unknown with the gap named). ``freshness`` says per provider listed when
+    ``unpriced`` lists the tiers without a price at that moment (not offered, or unknown
+    with the gap named): with ``model``, that model's; else those of the models the page
+    covers (from its first row's model to its last, the first and last pages to either
+    end), so the pages together name every priced model's gaps, also where a ``tier``
+    filter leaves a model without rows. ``freshness`` says per provider listed when
     its prices were last confirmed by reading its source; ``warnings`` holds the stale
     ones and models served from a witness.
     """

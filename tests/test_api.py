@@ -120,9 +120,10 @@ def test_history_shows_intervals_with_provenance(client):
 def test_as_of_before_a_provider_was_first_seen_has_none_of_its_rates(client):
     body = exact(client.get("/v1/prices", params={"provider": "openai", "as_of": "2024-01-01"}))
     assert body["total"] == 0
-    # Before the page was first read, only the curated launches are known.
+    # Before the page was first read, only the curated launches are known, and what OpenAI's stated rules
+    # derive from them (batch at 50%, cached input for the models its 2024 announcement names).
     body = exact(client.get("/v1/prices", params={"provider": "openai", "as_of": "2026-07-01"}))
-    assert {r["basis"] for r in body["rates"]} == {"curated"}
+    assert {(r["basis"], r["source"]) for r in body["rates"]} == {("curated", "curated"), ("derived", "tier-rules")}
     body = exact(client.get("/v1/prices", params={"model": "claude-haiku-4-5", "as_of": "2025-11-01"}))
     assert rates_by_key(body)[("standard", "input", 0)] == Decimal("1")
 

@@ -369,6 +369,48 @@ def test_a_past_derived_rate_ends_where_the_printed_price_begins(client):  # BUN
     assert _batch_input([r for r in rows if r["model"] == "gpt-4o"]) == [GPT_4O_BATCH_INPUT[1]]
 
 
+def test_a_past_catalog_without_a_model_lists_the_derived_rates(client):  # BUNDLE
+    # Before OpenAI's page was first read (2026-08-01) its batch rates come from the 50% rule, as with model=.
+    rows = exact(client.get("/v1/prices", params={"as_of": "2025-03-01", "provider": "openai", "tier": "batch",
+                                                  "kind": "input"}))["rates"]
+    assert [(r["model"], r["usd_per_mtok"], r["basis"], r["source"]) for r in rows] == [
+        ("gpt-4o", D("1.25"), "derived", "tier-rules"), ("gpt-4o-2024-05-13", D("2.5"), "derived", "tier-rules"),
+        ("gpt-4o-2024-08-06", D("1.25"), "derived", "tier-rules"), ("gpt-4o-mini", D("0.075"), "derived", "tier-rules")]
+
+
+@pytest.mark.parametrize("limit", [5, 500])
+def test_a_past_catalog_in_pages_is_the_models_answers_one_after_another(client, limit):  # BUNDLE
+    """Paged without ``model``, derived rates and gaps included, it says what each model's own answer says."""
+    moment = {"as_of": "2025-03-01"}
+    pages, offset = [], 0
+    while not pages or offset < pages[-1]["total"]:
+        pages.append(exact(client.get("/v1/prices", params={**moment, "limit": limit, "offset": offset})))
+        offset += limit
+    rows = [r for p in pages for r in p["rates"]]
+    models = list(dict.fromkeys((r["provider"], r["model"]) for r in rows))
+    assert models == [("anthropic", "claude-3-5-haiku"), ("anthropic", "claude-3-7-sonnet"),
+                      ("anthropic", "claude-3-haiku"), ("openai", "gpt-4o"), ("openai", "gpt-4o-2024-05-13"),
+                      ("openai", "gpt-4o-2024-08-06"), ("openai", "gpt-4o-mini")]
+    one_by_one = [exact(client.get("/v1/prices", params={**moment, "provider": p, "model": m})) for p, m in models]
+    assert rows == [r for answer in one_by_one for r in answer["rates"]]
+    assert sum(r["source"] == "tier-rules" for r in rows) == 22
+    # Every page lists the gaps of the models it covers; together they are every model's own.
+    gaps = [g for p in pages for g in p["unpriced"]]
+    assert list(dict.fromkeys(map(tuple, (g.values() for g in gaps)))) == [
+        tuple(g.values()) for answer in one_by_one for g in answer["unpriced"]]
+    assert [g["reason"] for g in pages[-1]["unpriced"]][-1] == (
+        "no priority price is recorded for openai/gpt-4o-mini before 2026-08-01")
+
+
+def test_a_filtered_past_catalog_names_the_tier_it_has_no_record_of(client):  # BUNDLE
+    # No model had a priority price on 2025-03-01: no rows, and each OpenAI model's priority tier is unknown then.
+    body = exact(client.get("/v1/prices", params={"as_of": "2025-03-01", "tier": "priority"}))
+    assert (body["total"], body["rates"]) == (0, [])
+    assert [(g["model"], g["state"], g["reason"]) for g in body["unpriced"]] == [
+        (model, "unknown", f"no priority price is recorded for openai/{model} before 2026-08-01")
+        for model in ("gpt-4o", "gpt-4o-2024-05-13", "gpt-4o-mini")]
+
+
 def test_a_derived_rate_claims_only_its_rule_and_the_rate_it_was_derived_from(client):  # BUNDLE
     body = exact(client.get("/v1/models/anthropic/claude-opus-4-1/history"))
     (derived,) = [i for i in body["intervals"] if (i["tier"], i["kind"], i["basis"]) == ("standard", "cache_write",

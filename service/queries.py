@@ -92,10 +92,13 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     db = service.store.reader()
-    # Derived from the served history, not the rows in force at `at`: a derived interval ends where a
-    # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
-    if key:
+    if key and key[0] in _ruled_providers():
+        # Derived from the served history, not the rows in force at `at`: a derived interval ends where a
+        # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
         return in_force_with_derived(served_history(db, catalog, provider=key[0], model=key[1], version=version), at)
+    if key:  # no rule covers the provider: the rows in force are the answer
+        return [_served_row(r, at) for r in rates_as_of(db, at, served=served_lanes(service), provider=key[0],
+                                                         model=key[1], version=version)]
     # The whole catalog: the stored rows in force, and the rates the rules derive then.
     stored = [_served_row(r, at) for r in rates_as_of(db, at, served=served_lanes(service), version=version)]
     return sorted([*stored, *derived_in_force(service, at, version, AsOfFilter())], key=_answer_order)
@@ -119,12 +122,17 @@ def derived_in_force(service: Service, at: datetime, version: int | None, chosen
     per snapshot: the derived intervals are few, so each answer only filters them.
     """
     found = []
-    for provider in sorted({rule.provider for rule in bundled_tier_rules()}):
+    for provider in _ruled_providers():
         if chosen.provider in (None, provider) and provider in service.catalog.providers:
             found += [r for r in _derived_intervals(service, provider, version) if r.in_force(at)
                       and chosen.model in (None, r.model) and chosen.tier in (None, r.tier)
                       and chosen.kind in (None, r.kind)]
     return sorted(found, key=_answer_order)
+
+
+def _ruled_providers() -> list[str]:
+    """The providers a stated rule covers (service.tier_rules): only their rates can be derived."""
+    return sorted({rule.provider for rule in bundled_tier_rules()})
 
 
 def _derived_intervals(service: Service, provider: str, version: int | None) -> list[Rate]:
@@ -174,10 +182,13 @@ def tier_knowledge(service: Service, key: ModelKey, at: datetime, version: int |
 
 
 def answer_gaps(service: Service, key: ModelKey, at: datetime, version: int | None,
-                tier: str | None) -> list[UnpricedTierOut]:
-    """A model's tiers without a price at ``at`` (only ``tier`` when given): not offered, or unknown and why."""
+                tier: str | None, rates: Sequence[Rate] | None = None) -> list[UnpricedTierOut]:
+    """A model's tiers without a price at ``at`` (only ``tier`` when given): not offered, or unknown and why.
+
+    ``rates``: the model's rates at ``at`` when the caller holds them all, else they are read.
+    """
     known, note = tier_knowledge(service, key, at, version)
-    rates = rates_for(service, at, version, key)
+    rates = rates_for(service, at, version, key) if rates is None else rates
     return [UnpricedTierOut(provider=key[0], model=key[1], tier=t, state=state, reason=reason)
             for t, state, reason in unpriced_tiers(key[0], key[1], rates, known, note) if tier in (None, t)]
 
@@ -196,7 +207,14 @@ def page_gaps(service: Service, at: datetime, version: int | None, chosen: AsOfF
     high = (page[-1].provider, page[-1].model) if page and offset + limit < total else None
     keys = sorted(k for k in priced_models(service, at, version) if chosen.provider in (None, k[0])
                   and (low is None or k >= low) and (high is None or k <= high))
-    return [gap for key in keys for gap in answer_gaps(service, key, at, version, chosen.tier)]
+    # A model strictly inside an unfiltered page has all its rates on it; the others are read.
+    whole: dict[ModelKey, list[Rate]] = {}
+    if chosen.tier is None and chosen.kind is None:
+        for rate in page:
+            whole.setdefault((rate.provider, rate.model), []).append(rate)
+        for edge in (low, high):  # a model the page starts or ends in may go on beyond it
+            whole.pop(edge, None)  # type: ignore[arg-type]
+    return [gap for key in keys for gap in answer_gaps(service, key, at, version, chosen.tier, whole.get(key))]
 
 
 def witness_warnings(service: Service, keys: set[ModelKey]) -> list[str]:

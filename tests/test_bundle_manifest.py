@@ -25,9 +25,10 @@ BUNDLE = {
     "changesets": 36,  # every changeset id, the bundled pages' first and then the curated history's
     "applied_changesets": 35,  # /v1/changes and the feed: one entry each
     "priced_models": 229,  # models the catalog prices
-    "rates_in_force": 1422,  # served rows an hour before "now", every tier, kind and threshold
+    "rates_in_force": 1422,  # stored rows served an hour before "now", every tier, kind and threshold
     "witness_rates_in_force": 192,  # of those, served from the designated witness (models.dev)
     "output_rates_in_force": 400,  # of those, kind=output
+    "derived_rates_in_force": 47,  # beside them in /v1/prices: what the stated tier rules derive then
     "rate_boundaries": 33,  # distinct moments a stored rate starts or ends
     "official_models": 147,  # models served from a provider's own page
     "witness_only_models": 82,  # models served from models.dev (no page of their own)
@@ -83,10 +84,14 @@ def test_the_bundle_counts(bundled_service, client) -> None:
         "applied_changesets": db.execute("SELECT count(*) FROM changesets WHERE status = 'applied'").fetchone()[0],
         "priced_models": len(bundled_service.catalog.models),
         "rates_in_force": client.get("/v1/prices", params=moment).json()["total"],
-        "witness_rates_in_force": client.get("/v1/prices", params={**moment, "limit": 5000}).json()["rates"],
         "output_rates_in_force": client.get("/v1/prices", params={**moment, "kind": "output"}).json()["total"],
         "rate_boundaries": len({m for (m,) in db.execute(
             "SELECT valid_from FROM rates UNION SELECT valid_to FROM rates WHERE valid_to IS NOT NULL")}),
     }
-    counts["witness_rates_in_force"] = sum(r["basis"] == "witness" for r in counts["witness_rates_in_force"])
+    rows = client.get("/v1/prices", params={**moment, "limit": 5000}).json()["rates"]
+    derived = [r for r in rows if r["source"] == "tier-rules"]  # derived when read, never stored
+    counts["rates_in_force"] -= len(derived)
+    counts["output_rates_in_force"] -= sum(r["kind"] == "output" for r in derived)
+    counts["witness_rates_in_force"] = sum(r["basis"] == "witness" for r in rows)
+    counts["derived_rates_in_force"] = len(derived)
     assert counts == BUNDLE

@@ -6,7 +6,6 @@ still prices its batch tier, it just cannot say how to split the volume.
 """
 
 import functools
-import math
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -122,9 +121,12 @@ def plan_batches(limit: BatchLimit, *, requests: int, input_tokens: int, period:
     by_requests = 0 if limit.max_requests_per_batch is None else -(-requests // limit.max_requests_per_batch)
     by_bytes = -(-requests // fit_by_bytes)  # ceiling division on ints
     limited_by = "bytes" if by_bytes > by_requests or limit.max_requests_per_batch is None else "requests"
-    per_day = Fraction(requests) / DAYS_PER_PERIOD[period]
-    jobs_per_day = math.ceil(per_day / capacity)
-    requests_per_job = math.ceil(per_day / jobs_per_day) if jobs_per_day else 0
+    # requests / days, kept as the integer pair of a fraction: ceilings of int divisions are exact
+    # and cost a fraction of Fraction arithmetic's (bench/RESULTS.md).
+    days = DAYS_PER_PERIOD[period]
+    per_day_num, per_day_den = requests * days.denominator, days.numerator
+    jobs_per_day = -(-per_day_num // (per_day_den * capacity))
+    requests_per_job = -(-per_day_num // (per_day_den * jobs_per_day)) if jobs_per_day else 0
     plan = BatchPlan(
         jobs_per_period=max(by_requests, by_bytes), limited_by=limited_by,
         max_requests_per_batch=limit.max_requests_per_batch, max_bytes_per_batch=limit.max_bytes_per_batch,

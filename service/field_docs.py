@@ -306,8 +306,6 @@ BY_SCHEMA: dict[tuple[str, str], str] = {
     ("PricesResponse", "warnings"): "Notes on the answer: models served from a witness, stale prices.",
     ("ProviderFreshness", "source"): "The source the provider's prices come from (its page, or the serving witness).",
     ("ProviderFreshness", "warning"): "Says the prices are stale, and since when; null when fresh.",
-    ("Rate", "also"): ("Every statement of this interval's value as stored (a JSON list; empty when one source "
-                       "states it): the source of `also_stated_by`, kept for reads at past moments."),
     ("Statement", "source"): "The source that stated the value (a page's source id, `curated`, or a witness).",
     ("Statement", "url"): "The page or announcement that stated it.",
     ("Statement", "changeset_id"): "The changeset (catalog version) that recorded this statement.",

@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 import msgspec
 
@@ -22,7 +23,7 @@ class Statement(msgspec.Struct, frozen=True, kw_only=True):
     changeset_id: int
 
 
-class Rate(msgspec.Struct, frozen=True, kw_only=True):
+class Rate(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     """One rate over ``[valid_from, valid_to)``; ``valid_to`` None means still in force.
 
     ``usd_per_mtok`` is None exactly when ``basis`` is ``not_offered``.
@@ -32,6 +33,13 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
 
     This is also the API's rate row (``/v1/prices``, history, exports): the source
     id is written as ``source``.
+
+    ``stored_statements`` (the stored ``rates.also``, a JSON list) is not a field: the API shows
+    those statements as ``also_stated_by``, and only the reads that pick the statement in force
+    at a moment need the stored list. :func:`with_stored_statements` keeps it in the instance's
+    ``__dict__``, msgspec's place for private state, which is never encoded. A copy made with
+    ``msgspec.structs.replace`` does not carry it: a function that copies a rate and still
+    needs it passes it on.
     """
 
     provider: str
@@ -51,11 +59,10 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     changeset_id: int
     note: str = ""
     lane: str = "official"  # the series it belongs to: official, or a witness source id
-    # Every source that stated this value for this interval, as stored (JSON; "" for none): a
-    # source taking over a rate at the same value adds itself here instead of starting a new interval.
-    also: str = ""
-    # The statements of ``also`` other than this row's own provenance, for the API (see with_statements).
+    # The stored statements other than this row's own provenance, for the API (see with_statements).
     also_stated_by: tuple[Statement, ...] = ()
+    # Read by stored_statements: "" unless with_stored_statements set the instance's own.
+    stored_statements: ClassVar[str] = ""
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -67,6 +74,22 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
         return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
 
 
+def stored_statements(rate: Rate) -> str:
+    """Every source that stated ``rate``'s value for its interval, as stored (JSON; "" for one source).
+
+    A source taking over a rate at the same value adds itself to the row's list instead of
+    starting a new interval (service.changesets).
+    """
+    return rate.stored_statements
+
+
+def with_stored_statements(rate: Rate, also: str) -> Rate:
+    """``rate`` holding ``also``, its stored statements (see :func:`stored_statements`); the same object."""
+    if also:
+        msgspec.structs.force_setattr(rate, "stored_statements", also)
+    return rate
+
+
 def stated_at(rate: Rate, at: datetime) -> Rate:
     """``rate`` with the provenance of the statement of its value in force at ``at``.
 
@@ -76,22 +99,23 @@ def stated_at(rate: Rate, at: datetime) -> Rate:
     provenance is the statement's own throughout, its changeset included (the changeset
     that recorded that statement, not the one that merged it into the row).
     """
-    if not rate.also:
+    also = stored_statements(rate)
+    if not also:
         return rate
     moment = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # as stored (service.timeutil.to_db)
-    claims = [c for c in json.loads(rate.also) if c["valid_from"] <= moment]
+    claims = [c for c in json.loads(also) if c["valid_from"] <= moment]
     if not claims:
         return rate
     return as_claim(rate, max(claims, key=lambda c: (c["valid_from"], c["basis"] != "curated", c["observed_at"])))
 
 
 def opening_statement(rate: Rate) -> Rate:
-    """``rate`` with the provenance of the statement that opened its interval (the others stay in ``also``)."""
+    """``rate`` with the provenance of the statement that opened its interval (the others in ``also_stated_by``)."""
     return stated_at(rate, rate.valid_from)
 
 
 def as_claim(rate: Rate, claim: dict) -> Rate:
-    """``rate`` with the provenance of ``claim``, one of the statements in its ``also``."""
+    """``rate`` with the provenance of ``claim``, one of its stored statements."""
     if (claim["source"], claim["url"], claim["basis"], claim["changeset_id"]) == (
             rate.source_id, rate.url, rate.basis, rate.changeset_id):
         return rate
@@ -99,21 +123,21 @@ def as_claim(rate: Rate, claim: dict) -> Rate:
         rate, source_id=claim["source"], url=redact_url(claim["url"]), body_sha256=claim["body_sha256"],
         basis=claim["basis"], observed_at=datetime.fromisoformat(claim["observed_at"]), note=claim.get("note", ""),
         changeset_id=claim["changeset_id"], run_id=claim.get("run_id"),
-    ))
+    ), stored_statements(rate))
 
 
-def with_statements(rate: Rate) -> Rate:
-    """``rate`` with ``also_stated_by``: the stored statements of its value other than the one it shows."""
-    if not rate.also:
+def with_statements(rate: Rate, also: str) -> Rate:
+    """``rate`` holding ``also`` (its stored statements), with ``also_stated_by``: those other than the one it shows."""
+    if not also:
         return rate
     others = tuple(
         Statement(source=c["source"], url=redact_url(c["url"]), body_sha256=c["body_sha256"], basis=c["basis"],
                   valid_from=from_db(c["valid_from"]), observed_at=from_db(c["observed_at"]),
                   changeset_id=c["changeset_id"])
-        for c in json.loads(rate.also)
+        for c in json.loads(also)
         if (c["source"], redact_url(c["url"]), c["basis"], c["changeset_id"]) != (
             rate.source_id, rate.url, rate.basis, rate.changeset_id))
-    return msgspec.structs.replace(rate, also_stated_by=others)
+    return with_stored_statements(msgspec.structs.replace(rate, also_stated_by=others), also)
 
 
 def rate_from_row(row: dict) -> Rate:
@@ -125,13 +149,14 @@ def rate_from_row(row: dict) -> Rate:
     in SQL, while the answer names the changeset that recorded the statement it shows.
     """
     rate = _rate_from_row(row)
-    if not rate.also:
+    also = row.get("also") or ""
+    if not also:
         return rate
-    own = [c for c in json.loads(rate.also) if (c["source"], c["basis"], c["observed_at"]) == (
+    own = [c for c in json.loads(also) if (c["source"], c["basis"], c["observed_at"]) == (
         row["source_id"], row["basis"], row["observed_at"])]
     if own and own[-1]["changeset_id"] != rate.changeset_id:
         rate = msgspec.structs.replace(rate, changeset_id=own[-1]["changeset_id"], run_id=own[-1].get("run_id"))
-    return with_statements(rate)
+    return with_statements(rate, also)
 
 
 def _rate_from_row(row: dict) -> Rate:
@@ -153,5 +178,4 @@ def _rate_from_row(row: dict) -> Rate:
         changeset_id=row["changeset_id"],
         note=row["note"],
         lane=row["lane"],
-        also=row.get("also") or "",
     )

@@ -191,13 +191,13 @@ def _derive_model(rates: list[Rate], rules: list[TierRule]) -> list[Rate]:
                         value = _plain(_EXACT.multiply(base.usd_per_mtok, rule.multiplier))
                         for piece in _subtract(span, taken):
                             # The base rate as stated where the piece starts (a merged interval's
-                            # statements each cover their own part); no `also`: the sources that
+                            # statements each cover their own part); no stored statements: the sources that
                             # stated the base rate never stated this one.
                             stated = stated_at(base, piece[0])
                             rate = msgspec.structs.replace(
                                 stated, tier=tier, kind=kind, usd_per_mtok=value, basis=DERIVED,
                                 valid_from=piece[0], valid_to=piece[1], source_id=TIER_RULES_SOURCE,
-                                url=rule.source_url, run_id=None, note=rule.explain(base), also="", also_stated_by=(),
+                                url=rule.source_url, run_id=None, note=rule.explain(base), also_stated_by=(),
                             )
                             out.append(rate)
                             series[(tier, kind, level)].append(rate)

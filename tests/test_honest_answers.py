@@ -21,7 +21,7 @@ from ratecard.service.changesets import Proposal, diff, record_changeset
 from ratecard.service.db import open_database
 from ratecard.service.freshness import confirmed_reads, provider_freshness
 from ratecard.service.history import changesets_page, model_history
-from ratecard.service.rates import Rate
+from ratecard.service.rates import Rate, stored_statements
 from ratecard.service.sources import Registry, Source
 from ratecard.service.tier_rules import TierRule, bundled_tier_rules, derive_rates
 from ratecard.service.timeutil import parse_moment, to_db
@@ -214,7 +214,9 @@ def test_a_page_taking_over_a_curated_rate_at_the_same_value_leaves_one_interval
     (interval,) = model_history(db, "anthropic", "m")
     assert (interval.usd_per_mtok, interval.valid_from, interval.valid_to) == (D(3), T, None)
     assert (interval.source_id, interval.basis) == ("anthropic", "published")  # the page is the latest statement
-    assert '"source":"curated"' in interval.also and '"source":"anthropic"' in interval.also
+    stored = stored_statements(interval)
+    assert '"source":"curated"' in stored and '"source":"anthropic"' in stored
+    assert b'"also"' not in msgspec.json.encode(interval)  # the stored list stays inside: also_stated_by says it
     # The feed: the price appears once; the other source's statement is a confirmation.
     actions = [(c["action"], c["source_id"]) for _, changes in changesets_page(db, limit=10) for c in changes]
     assert sorted(actions) == sorted([("added", "curated"), ("confirmed", "anthropic")])

@@ -107,3 +107,15 @@ def test_limits_without_a_count_load_and_plan(tmp_path):
     limit = BatchLimit(max_bytes_per_batch=1_000, url="https://example.test/limits")
     plan = plan_batches(limit, requests=10, input_tokens=100)  # 700 bytes each: one per job
     assert (plan.jobs_per_period, plan.max_requests_per_job) == (10, 1)
+
+
+@pytest.mark.parametrize(("requests", "period", "jobs_per_day", "requests_per_job"), [
+    (36_500, "month", 1, 1_200),  # 36,500 x 12 / 365 = 1,200 a day exactly: nothing to round
+    (36_501, "month", 1, 1_201),  # 1,200.03 a day: up to 1,201
+    (350_000, "week", 1, 50_000),  # 50,000 a day fills one job exactly
+    (350_001, "week", 2, 25_001),  # 50,000.14 a day: a second job, 25,000.07 each -> 25,001
+])
+def test_the_daily_split_rounds_up_only_a_share_that_is_not_whole(requests, period, jobs_per_day, requests_per_job):
+    plan = plan_batches(OPENAI, requests=requests, input_tokens=500, period=period)  # 50,000 requests a job
+    assert (plan.max_requests_per_job, plan.jobs_per_day, plan.requests_per_job) == (50_000, jobs_per_day,
+                                                                                     requests_per_job)

@@ -43,9 +43,12 @@ def catalog_entries() -> tuple[ModelEntry, ...]:
     return tuple(entries)
 
 
+_SEPARATORS = re.compile(r"[\s._\-/]+")  # compiled once: every model lookup folds a name
+
+
 def name_key(name: str) -> str:
     """Fold a name for matching: case, spaces, dots, dashes and underscores ignored."""
-    return re.sub(r"[\s._\-/]+", "", name.lower())
+    return _SEPARATORS.sub("", name.lower())
 
 
 @cache

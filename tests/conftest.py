@@ -10,6 +10,9 @@ from ratecard import data as ratecard_data
 from litestar.testing import TestClient
 
 from ratecard.service.app import Service, Settings, create_app, prepare_service
+from ratecard.service.catalog import sync_model_catalog
+from ratecard.service.db import open_database
+from ratecard.service.sources import Registry, load_registry
 
 # Tests never read the real clock: "now" is a fixed moment after every bundled snapshot.
 FIXED_NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -35,6 +38,19 @@ def shared_bundled_service() -> Service:
 def bundled_service() -> Service:
     """The shared bundled service (read-only tests only)."""
     return shared_bundled_service()
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """The bundled source registry (data/sources.toml)."""
+    return load_registry(None)
+
+
+def empty_database(now: datetime):
+    """An in-memory database with the model catalog synced at ``now`` and no price yet: a page's first ingest."""
+    database = open_database(None)
+    sync_model_catalog(database, now=now)
+    return database
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ from decimal import Decimal
 import pytest
 from ratecard import data as ratecard_data
 
-from ratecard.service.catalog import build_catalog, sync_model_catalog
-from ratecard.service.db import open_database
+from ratecard.service.catalog import build_catalog
 from ratecard.service.history import model_history, rates_as_of
 from ratecard.service.refresh import ingest_page
-from ratecard.service.sources import load_registry
+from tests.conftest import empty_database
 
 PAGE = ratecard_data.path("snapshots", "deepseek") / "api-docs-pricing_2026-05-08_quill-d1507e12.html"
 SEEN = datetime(2026, 5, 8, tzinfo=UTC)
@@ -24,15 +23,8 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def registry():
-    return load_registry(None)
-
-
-@pytest.fixture
 def db():
-    database = open_database(None)
-    sync_model_catalog(database, now=NOW)
-    return database
+    return empty_database(NOW)
 
 
 def ingest(db, registry, *, observed_at: datetime, force: bool = False):

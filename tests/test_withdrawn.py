@@ -15,14 +15,12 @@ import pytest
 from ratecard import data as ratecard_data
 
 from ratecard.scrapers import anthropic
-from ratecard.service.catalog import sync_model_catalog
 from ratecard.service.changesets import WITHDRAWN, approve_changeset
-from ratecard.service.db import open_database
 from ratecard.service.feed import describe_change
 from ratecard.service.history import changesets_page, model_history, rates_as_of
 from ratecard.service.refresh import ingest_page
 from ratecard.service.queries import changeset_out
-from ratecard.service.sources import load_registry
+from tests.conftest import empty_database
 from tests.test_api import exact
 
 PAGE_0808 = ratecard_data.path("snapshots", "anthropic") / "platform-pricing-md_2026-08-08_claude-docs-sitemap-b86085f.md"
@@ -36,15 +34,8 @@ SONNET_5 = "claude-sonnet-5"
 
 
 @pytest.fixture
-def registry():
-    return load_registry(None)
-
-
-@pytest.fixture
 def db():
-    database = open_database(None)
-    sync_model_catalog(database, now=SEEN_0808)
-    return database
+    return empty_database(SEEN_0808)
 
 
 def ingest(db, registry, body: bytes, seen: datetime, *, force: bool = False):

@@ -102,10 +102,11 @@ class Service:
                            connection=followed.current if followed is not None else None)
         self.registry = registry
         self.clock = clock
-        self.catalog: Catalog = with_tier_spans(build_catalog(self.db, registry, now=clock()), self.db)
-        # (latest run id, per source the moment its last successful read confirmed): the freshness
-        # every answer carries, read with the snapshot so both describe one state of the database.
-        self.confirmed = read_confirmations(self.db)
+        # The snapshot and the freshness every answer carries ((latest run id, per source the moment its
+        # last successful read confirmed)), read together and swapped in one assignment, so no reader
+        # ever sees one state's catalog with another state's freshness.
+        self._served = (with_tier_spans(build_catalog(self.db, registry, now=clock()), self.db),
+                        read_confirmations(self.db))
         self.scheduler = None  # the APScheduler instance, in the one process that runs it
         self.http: httpx.AsyncClient | None = None  # opened in the lifespan, or handed in by tests
         self.fetch_policy = settings.fetch
@@ -122,6 +123,16 @@ class Service:
         self.db_file = DatabaseFileGuard(None if settings.read_only else settings.db_path)
         # Refreshes in flight (scheduled or started by the admin API), cancelled when the service stops.
         self.refreshes: set[asyncio.Task] = set()
+
+    @property
+    def catalog(self) -> Catalog:
+        """The served snapshot (swapped whole by :meth:`reload`)."""
+        return self._served[0]
+
+    @property
+    def confirmed(self) -> tuple[tuple, dict[str, datetime]]:
+        """The freshness read with :attr:`catalog`: (latest run marks, per source its last confirmed read)."""
+        return self._served[1]
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -166,9 +177,10 @@ class Service:
         """
         db = self.store.reader()
         with read_snapshot(db):  # the freshness and the snapshot describe one state of the database
-            self.confirmed = read_confirmations(db)
-            self.catalog = with_tier_spans(build_catalog(db, self.registry, now=self.clock()), db)
-        return self.catalog
+            confirmed = read_confirmations(db)
+            catalog = with_tier_spans(build_catalog(db, self.registry, now=self.clock()), db)
+        self._served = (catalog, confirmed)  # one assignment: a reader sees the old pair or the new one
+        return catalog
 
     def reload_if_changed(self) -> bool:
         """Swap in a new snapshot when another process committed a changeset; True if it did (off the loop).
@@ -185,7 +197,7 @@ class Service:
                 self.reload()
                 return True
             if latest_run(db) != self.confirmed[0]:
-                self.confirmed = read_confirmations(db)
+                self._served = (self.catalog, read_confirmations(db))
         return False
 
 

@@ -63,13 +63,14 @@ async def list_changes(
     bounds = {name: _moment_param(name, value) for name, value in (("since", since), ("until", until)) if value}
     if model and provider:
         model = resolve(service, model, provider)[1]
-    # No changeset newer than the served snapshot: the feed names the version it shows (see get_model_history).
-    newest = service.catalog.version + 1
+    # No changeset newer than the served snapshot: the feed names the version it shows (see get_model_history),
+    # read once, since a new snapshot may be swapped in while the page is read.
+    version = service.catalog.version
     page = await service.store.run(changesets, service, provider=provider, model=model,
-                                   after_id=min(before or newest, newest), limit=limit, **bounds)
-    body = ChangesResponse(catalog_version=service.catalog.version, changesets=page,
+                                   after_id=min(before or version + 1, version + 1), limit=limit, **bounds)
+    body = ChangesResponse(catalog_version=version, changesets=page,
                            next_before=page[-1].id if len(page) == limit else None)
-    return json_response(request, body, version=service.catalog.version)
+    return json_response(request, body, version=version)
 
 
 # The body's shape depends on `format` (an array of rate rows, CSV, or a LiteLLM object),

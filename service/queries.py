@@ -42,7 +42,7 @@ from ratecard.service.rate_index import unpriced_tiers
 from ratecard.service.rates import Rate, stated_at
 from ratecard.service.schemas import ChangeOut, ChangesetOut, HistoryResponse, UnpricedTierOut
 from ratecard.service.sources import OFFICIAL_LANE
-from ratecard.service.tier_rules import TIER_RULES_SOURCE, bundled_tier_rules, in_force_with_derived, with_rule_spans
+from ratecard.service.tier_rules import TIER_RULES_SOURCE, in_force_with_derived, ruled_providers, with_rule_spans
 from ratecard.service.timeutil import from_db, parse_moment
 
 
@@ -92,7 +92,7 @@ def rates_for(service: Service, at: datetime, version: int | None, key: ModelKey
             return catalog.rates_at(key, at)
         return [r for k in catalog.models for r in catalog.rates_at(k, at)]
     db = service.store.reader()
-    if key and key[0] in _ruled_providers():
+    if key and key[0] in ruled_providers():
         # Derived from the served history, not the rows in force at `at`: a derived interval ends where a
         # later printed rate begins, as the model's history shows it (service.tier_rules.in_force_with_derived).
         return in_force_with_derived(served_history(db, catalog, provider=key[0], model=key[1], version=version), at)
@@ -122,17 +122,12 @@ def derived_in_force(service: Service, at: datetime, version: int | None, chosen
     per snapshot: the derived intervals are few, so each answer only filters them.
     """
     found = []
-    for provider in _ruled_providers():
+    for provider in ruled_providers():
         if chosen.provider in (None, provider) and provider in service.catalog.providers:
             found += [r for r in _derived_intervals(service, provider, version) if r.in_force(at)
                       and chosen.model in (None, r.model) and chosen.tier in (None, r.tier)
                       and chosen.kind in (None, r.kind)]
     return sorted(found, key=_answer_order)
-
-
-def _ruled_providers() -> list[str]:
-    """The providers a stated rule covers (service.tier_rules): only their rates can be derived."""
-    return sorted({rule.provider for rule in bundled_tier_rules()})
 
 
 def _derived_intervals(service: Service, provider: str, version: int | None) -> list[Rate]:
@@ -287,8 +282,9 @@ def with_extra_rows(
     last = _answer_order(window[-1]) if len(window) == limit + len(extra) else None  # else the read reached the end
     inside = [r for r in extra if (first is None or _answer_order(r) >= first)
               and (last is None or _answer_order(r) <= last)]
-    base = start + sum(1 for r in extra if first is not None and _answer_order(r) < first)  # the union's index of
-    merged = sorted([*window, *inside], key=_answer_order)                                   # merged[0]
+    # The union's index of merged[0]: the rows read before it, and the extra rows that sort before those.
+    base = start + sum(1 for r in extra if first is not None and _answer_order(r) < first)
+    merged = sorted([*window, *inside], key=_answer_order)
     return merged[offset - base : offset - base + limit], total + len(extra)
 
 

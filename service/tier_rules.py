@@ -38,7 +38,7 @@ from ratecard.service.rates import Rate, stated_at
 from ratecard.service.timeutil import parse_moment
 
 __all__ = ["DERIVED", "TIER_RULES_SOURCE", "TierRule", "bundled_tier_rules", "derive_rates", "in_force_with_derived",
-           "load_tier_rules", "with_derived"]
+           "load_tier_rules", "ruled_providers", "with_derived"]
 
 DERIVED = "derived"
 TIER_RULES_SOURCE = "tier-rules"  # the source id derived rates carry
@@ -121,6 +121,12 @@ def load_tier_rules(file: Path | None = None) -> tuple[TierRule, ...]:
 def bundled_tier_rules() -> tuple[TierRule, ...]:
     """The bundled rules, read once."""
     return load_tier_rules()
+
+
+@functools.cache
+def ruled_providers() -> tuple[str, ...]:
+    """The providers a bundled rule covers, sorted: only their rates can be derived."""
+    return tuple(sorted({rule.provider for rule in bundled_tier_rules()}))
 
 
 Span = tuple[datetime, datetime | None]  # [from, to), None: open

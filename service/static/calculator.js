@@ -1185,18 +1185,14 @@ function updateShareLink() {
 }
 
 function applyUrlPlan() {
-  const set = (input, name) => {
-    const value = params.get(name);
-    if (value !== null && value !== "") input.value = value;
-  };
-  set(planForm.spend, "spend");
-  set(planForm.batch, "batch");
-  set(planForm.hits, "hits");
-  set(planForm.growth, "growth");
-  set(planForm.months, "months");
-  set(planForm.start, "start");
-  set(planForm.hours, "hours");
-  set(planForm.rate, "rate");
+  setFromUrl(planForm.spend, "spend");
+  setFromUrl(planForm.batch, "batch");
+  setFromUrl(planForm.hits, "hits");
+  setFromUrl(planForm.growth, "growth");
+  setFromUrl(planForm.months, "months");
+  setFromUrl(planForm.start, "start");
+  setFromUrl(planForm.hours, "hours");
+  setFromUrl(planForm.rate, "rate");
   wantedSpendModel = params.get("spend_model");
   if (!planForm.start.value) planForm.start.value = currentMonth();
   planForm.batchValue.textContent = `${planForm.batch.value}%`;
@@ -1310,16 +1306,18 @@ function wire() {
   if (embedded) new ResizeObserver(reportHeight).observe(document.documentElement);
 }
 
+// A form field from the page's query string (a share link), when the link gives it a value.
+function setFromUrl(input, name) {
+  const value = params.get(name);
+  if (value !== null && value !== "") input.value = value;
+}
+
 function applyUrlWorkload() {
-  const set = (input, name) => {
-    const value = params.get(name);
-    if (value !== null && value !== "") input.value = value;
-  };
-  set(form.inputTokens, "input_tokens");
-  set(form.outputTokens, "output_tokens");
-  set(form.requests, "requests");
-  set(form.cacheShare, "cache");
-  set(form.discount, "discount");
+  setFromUrl(form.inputTokens, "input_tokens");
+  setFromUrl(form.outputTokens, "output_tokens");
+  setFromUrl(form.requests, "requests");
+  setFromUrl(form.cacheShare, "cache");
+  setFromUrl(form.discount, "discount");
   form.cacheShareValue.textContent = `${form.cacheShare.value}%`;
 }
 
